@@ -1,0 +1,33 @@
+# Every target is a one-liner; `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo dev test test-fast lint format bench build validate clean
+
+$(BIN)/.installed: pyproject.toml layers/common/requirements.txt
+	$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/guildlog demo
+
+dev: $(BIN)/.installed
+	$(BIN)/guildlog dev
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/cfn-lint template.yaml
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
+
+validate:
+	sam validate --lint && sam build
+
+clean:
+	rm -rf $(VENV) .aws-sam .guildlog .pytest_cache .ruff_cache

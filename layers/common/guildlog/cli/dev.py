@@ -1,0 +1,10 @@
+"""`guildlog dev`: placeholder until its module lands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("dev", help="(not built yet)")
+    parser.set_defaults(func=lambda args: print("guildlog dev is not built yet") or 2)

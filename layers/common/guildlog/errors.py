@@ -1,0 +1,44 @@
+"""The one error hierarchy. Each subclass names a feature and carries structured fields."""
+
+from __future__ import annotations
+
+
+class GuildlogError(Exception):
+    """Base of every error guildlog raises on purpose."""
+
+    def __init__(self, message: str, **fields: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v!r}" for k, v in self.fields.items())
+        return f"{type(self).__name__}({self.message!r}{extra})"
+
+
+class SignatureError(GuildlogError):
+    """A webhook request whose Ed25519 signature or timestamp does not verify (HTTP 401)."""
+
+
+class MalformedRequestError(GuildlogError):
+    """A request body that is not a valid envelope (HTTP 400, never retried)."""
+
+
+class PayloadTooLargeError(GuildlogError):
+    """A body over the compressed or decompressed cap (HTTP 413)."""
+
+
+class StorageError(GuildlogError):
+    """DynamoDB or S3 did not take the writes after bounded retries (HTTP 5xx, the sender retries)."""
+
+
+class NormalizationError(GuildlogError):
+    """One event could not be normalized; it goes to quarantine with this reason."""
+
+
+class ConfigurationError(GuildlogError):
+    """Missing or invalid settings (environment, flags, files)."""
+
+
+class RelayError(GuildlogError):
+    """The relay could not deliver or read its input."""

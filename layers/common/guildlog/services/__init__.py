@@ -1,0 +1,1 @@
+"""Pure logic, no I/O: categories, normalization, partitions, CSV, hot items, commands."""
