@@ -1,0 +1,192 @@
+"""The hot table: batch writes that never report partial success, idempotent counters, config reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from guildlog.adapters.retry import Backoff
+from guildlog.errors import StorageError
+from guildlog.models.config import GuildConfig
+from guildlog.services.hot_items import CounterUpdate, Item
+
+BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
+BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
+# TransactWriteItems takes 100 actions; one is the batch marker that makes the chunk idempotent.
+TRANSACTION_CHUNK = 99
+COUNTER_MARKER_TTL_DAYS = 7
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _typed(item: Item) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _plain(item: dict[str, Any]) -> Item:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def dedupe_by_key(items: Iterable[Item]) -> list[Item]:
+    """One item per (PK, SK): BatchWriteItem refuses duplicates. The last one given wins."""
+    by_key: dict[tuple[str, str], Item] = {}
+    for item in items:
+        by_key[(item["PK"], item["SK"])] = item
+    return list(by_key.values())
+
+
+class DynamoStore:
+    """DynamoDB access for ingest. `client` is a boto3 DynamoDB client (injected, or built lazily)."""
+
+    def __init__(self, table_name: str, client: Any = None, backoff: Backoff | None = None) -> None:
+        self.table_name = table_name
+        self._client = client
+        self.backoff = backoff or Backoff()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # --- writes -------------------------------------------------------------------------------
+    def put_items(self, items: Iterable[Item]) -> int:
+        """Write every item (BatchWriteItem chunks of 25, duplicates removed), retrying what
+        DynamoDB leaves unprocessed; StorageError if any item is still unwritten. Returns the call count."""
+        unique = dedupe_by_key(items)
+        calls = 0
+        for start in range(0, len(unique), BATCH_WRITE_LIMIT):
+            chunk = unique[start : start + BATCH_WRITE_LIMIT]
+            pending = {self.table_name: [{"PutRequest": {"Item": _typed(i)}} for i in chunk]}
+            for attempt in range(self.backoff.attempts):
+                try:
+                    answer = self.client.batch_write_item(RequestItems=pending)
+                except Exception as exc:  # throttling past botocore's own retries, network
+                    if not _retryable(exc):
+                        raise StorageError("DynamoDB refused the batch", error=type(exc).__name__) from exc
+                    answer = {"UnprocessedItems": pending}
+                calls += 1
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                self.backoff.wait(attempt)
+            else:
+                left = sum(len(v) for v in pending.values())
+                raise StorageError("DynamoDB left items unprocessed after retries", unprocessed=left)
+        return calls
+
+    def apply_counters(self, batch_id: str, updates: list[CounterUpdate], now: int) -> int:
+        """ADD each update once per batch: every chunk's transaction carries a conditional marker
+        `B#<batch_id>`/`CTR#<n>`, so a retried batch finds its markers and adds nothing twice."""
+        calls = 0
+        for n, start in enumerate(range(0, len(updates), TRANSACTION_CHUNK)):
+            chunk = updates[start : start + TRANSACTION_CHUNK]
+            actions: list[dict[str, Any]] = [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _typed(
+                            {
+                                "PK": f"B#{batch_id}",
+                                "SK": f"CTR#{n}",
+                                "kind": "counter_marker",
+                                "expires_at": now + COUNTER_MARKER_TTL_DAYS * 86_400,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            ]
+            for update in chunk:
+                names = {f"#a{i}": name for i, name in enumerate(update.add)}
+                values = {f":v{i}": {"N": str(count)} for i, count in enumerate(update.add.values())}
+                adds = ", ".join(f"#a{i} :v{i}" for i in range(len(update.add)))
+                names["#ttl"] = "expires_at"
+                values[":ttl"] = {"N": str(update.expires_at)}
+                actions.append(
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _typed({"PK": update.pk, "SK": update.sk}),
+                            "UpdateExpression": f"ADD {adds} SET #ttl = :ttl",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": values,
+                        }
+                    }
+                )
+            calls += self._transact(actions)
+        return calls
+
+    def _transact(self, actions: list[dict[str, Any]]) -> int:
+        for attempt in range(self.backoff.attempts):
+            try:
+                self.client.transact_write_items(TransactItems=actions)
+                return attempt + 1
+            except Exception as exc:
+                reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return attempt + 1  # this chunk's counters were applied by an earlier delivery
+                if not (_retryable(exc) or "TransactionConflict" in reasons):
+                    raise StorageError("DynamoDB refused the counter update", error=type(exc).__name__) from exc
+            self.backoff.wait(attempt)
+        raise StorageError("DynamoDB counter update did not go through after retries")
+
+    # --- reads --------------------------------------------------------------------------------
+    def existing_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (PK, SK) keys are already stored (BatchGetItem, keys only)."""
+        return {(item["PK"], item["SK"]) for item in self._batch_get(keys, projection="PK, SK")}
+
+    def guild_configs(self, guild_ids: Iterable[str]) -> dict[str, GuildConfig]:
+        """The stored configuration of each guild that has one."""
+        configs: dict[str, GuildConfig] = {}
+        for item in self._batch_get((f"G#{g}", "CONFIG") for g in guild_ids):
+            guild_id = str(item["PK"])[2:]
+            configs[guild_id] = GuildConfig.model_validate({**item, "guild_id": guild_id})
+        return configs
+
+    def _batch_get(self, keys: Iterable[tuple[str, str]], projection: str | None = None) -> list[Item]:
+        wanted = list(dict.fromkeys(keys))
+        found: list[Item] = []
+        for start in range(0, len(wanted), BATCH_GET_LIMIT):
+            chunk = wanted[start : start + BATCH_GET_LIMIT]
+            spec: dict[str, Any] = {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk]}
+            if projection:
+                spec["ProjectionExpression"] = projection
+            request: dict[str, Any] = {self.table_name: spec}
+            for attempt in range(self.backoff.attempts):
+                try:
+                    answer = self.client.batch_get_item(RequestItems=request)
+                except Exception as exc:
+                    if not _retryable(exc):
+                        raise StorageError("DynamoDB refused a read", error=type(exc).__name__) from exc
+                    answer = {"UnprocessedKeys": request}
+                found.extend(_plain(raw) for raw in answer.get("Responses", {}).get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self.backoff.wait(attempt)
+            else:
+                raise StorageError("DynamoDB left keys unread after retries")
+        return found
+
+
+def _retryable(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code in {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    } or type(exc).__name__ in {
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+    }

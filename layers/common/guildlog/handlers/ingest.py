@@ -1,0 +1,35 @@
+"""The ingest webhook's request path: verify → parse → write → answer. Shared by Lambda and the local stack."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from guildlog.adapters.signatures import header, raw_body, verify_request
+from guildlog.handlers.settings import Settings
+from guildlog.services.ingest import Ingestor, IngestResult
+from guildlog.services.webhook_body import parse_envelope
+
+
+@lru_cache(maxsize=1)
+def default_ingestor() -> tuple[Settings, Ingestor]:
+    """The composition root: built on the first request of a container, never at import time."""
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.s3_archive import S3Archive
+
+    settings = Settings.from_env()
+    ingestor = Ingestor(
+        S3Archive(settings.bucket_name),
+        DynamoStore(settings.table_name),
+        default_retention_days=settings.retention_days,
+    )
+    return settings, ingestor
+
+
+def handle_gateway_events(event: dict[str, Any], settings: Settings, ingestor: Ingestor) -> IngestResult:
+    """Run one API Gateway v2 request through ingest; raises GuildlogError subclasses for bad input."""
+    headers = event.get("headers") or {}
+    body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    verify_request(body, headers, settings.relay_public_key)
+    envelope, raw_events = parse_envelope(body, header(headers, "content-encoding"))
+    return ingestor.ingest(envelope, raw_events)

@@ -1,0 +1,38 @@
+"""The functions' environment, validated once per container (explicit argument > environment > default)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from guildlog.errors import ConfigurationError
+
+PREFIX = "GUILDLOG_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    table_name: str = Field(min_length=3)
+    bucket_name: str = Field(min_length=3)
+    relay_public_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{64})?$")
+    discord_public_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{64})?$")
+    application_id: str = ""
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    bot_token_secret_arn: str = ""
+    discord_api_base: str = "https://discord.com/api/v10"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            name: env[PREFIX + name.upper()] for name in cls.model_fields if PREFIX + name.upper() in env
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            names = sorted({PREFIX + str(e["loc"][0]).upper() for e in exc.errors()})
+            raise ConfigurationError("invalid or missing settings", variables=names) from None

@@ -1,0 +1,192 @@
+"""The ingest use case: a validated envelope → S3 archive objects and hot DynamoDB items.
+
+Storage is injected (an archive with `put(key, text)`, a store like adapters.dynamodb_store), so
+the same code runs in Lambda, on the local stack and in tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from guildlog.errors import NormalizationError
+from guildlog.models.config import GuildConfig
+from guildlog.models.envelope import Envelope, QuarantineLine, RawArchiveLine
+from guildlog.models.row import EventRow
+from guildlog.services import hot_items
+from guildlog.services.csv_render import render_csv
+from guildlog.services.event_ids import event_id
+from guildlog.services.normalize import event_time, normalize
+from guildlog.services.partition import object_key, partition_day
+from guildlog.services.timefmt import utcnow
+
+
+class Archive(Protocol):
+    def put(self, key: str, text: str) -> None: ...
+
+
+class HotStore(Protocol):
+    def put_items(self, items: list[hot_items.Item]) -> int: ...
+    def apply_counters(self, batch_id: str, updates: list[hot_items.CounterUpdate], now: int) -> int: ...
+    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]: ...
+    def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]: ...
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    batch_id: str
+    accepted: int
+    duplicates: int
+    quarantined: int
+    objects: int
+
+    def answer(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+        }
+
+
+def _jsonl(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+class ConfigCache:
+    """Guild configs for a short while per warm container: one read per guild per minute at most."""
+
+    def __init__(self, ttl_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl_seconds
+        self.clock = clock
+        self._entries: dict[str, tuple[float, GuildConfig | None]] = {}
+
+    def get_many(
+        self, guild_ids: set[str], loader: Callable[[list[str]], dict[str, GuildConfig]]
+    ) -> dict[str, GuildConfig | None]:
+        now = self.clock()
+        missing = [g for g in guild_ids if g not in self._entries or now - self._entries[g][0] > self.ttl]
+        if missing:
+            loaded = loader(sorted(missing))
+            for guild_id in missing:
+                self._entries[guild_id] = (now, loaded.get(guild_id))
+        return {g: self._entries[g][1] for g in guild_ids}
+
+
+class Ingestor:
+    """Writes one envelope. Idempotent: the same batch twice leaves S3 and DynamoDB as once."""
+
+    def __init__(
+        self,
+        archive: Archive,
+        store: HotStore,
+        *,
+        default_retention_days: int = 30,
+        clock: Callable[[], datetime] = utcnow,
+        config_cache: ConfigCache | None = None,
+    ) -> None:
+        self.archive = archive
+        self.store = store
+        self.default_retention_days = default_retention_days
+        self.clock = clock
+        self.config_cache = config_cache or ConfigCache()
+
+    def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> IngestResult:
+        batch_id = envelope.batch_id
+        relay = envelope.relay
+        shard_id = relay.shard[0] if relay.shard else None
+        raw_by_day: dict[date, list[str]] = defaultdict(list)
+        rows_by_day: dict[date, list[EventRow]] = defaultdict(list)
+        quarantine_by_day: dict[date, list[str]] = defaultdict(list)
+        rows: list[EventRow] = []
+        seen: set[str] = set()
+        in_batch_duplicates = 0
+
+        for event, raw in zip(envelope.events, raw_events, strict=True):
+            eid = event_id(event, envelope)
+            day = partition_day(event_time(event))
+            if eid in seen:
+                in_batch_duplicates += 1
+                continue
+            seen.add(eid)
+            raw_line = RawArchiveLine(event_id=eid, batch_id=batch_id, relay=relay, event=raw)
+            raw_by_day[day].append(raw_line.model_dump_json())
+            try:
+                row = normalize(event, event_id=eid, batch_id=batch_id, shard_id=shard_id)
+            except NormalizationError as exc:
+                reason = f"{exc.message}: {exc.fields.get('field', '?')}"
+                quarantine_by_day[day].append(
+                    QuarantineLine(event_id=eid, batch_id=batch_id, reason=reason, event=raw).model_dump_json()
+                )
+                continue
+            rows.append(row)
+            rows_by_day[partition_day(row.occurred_at)].append(row)
+
+        objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
+        stored_before = self._write_hot(batch_id, rows)
+        quarantined = sum(len(v) for v in quarantine_by_day.values())
+        return IngestResult(
+            batch_id=batch_id,
+            accepted=len(rows) - stored_before,
+            duplicates=stored_before + in_batch_duplicates,
+            quarantined=quarantined,
+            objects=objects,
+        )
+
+    def _write_archive(
+        self,
+        batch_id: str,
+        raw_by_day: dict[date, list[str]],
+        rows_by_day: dict[date, list[EventRow]],
+        quarantine_by_day: dict[date, list[str]],
+    ) -> int:
+        objects = 0
+        for day, lines in sorted(raw_by_day.items()):
+            self.archive.put(object_key("raw", day, batch_id), _jsonl(lines))
+            objects += 1
+        for day, day_rows in sorted(rows_by_day.items()):
+            self.archive.put(object_key("events", day, batch_id), _jsonl([r.model_dump_json() for r in day_rows]))
+            self.archive.put(object_key("events_csv", day, batch_id), render_csv(day_rows))
+            objects += 2
+        for day, lines in sorted(quarantine_by_day.items()):
+            self.archive.put(object_key("quarantine", day, batch_id), _jsonl(lines))
+            objects += 1
+        return objects
+
+    def _write_hot(self, batch_id: str, rows: list[EventRow]) -> int:
+        """Write the hot items; returns how many rows were already stored (duplicates)."""
+        now = int(self.clock().timestamp())
+        guild_ids = {r.guild_id for r in rows if r.guild_id}
+        configs = self.config_cache.get_many(guild_ids, self.store.guild_configs) if guild_ids else {}
+        hot_rows: list[EventRow] = []
+        ttl_by_row: dict[str, int] = {}
+        for row in rows:
+            config = configs.get(row.guild_id) if row.guild_id else None
+            retention = config.retention_days if config else self.default_retention_days
+            ttl = hot_items.expires_at(row, retention)
+            # Older than the retention already: the archive has it, the hot table would drop it.
+            if ttl <= now or not hot_items.is_hot(row, config):
+                continue
+            ttl_by_row[row.event_id] = ttl
+            hot_rows.append(row)
+        if not hot_rows:
+            return 0
+        existing = self.store.existing_keys([hot_items.feed_key(r) for r in hot_rows])
+        new_rows = [r for r in hot_rows if hot_items.feed_key(r) not in existing]
+        # Counters first, guarded per batch: a crash after them and before the items makes the
+        # retry find the events absent again, and the markers stop a second count.
+        updates = hot_items.counter_updates(new_rows, ttl_by_row)
+        if updates:
+            self.store.apply_counters(batch_id, updates, now)
+        items: list[hot_items.Item] = []
+        for row in hot_rows:
+            ttl = ttl_by_row[row.event_id]
+            items.append(hot_items.feed_item(row, ttl))
+            items.extend(hot_items.message_items(row, ttl))
+            items.extend(hot_items.relay_items(row))
+        self.store.put_items(items)
+        return len(hot_rows) - len(new_rows)
