@@ -1,0 +1,324 @@
+"""IngestFunction end to end under moto: signatures, archive objects, hot items, idempotency, order."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from guildlog.adapters.signatures import Signer, generate_keypair
+from guildlog.handlers import ingest as ingest_handler
+from tests.integration.conftest import LambdaContext, apigw_event, gzip_json, load_function
+
+pytestmark = pytest.mark.integration
+
+GUILD = "800000000000000001"
+CHANNEL = "800000000000000010"
+AUTHOR = "800000000000000100"
+MODERATOR = "800000000000000101"
+# Yesterday noon: inside the hot retention, and every event of a test on one UTC day.
+BASE = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+
+
+def snowflake_at(moment: datetime, n: int = 0) -> str:
+    return str(((int(moment.timestamp() * 1000) - 1_420_070_400_000) << 22) + n)
+
+
+def at(minutes: float) -> str:
+    return (BASE + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+MESSAGE_ID = snowflake_at(BASE)
+
+
+def message_create(content: str = "first words", message_id: str = MESSAGE_ID, minutes: float = 0) -> dict[str, Any]:
+    return {
+        "t": "MESSAGE_CREATE",
+        "d": {
+            "id": message_id,
+            "channel_id": CHANNEL,
+            "guild_id": GUILD,
+            "author": {"id": AUTHOR, "username": "ada"},
+            "content": content,
+            "timestamp": at(minutes),
+            "edited_timestamp": None,
+        },
+    }
+
+
+def message_update(content: str, minutes: float) -> dict[str, Any]:
+    return {
+        "t": "MESSAGE_UPDATE",
+        "d": {
+            "id": MESSAGE_ID,
+            "channel_id": CHANNEL,
+            "guild_id": GUILD,
+            "author": {"id": AUTHOR, "username": "ada"},
+            "content": content,
+            "timestamp": at(0),
+            "edited_timestamp": at(minutes),
+        },
+    }
+
+
+def message_delete() -> dict[str, Any]:
+    return {"t": "MESSAGE_DELETE", "d": {"id": MESSAGE_ID, "channel_id": CHANNEL, "guild_id": GUILD}}
+
+
+def envelope(events: list[dict[str, Any]], batch_id: str = "batch-1", first_seq: int = 1) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "batch_id": batch_id,
+        "relay": {"name": "test", "shard": [0, 1], "session_id": "sess1"},
+        "events": [
+            {"seq": first_seq + i, "received_at": at(30), "source": "gateway", **e} for i, e in enumerate(events)
+        ],
+    }
+
+
+@pytest.fixture
+def ingest(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    """Post a body through the real Lambda handler; returns (status, answer)."""
+    keys = generate_keypair()
+    signer = Signer(keys.private_key)
+    monkeypatch.setenv("GUILDLOG_TABLE_NAME", aws["table"])
+    monkeypatch.setenv("GUILDLOG_BUCKET_NAME", aws["bucket"])
+    monkeypatch.setenv("GUILDLOG_RELAY_PUBLIC_KEY", keys.public_key)
+    ingest_handler.default_ingestor.cache_clear()
+    app = load_function("ingest")
+
+    def post(body: dict[str, Any] | bytes, headers: dict[str, str] | None = None, sign: bool = True):
+        raw = body if isinstance(body, bytes) else gzip_json(body)
+        sent = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        if sign:
+            sent.update(signer.headers(raw))
+        sent.update(headers or {})
+        answer = app.lambda_handler(apigw_event(raw, sent), LambdaContext())
+        return answer["statusCode"], json.loads(answer["body"])
+
+    post.signer = signer  # type: ignore[attr-defined]
+    yield post
+    ingest_handler.default_ingestor.cache_clear()
+
+
+def table_dump(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    items = aws["dynamodb"].scan(TableName=aws["table"])["Items"]  # a test may scan; the product never does
+    return sorted(items, key=lambda i: (i["PK"]["S"], i["SK"]["S"]))
+
+
+def archive_dump(aws: dict[str, Any]) -> dict[str, bytes]:
+    s3 = aws["s3"]
+    listing = s3.list_objects_v2(Bucket=aws["bucket"]).get("Contents", [])
+    return {o["Key"]: s3.get_object(Bucket=aws["bucket"], Key=o["Key"])["Body"].read() for o in listing}
+
+
+def jsonl(blob: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in gzip.decompress(blob).decode().splitlines()]
+
+
+def test_ingest_writes_archive_and_hot_items_when_batch_is_signed(ingest, aws):
+    status, answer = ingest(envelope([message_create(), message_update("second words", 5), message_delete()]))
+
+    assert status == 200
+    assert answer == {"batch_id": "batch-1", "accepted": 3, "duplicates": 0, "quarantined": 0}
+    objects = archive_dump(aws)
+    day = BASE.strftime("year=%Y/month=%m/day=%d")
+    assert set(objects) == {
+        f"raw/{day}/batch-1.jsonl.gz",
+        f"events/{day}/batch-1.jsonl.gz",
+        f"events_csv/{day}/batch-1.csv.gz",
+    }
+    rows = [row for key, blob in objects.items() if key.startswith("events/") for row in jsonl(blob)]
+    assert sorted(r["action"] for r in rows) == ["create", "delete", "update"]
+    versions = aws["dynamodb"].query(
+        TableName=aws["table"],
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"M#{MESSAGE_ID}"}},
+    )["Items"]
+    assert [v["SK"]["S"] for v in versions] == ["DEL", f"V#{at(0)[:19]}.000Z", f"V#{at(5)[:19]}.000Z"]
+    assert [v.get("content", {}).get("S") for v in versions] == [None, "first words", "second words"]
+
+
+def test_ingest_keeps_raw_event_exactly_when_archived(ingest, aws):
+    event = message_create()
+    event["d"]["unknown_new_field"] = {"nested": [1, 2, 3]}
+    ingest(envelope([event]))
+
+    raw = [line for key, blob in archive_dump(aws).items() if key.startswith("raw/") for line in jsonl(blob)]
+    assert raw[0]["event"]["d"] == event["d"]
+    assert raw[0]["event_id"] == "gw:sess1:1"
+
+
+def test_ingest_is_idempotent_when_same_batch_is_delivered_twice(ingest, aws):
+    body = envelope([message_create(), message_update("second words", 5), message_delete()])
+    ingest(body)
+    tables_once, archive_once = table_dump(aws), archive_dump(aws)
+
+    status, answer = ingest(body)
+
+    assert status == 200
+    assert answer["accepted"] == 0 and answer["duplicates"] == 3
+    assert table_dump(aws) == tables_once
+    assert archive_dump(aws) == archive_once
+
+
+def test_ingest_counts_each_event_once_when_replayed_in_another_batch(ingest, aws):
+    ingest(envelope([message_create()], batch_id="first"))
+    ingest(envelope([message_create()], batch_id="second"))  # Discord replays after a RESUME
+
+    day = at(0)[:10]
+    total = aws["dynamodb"].get_item(TableName=aws["table"], Key={"PK": {"S": f"G#{GUILD}#D#{day}"}, "SK": {"S": "TOTAL"}})
+    assert total["Item"]["messages"]["N"] == "1"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ["update", "create", "delete"],
+        ["delete", "create", "update"],
+        ["newer_edit", "create", "update", "delete"],
+    ],
+    ids=["update_before_create", "delete_before_create", "older_edit_after_newer"],
+)
+def test_ingest_ends_in_same_state_when_delivery_is_out_of_order(ingest, aws, order):
+    events = {
+        "create": (1, message_create()),
+        "update": (2, message_update("second words", 5)),
+        "newer_edit": (3, message_update("third words", 9)),
+        "delete": (4, message_delete()),
+    }
+    chosen = {name: events[name] for name in order}
+    for name in sorted(chosen, key=lambda n: chosen[n][0]):
+        seq, event = chosen[name]
+        ingest(envelope([event], batch_id=f"b{seq}", first_seq=seq))
+    in_order = table_dump(aws)
+    aws["dynamodb"].delete_table(TableName=aws["table"])
+    from guildlog.local.template import load_template, table_definition
+
+    aws["dynamodb"].create_table(**{**table_definition(load_template()), "TableName": aws["table"]})
+
+    for name in order:
+        seq, event = chosen[name]
+        ingest(envelope([event], batch_id=f"b{seq}", first_seq=seq))
+
+    assert table_dump(aws) == in_order
+
+
+def test_ingest_quarantines_poison_event_when_batch_has_good_ones(ingest, aws):
+    poison = {"t": "MESSAGE_CREATE", "d": {"id": "../../etc/passwd", "channel_id": CHANNEL, "guild_id": GUILD}}
+    status, answer = ingest(envelope([message_create(), poison]))
+
+    assert status == 200
+    assert answer["accepted"] == 1 and answer["quarantined"] == 1
+    quarantined = [line for key, blob in archive_dump(aws).items() if key.startswith("quarantine/") for line in jsonl(blob)]
+    assert quarantined[0]["reason"] == "invalid snowflake: d.id"
+    assert quarantined[0]["event"]["d"]["id"] == "../../etc/passwd"
+
+
+def test_ingest_writes_every_item_when_batch_has_more_than_25_events(ingest, aws):
+    events = [message_create(f"message {i}", snowflake_at(BASE, i + 1), minutes=i / 10) for i in range(60)]
+    status, answer = ingest(envelope(events))
+
+    assert status == 200 and answer["accepted"] == 60
+    feed = aws["dynamodb"].query(
+        TableName=aws["table"],
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
+        ExpressionAttributeValues={":pk": {"S": f"G#{GUILD}"}, ":e": {"S": "E#"}},
+    )["Items"]
+    assert len(feed) == 60
+
+
+def test_ingest_trims_item_and_keeps_raw_when_message_is_near_400_kb(ingest, aws):
+    huge = "x" * 395_000
+    status, answer = ingest(envelope([message_create(huge)]))
+
+    assert status == 200 and answer["accepted"] == 1
+    version = aws["dynamodb"].query(
+        TableName=aws["table"],
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"M#{MESSAGE_ID}"}},
+    )["Items"][0]
+    assert version["truncated"]["BOOL"] is True
+    raw = [line for key, blob in archive_dump(aws).items() if key.startswith("raw/") for line in jsonl(blob)]
+    assert raw[0]["event"]["d"]["content"] == huge
+
+
+def test_ingest_answers_503_and_reports_no_success_when_dynamodb_keeps_items_unprocessed(ingest, aws, monkeypatch):
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.retry import Backoff
+
+    real = DynamoStore.put_items
+
+    def stubborn(self, items):
+        self.backoff = Backoff(attempts=3, sleep=lambda _s: None)
+        client = self.client
+
+        class Throttled:
+            def __getattr__(self, name):
+                return getattr(client, name)
+
+            def batch_write_item(self, RequestItems):  # noqa: N803 - boto3's own argument name
+                return {"UnprocessedItems": RequestItems}
+
+        self._client = Throttled()
+        try:
+            return real(self, items)
+        finally:
+            self._client = client
+
+    monkeypatch.setattr(DynamoStore, "put_items", stubborn)
+    status, answer = ingest(envelope([message_create()]))
+
+    assert status == 503
+    assert "accepted" not in answer
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda body, headers: (body, {**headers, "X-Signature-Ed25519": "0" * 128}), 401),
+        (lambda body, headers: (body, {k: v for k, v in headers.items() if k != "X-Signature-Timestamp"}), 401),
+        (lambda body, headers: (body[:-1] + bytes([body[-1] ^ 1]), headers), 401),
+    ],
+    ids=["wrong_signature", "missing_timestamp", "body_changed_one_byte"],
+)
+def test_ingest_answers_401_when_signature_is_bad(ingest, aws, mutate, expected):
+    body = gzip_json(envelope([message_create()]))
+    headers = ingest.signer.headers(body)
+    body, headers = mutate(body, headers)
+
+    status, answer = ingest(body, headers=headers, sign=False)
+
+    assert status == expected
+    assert archive_dump(aws) == {}
+
+
+def test_ingest_answers_401_when_timestamp_is_stale(ingest, aws):
+    body = gzip_json(envelope([message_create()]))
+    import time
+
+    status, _ = ingest(body, headers=ingest.signer.headers(body, timestamp=int(time.time()) - 301), sign=False)
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (gzip.compress(b"not json"), 400),
+        (gzip_json({"v": 2, "batch_id": "x", "events": []}), 400),
+        (gzip_json({"v": 1, "batch_id": "../escape", "events": []}), 400),
+        (gzip_json([1, 2, 3]), 400),
+        (b"\x1f\x8b\x08garbage", 400),
+        (gzip.compress(b"{" + b" " * (60 * 1024 * 1024) + b"}"), 413),
+    ],
+    ids=["not_json", "wrong_version", "unsafe_batch_id", "not_an_object", "broken_gzip", "gzip_bomb"],
+)
+def test_ingest_answers_4xx_without_writing_when_body_is_bad(ingest, aws, body, status):
+    got, answer = ingest(body)
+
+    assert got == status
+    assert "Traceback" not in json.dumps(answer)
+    assert archive_dump(aws) == {}
