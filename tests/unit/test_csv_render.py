@@ -1,0 +1,186 @@
+"""guildlog.services.csv_render: RFC 4180, one physical line per row, spreadsheet-safe."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from guildlog.models.row import ROW_FIELDS, EventRow
+from guildlog.services.csv_render import escape_cell, render_csv, unescape_cell
+
+# Values that break naive CSV writers, or Athena's line-based reader, or a spreadsheet.
+PLAIN_VALUES = [
+    pytest.param("line one\nline two", id="lf"),
+    pytest.param("line one\r\nline two", id="crlf"),
+    pytest.param("carriage\rreturn", id="lone-cr"),
+    pytest.param("ends with a newline\n", id="trailing-lf"),
+    pytest.param('she said "hi", then left', id="quotes-and-commas"),
+    pytest.param('""', id="only-quotes"),
+    pytest.param("a,b,,c", id="commas"),
+    pytest.param("C:\\temp\\new", id="windows-path"),
+    pytest.param("literal \\n is not a newline", id="backslash-n-text"),
+    pytest.param("ends with a backslash\\", id="trailing-backslash"),
+    pytest.param('back\\"slash quote', id="backslash-before-quote"),
+    pytest.param("party 🎉🧑‍🤝‍🧑", id="emoji"),
+    pytest.param("שלום עולם", id="rtl"),
+    pytest.param("你好，世界", id="cjk"),
+    pytest.param("\u202eevil", id="rtl-override"),
+    pytest.param("", id="empty"),
+]
+FORMULA_VALUES = [
+    pytest.param("=cmd|' /C calc'!A0", id="dde-cmd"),
+    pytest.param("+1", id="plus"),
+    pytest.param("-2", id="minus"),
+    pytest.param("@SUM(A1:A9)", id="at-sum"),
+    pytest.param("\tleading tab", id="leading-tab"),
+    pytest.param('=HYPERLINK("http://x")\n=2', id="formula-with-newline"),
+]
+
+
+def make_row(**fields: Any) -> EventRow:
+    base: dict[str, Any] = {
+        "event_id": "gw:s1:42",
+        "batch_id": "batch-1",
+        "source": "gateway",
+        "event_type": "MESSAGE_CREATE",
+        "category": "message",
+        "action": "create",
+        "occurred_at": "2026-03-01T12:00:00.000Z",
+        "received_at": "2026-03-01T12:00:00.120Z",
+        "seq": 42,
+        "shard_id": 0,
+        "guild_id": "100000000000000001",
+        "channel_id": "100000000000000002",
+        "user_id": "100000000000000003",
+        "message_id": "100000000000000004",
+        "user_name": "alice",
+        "content": "hello",
+    }
+    return EventRow(**{**base, **fields})
+
+
+def physical_lines(text: str) -> list[str]:
+    """The file's lines as a line-based reader (Athena's OpenCSVSerDe) sees them."""
+    assert text.endswith("\r\n")
+    return text[: -len("\r\n")].split("\r\n")
+
+
+def parse(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def cell(text: str, column: str, row_index: int = 0) -> str:
+    return parse(text)[1 + row_index][ROW_FIELDS.index(column)]
+
+
+def test_render_csv_writes_row_fields_as_header_when_rendering() -> None:
+    text = render_csv([make_row()])
+
+    assert tuple(parse(text)[0]) == ROW_FIELDS
+
+
+def test_render_csv_writes_only_the_header_when_there_are_no_rows() -> None:
+    text = render_csv([])
+
+    assert physical_lines(text) == [",".join(f'"{name}"' for name in ROW_FIELDS)]
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES + FORMULA_VALUES)
+def test_render_csv_writes_one_physical_line_per_row_when_content_is_tricky(value: str) -> None:
+    text = render_csv([make_row(content=value, user_name=value, reason=value), make_row(event_id="gw:s1:43")])
+
+    lines = physical_lines(text)
+    assert len(lines) == 3
+    assert not any("\n" in line or "\r" in line for line in lines)
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES + FORMULA_VALUES)
+def test_render_csv_parses_back_to_every_column_when_content_is_tricky(value: str) -> None:
+    text = render_csv([make_row(content=value), make_row(event_id="gw:s1:43")])
+
+    parsed = parse(text)
+    assert [len(r) for r in parsed] == [len(ROW_FIELDS)] * 3
+    assert parsed[2][ROW_FIELDS.index("content")] == "hello"
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES)
+def test_render_csv_round_trips_through_unescape_cell_when_value_is_not_a_formula(value: str) -> None:
+    text = render_csv([make_row(content=value, user_name=value, reason=value)])
+
+    for column in ("content", "user_name", "reason"):
+        assert unescape_cell(cell(text, column)) == value
+
+
+@pytest.mark.parametrize("value", FORMULA_VALUES)
+def test_render_csv_prefixes_a_quote_when_value_starts_like_a_formula(value: str) -> None:
+    text = render_csv([make_row(content=value, user_name=value, reason=value)])
+
+    for column in ("content", "user_name", "reason"):
+        written = cell(text, column)
+        assert written.startswith("'")
+        assert unescape_cell(written) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["hello", "'quoted already", "1+1", "a=b", " =spaced"])
+def test_escape_cell_leaves_the_start_alone_when_value_does_not_start_like_a_formula(value: str) -> None:
+    assert escape_cell(value) == value
+
+
+def test_render_csv_writes_empty_cells_when_optional_fields_are_none() -> None:
+    text = render_csv([make_row(seq=None, shard_id=None, user_id=None, content=None, user_name=None)])
+
+    for column in ("seq", "shard_id", "user_id", "content", "user_name", "reason", "attachments", "actor_id"):
+        assert cell(text, column) == ""
+
+
+def test_render_csv_writes_the_number_when_an_int_field_is_zero() -> None:
+    text = render_csv([make_row(seq=0, shard_id=3)])
+
+    assert (cell(text, "seq"), cell(text, "shard_id")) == ("0", "3")
+
+
+def test_render_csv_keeps_details_parseable_when_details_hold_awkward_json() -> None:
+    details = {"text": 'multi\nline "quoted", with \\ and \r\n', "emoji": "🎉", "nested": {"ids": ["1", "2"]}, "n": -5}
+    encoded = json.dumps(details, separators=(",", ":"), ensure_ascii=False)
+    text = render_csv([make_row(details=encoded)])
+
+    assert len(physical_lines(text)) == 2
+    assert json.loads(cell(text, "details")) == details
+
+
+def test_render_csv_keeps_one_line_per_row_when_a_machine_column_holds_a_line_break() -> None:
+    # An import's natural key is the sender's text; the event id carries it.
+    text = render_csv([make_row(event_id="import:first\nsecond\rthird")])
+
+    assert len(physical_lines(text)) == 2
+    assert len(parse(text)[1]) == len(ROW_FIELDS)
+
+
+def test_escape_cell_is_undone_by_unescape_cell_when_value_mixes_backslashes_and_breaks() -> None:
+    value = "\\\\n\n\\r\r\\"
+
+    assert unescape_cell(escape_cell(value)) == value
+
+
+def test_render_csv_is_read_by_duckdb_when_every_column_is_varchar(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    tricky = [p.values[0] for p in PLAIN_VALUES + FORMULA_VALUES]
+    rows = [make_row(event_id=f"gw:s1:{i}", content=value, user_name=value) for i, value in enumerate(tricky)]
+    path = tmp_path / "events.csv"
+    path.write_text(render_csv(rows), encoding="utf-8", newline="")
+
+    with duckdb.connect() as db:
+        found = db.execute("SELECT * FROM read_csv(?, header = true, all_varchar = true)", [str(path)])
+        columns = tuple(column[0] for column in found.description)
+        found_rows = found.fetchall()
+
+    assert columns == ROW_FIELDS
+    assert len(found_rows) == len(tricky)
+    content = ROW_FIELDS.index("content")
+    assert [unescape_cell(r[content] or "") for r in found_rows] == [
+        ("'" + v if escape_cell(v).startswith("'") else v) for v in tricky
+    ]
