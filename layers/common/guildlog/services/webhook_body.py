@@ -55,6 +55,9 @@ def parse_envelope(body: bytes, content_encoding: str | None = None) -> tuple[En
         data = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise MalformedRequestError("body is not JSON") from None
+    except RecursionError:
+        # Nested deeper than the parser goes: a 400, not a 5xx the relay would retry forever.
+        raise MalformedRequestError("body is nested too deeply") from None
     if not isinstance(data, dict):
         raise MalformedRequestError("body is not a JSON object")
     try:
