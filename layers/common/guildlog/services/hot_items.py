@@ -47,19 +47,31 @@ def _compact(item: Item) -> Item:
     return {k: v for k, v in item.items() if v is not None and v != ""}
 
 
+def _size(item: Item) -> int:
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+
+
+def _text_bytes(value: Any) -> int:
+    return len(value.encode("utf-8")) if isinstance(value, str) else 0
+
+
 def _fit(item: Item, *trimmable: str) -> Item:
-    """Trim the named text attributes until the item is under MAX_ITEM_BYTES, and say so."""
-    size = len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+    """Trim the named text attributes, largest first, until the item is under MAX_ITEM_BYTES, and say so."""
+    size = _size(item)
     if size <= MAX_ITEM_BYTES:
         return item
-    for name in trimmable:
+    # Largest first: a small attribute (attachments) is not emptied for a big one's (content) excess.
+    by_size = sorted(trimmable, key=lambda n: _text_bytes(item.get(n)), reverse=True)
+    for name in by_size:
         value = item.get(name)
         if isinstance(value, str) and value:
-            excess = size - MAX_ITEM_BYTES
-            keep = max(0, len(value) - excess - 1024)
-            item[name] = value[:keep]
+            # Cut in UTF-8 bytes, which is what the size counts: cutting characters would throw
+            # away up to four times too much of a multi-byte text.
+            encoded = value.encode("utf-8")
+            keep = max(0, len(encoded) - (size - MAX_ITEM_BYTES) - 1024)
+            item[name] = encoded[:keep].decode("utf-8", "ignore")
             item["truncated"] = True
-            size = len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+            size = _size(item)
             if size <= MAX_ITEM_BYTES:
                 break
     return item
