@@ -23,6 +23,7 @@ from guildlog.services.categories import classify
 from guildlog.services.timefmt import iso, parse_time, snowflake_time
 
 _SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_MESSAGE_TYPE_REPLY = 19
 # Slash-command option values can be long; the row keeps what a reader needs, raw keeps all.
 _MAX_DETAIL_STRING = 1000
 _MAX_LIST_ITEMS = 100
@@ -101,7 +102,8 @@ def _message(data: dict[str, Any], action: str) -> Fields:
         details["bot"] = True
     ref = _obj(data.get("message_reference"))
     if ref.get("message_id"):
-        details["reply_to"] = ref.get("message_id")
+        # Crossposts, forwards, pins and thread starters carry a reference too: only type 19 is a reply.
+        details["reply_to" if data.get("type") == _MESSAGE_TYPE_REPLY else "reference"] = ref.get("message_id")
     if isinstance(data.get("embeds"), list) and data["embeds"]:
         details["embeds"] = len(data["embeds"])
     if isinstance(data.get("sticker_items"), list) and data["sticker_items"]:
@@ -156,31 +158,44 @@ def _pins(data: dict[str, Any], action: str) -> Fields:
     return {"channel_id": _sf(data.get("channel_id"), "d.channel_id"), "details": _pick(data, "last_pin_timestamp")}
 
 
-def _member_user(data: dict[str, Any]) -> dict[str, Any]:
-    # GUILD_MEMBER_* carry `user`; some hand-made payloads put the user's fields at the top level.
+def _subject_user(data: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(guild_id, user_id, user) of GUILD_MEMBER_* and GUILD_BAN_*: Discord always sends both ids.
+
+    Without them the event says nothing about whom it concerns, so it is quarantined (the raw
+    archive keeps it) rather than logged against nobody; a user's fields at the top level of `d`
+    are not read as a user, because Discord never sends that shape.
+    """
+    guild_id = _required_sf(data, "guild_id")
     user = _obj(data.get("user"))
-    return user or {k: data[k] for k in ("id", "username", "global_name") if k in data}
+    user_id = _sf(user.get("id"), "d.user.id")
+    if user_id is None:
+        raise NormalizationError("missing required field", field="d.user.id")
+    return guild_id, user_id, user
 
 
 def _member(data: dict[str, Any], action: str) -> Fields:
-    user = _member_user(data)
-    user_id = _sf(user.get("id"), "d.user.id")
+    guild_id, user_id, user = _subject_user(data)
     details: dict[str, Any] = _pick(data, "nick", "roles", "communication_disabled_until", "pending", "premium_since")
     if user.get("bot"):
         details["bot"] = True
-    if user.get("username"):
+    if isinstance(user.get("username"), str):
         details["username"] = user["username"]
-    fields: Fields = {"user_id": user_id, "target_id": user_id, "user_name": data.get("nick") or _user_name(user)}
-    if action == "update" and data.get("communication_disabled_until"):
-        fields["action"] = "timeout"
+    nick = data.get("nick") if isinstance(data.get("nick"), str) else None
+    fields: Fields = {"guild_id": guild_id, "user_id": user_id, "target_id": user_id,
+                      "user_name": nick or _user_name(user)}
     fields["details"] = details
     return fields
 
 
+def _timed_out(data: dict[str, Any], at: datetime) -> bool:
+    # Discord sends the whole member on every update, and an expired timeout stays as a past time.
+    until = parse_time(data.get("communication_disabled_until"))
+    return until is not None and until > at
+
+
 def _ban(data: dict[str, Any], action: str) -> Fields:
-    user = _obj(data.get("user"))
-    user_id = _sf(user.get("id"), "d.user.id")
-    return {"user_id": user_id, "target_id": user_id, "user_name": _user_name(user)}
+    guild_id, user_id, user = _subject_user(data)
+    return {"guild_id": guild_id, "user_id": user_id, "target_id": user_id, "user_name": _user_name(user)}
 
 
 def _audit_log(data: dict[str, Any], action: str) -> Fields:
@@ -226,7 +241,8 @@ def _guild(data: dict[str, Any], action: str) -> Fields:
     if action == "guild_unavailable" and "unavailable" not in data:
         fields["action"] = "guild_remove"  # no `unavailable` key: the bot was removed, not an outage
     if action == "guild_available":
-        fields["details"]["channels"] = len(data.get("channels") or [])
+        channels = data.get("channels")
+        fields["details"]["channels"] = len(channels) if isinstance(channels, list) else 0
     return fields
 
 
@@ -313,9 +329,10 @@ def _interaction(data: dict[str, Any], action: str) -> Fields:
     member = _obj(data.get("member"))
     user = _obj(member.get("user")) or _obj(data.get("user"))
     command = _obj(data.get("data"))
-    kind = _INTERACTION_KINDS.get(data.get("type"), "interaction")  # type: ignore[arg-type]
+    kind_number = data.get("type")
+    kind = _INTERACTION_KINDS.get(kind_number, "interaction") if isinstance(kind_number, int) else "interaction"
     details: dict[str, Any] = {"interaction_id": data.get("id"), "type": data.get("type")}
-    if command.get("name"):
+    if isinstance(command.get("name"), str) and command["name"]:
         sub, values = _flatten_options(command.get("options"))
         details["command"] = "/" + " ".join(p for p in (command["name"], sub) if p)
         if values:
@@ -433,6 +450,9 @@ def normalize(event: EnvelopeEvent, *, event_id: str, batch_id: str, shard_id: i
     if extractor is None:
         extractor = _relay if category == "relay" else _generic
     fields = extractor(data, action)
+    occurred = event_time(event)
+    if event.t == "GUILD_MEMBER_UPDATE" and _timed_out(data, occurred):
+        fields["action"] = "timeout"
     details = fields.pop("details", None) or {}
     shard = event.shard or None
     row_fields: dict[str, Any] = {
@@ -442,7 +462,7 @@ def normalize(event: EnvelopeEvent, *, event_id: str, batch_id: str, shard_id: i
         "event_type": event.t,
         "category": category,
         "action": action,
-        "occurred_at": iso(event_time(event)),
+        "occurred_at": iso(occurred),
         "received_at": iso(event.received_at),
         "seq": event.seq,
         "shard_id": shard[0] if shard else shard_id,
