@@ -75,9 +75,7 @@ def _attachments(data: dict[str, Any]) -> str | None:
     items = data.get("attachments")
     if not isinstance(items, list) or not items:
         return None
-    kept = [
-        _pick(_obj(a), "id", "filename", "size", "url", "content_type") for a in items[:_MAX_LIST_ITEMS]
-    ]
+    kept = [_pick(_obj(a), "id", "filename", "size", "url", "content_type") for a in items[:_MAX_LIST_ITEMS]]
     return json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -122,7 +120,11 @@ def _message(data: dict[str, Any], action: str) -> Fields:
 
 def _message_delete(data: dict[str, Any], action: str) -> Fields:
     message_id = _required_sf(data, "id")
-    return {"message_id": message_id, "target_id": message_id, "channel_id": _sf(data.get("channel_id"), "d.channel_id")}
+    return {
+        "message_id": message_id,
+        "target_id": message_id,
+        "channel_id": _sf(data.get("channel_id"), "d.channel_id"),
+    }
 
 
 def _message_delete_bulk(data: dict[str, Any], action: str) -> Fields:
@@ -130,7 +132,10 @@ def _message_delete_bulk(data: dict[str, Any], action: str) -> Fields:
     if not isinstance(ids, list):
         raise NormalizationError("missing required field", field="d.ids")
     checked = [_sf(i, "d.ids[]") for i in ids]
-    return {"channel_id": _sf(data.get("channel_id"), "d.channel_id"), "details": {"ids": checked, "count": len(checked)}}
+    return {
+        "channel_id": _sf(data.get("channel_id"), "d.channel_id"),
+        "details": {"ids": checked, "count": len(checked)},
+    }
 
 
 def _reaction(data: dict[str, Any], action: str) -> Fields:
@@ -181,8 +186,12 @@ def _member(data: dict[str, Any], action: str) -> Fields:
     if isinstance(user.get("username"), str):
         details["username"] = user["username"]
     nick = data.get("nick") if isinstance(data.get("nick"), str) else None
-    fields: Fields = {"guild_id": guild_id, "user_id": user_id, "target_id": user_id,
-                      "user_name": nick or _user_name(user)}
+    fields: Fields = {
+        "guild_id": guild_id,
+        "user_id": user_id,
+        "target_id": user_id,
+        "user_name": nick or _user_name(user),
+    }
     fields["details"] = details
     return fields
 
@@ -237,7 +246,10 @@ def _automod_rule(data: dict[str, Any], action: str) -> Fields:
 
 
 def _guild(data: dict[str, Any], action: str) -> Fields:
-    fields: Fields = {"target_id": _sf(data.get("id"), "d.id"), "details": _pick(data, "name", "member_count", "unavailable")}
+    fields: Fields = {
+        "target_id": _sf(data.get("id"), "d.id"),
+        "details": _pick(data, "name", "member_count", "unavailable"),
+    }
     if action == "guild_unavailable" and "unavailable" not in data:
         fields["action"] = "guild_remove"  # no `unavailable` key: the bot was removed, not an outage
     if action == "guild_available":
@@ -263,14 +275,20 @@ def _thread_sync(data: dict[str, Any], action: str) -> Fields:
 
 def _thread_members(data: dict[str, Any], action: str) -> Fields:
     channel_id = _sf(data.get("id"), "d.id")
-    return {"channel_id": channel_id, "user_id": _sf(data.get("user_id"), "d.user_id"),
-            "details": _pick(data, "member_count", "removed_member_ids")}
+    return {
+        "channel_id": channel_id,
+        "user_id": _sf(data.get("user_id"), "d.user_id"),
+        "details": _pick(data, "member_count", "removed_member_ids"),
+    }
 
 
 def _role(data: dict[str, Any], action: str) -> Fields:
     role = _obj(data.get("role"))
     role_id = _sf(role.get("id") or data.get("role_id"), "d.role.id")
-    return {"target_id": role_id, "details": _pick(role, "name", "permissions", "color", "hoist", "position", "mentionable")}
+    return {
+        "target_id": role_id,
+        "details": _pick(role, "name", "permissions", "color", "hoist", "position", "mentionable"),
+    }
 
 
 def _invite(data: dict[str, Any], action: str) -> Fields:
@@ -303,9 +321,11 @@ def _voice(data: dict[str, Any], action: str) -> Fields:
 
 
 def _voice_channel(data: dict[str, Any], action: str) -> Fields:
-    return {"channel_id": _sf(data.get("id") or data.get("channel_id"), "d.id"),
-            "user_id": _sf(data.get("user_id"), "d.user_id"),
-            "details": _pick(data, "status", "voice_start_time", "emoji")}
+    return {
+        "channel_id": _sf(data.get("id") or data.get("channel_id"), "d.id"),
+        "user_id": _sf(data.get("user_id"), "d.user_id"),
+        "details": _pick(data, "status", "voice_start_time", "emoji"),
+    }
 
 
 _INTERACTION_KINDS = {1: "ping", 2: "command", 3: "component", 4: "autocomplete", 5: "modal_submit"}
@@ -352,8 +372,11 @@ def _interaction(data: dict[str, Any], action: str) -> Fields:
 def _ready(data: dict[str, Any], action: str) -> Fields:
     user = _obj(data.get("user"))
     guilds = data.get("guilds") if isinstance(data.get("guilds"), list) else []
-    return {"user_id": _sf(user.get("id"), "d.user.id"), "user_name": _user_name(user),
-            "details": {"guilds": len(guilds), **_pick(data, "v", "shard")}}
+    return {
+        "user_id": _sf(user.get("id"), "d.user.id"),
+        "user_name": _user_name(user),
+        "details": {"guilds": len(guilds), **_pick(data, "v", "shard")},
+    }
 
 
 def _relay(data: dict[str, Any], action: str) -> Fields:
@@ -466,7 +489,8 @@ def normalize(event: EnvelopeEvent, *, event_id: str, batch_id: str, shard_id: i
         "received_at": iso(event.received_at),
         "seq": event.seq,
         "shard_id": shard[0] if shard else shard_id,
-        "guild_id": _sf(data.get("guild_id"), "d.guild_id") if event.t not in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+        "guild_id": _sf(data.get("guild_id"), "d.guild_id")
+        if event.t not in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
         else _sf(data.get("id"), "d.id"),
         **fields,
         "details": json.dumps(_short(details), separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str),

@@ -31,8 +31,10 @@ def iso(value: datetime) -> str:
     """`2026-11-20T12:34:56.789Z`: fixed width, so strings sort as times do (milliseconds truncated)."""
     v = value.astimezone(UTC)
     # Not strftime("%Y"): glibc writes year 500 as "500", which breaks the fixed width.
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}."
-            f"{v.microsecond // 1000:03d}Z")
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}."
+        f"{v.microsecond // 1000:03d}Z"
+    )
 
 
 def utcnow() -> datetime:
