@@ -18,6 +18,11 @@ BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
 TRANSACTION_CHUNK = 99
 COUNTER_MARKER_TTL_DAYS = 7
 
+# Why a transaction was cancelled, per action, when trying again may succeed: a conflicting
+# write, or throttling (on-demand tables report a hot key, such as a busy guild's daily
+# counter, here rather than as a ThrottlingException).
+_TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -74,7 +79,7 @@ class DynamoStore:
                 pending = answer.get("UnprocessedItems") or {}
                 if not pending:
                     break
-                self.backoff.wait(attempt)
+                self._pause(attempt)
             else:
                 left = sum(len(v) for v in pending.values())
                 raise StorageError("DynamoDB left items unprocessed after retries", unprocessed=left)
@@ -131,10 +136,15 @@ class DynamoStore:
                 reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     return attempt + 1  # this chunk's counters were applied by an earlier delivery
-                if not (_retryable(exc) or "TransactionConflict" in reasons):
+                if not (_retryable(exc) or _TRANSIENT_CANCELLATIONS.intersection(reasons)):
                     raise StorageError("DynamoDB refused the counter update", error=type(exc).__name__) from exc
-            self.backoff.wait(attempt)
+            self._pause(attempt)
         raise StorageError("DynamoDB counter update did not go through after retries")
+
+    def _pause(self, attempt: int) -> None:
+        """Back off before the next attempt; after the last one there is none to wait for."""
+        if attempt + 1 < self.backoff.attempts:
+            self.backoff.wait(attempt)
 
     # --- reads --------------------------------------------------------------------------------
     def existing_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -169,7 +179,7 @@ class DynamoStore:
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                self.backoff.wait(attempt)
+                self._pause(attempt)
             else:
                 raise StorageError("DynamoDB left keys unread after retries")
         return found
