@@ -170,7 +170,9 @@ def test_ingest_counts_each_event_once_when_replayed_in_another_batch(ingest, aw
     ingest(envelope([message_create()], batch_id="second"))  # Discord replays after a RESUME
 
     day = at(0)[:10]
-    total = aws["dynamodb"].get_item(TableName=aws["table"], Key={"PK": {"S": f"G#{GUILD}#D#{day}"}, "SK": {"S": "TOTAL"}})
+    total = aws["dynamodb"].get_item(
+        TableName=aws["table"], Key={"PK": {"S": f"G#{GUILD}#D#{day}"}, "SK": {"S": "TOTAL"}}
+    )
     assert total["Item"]["messages"]["N"] == "1"
 
 
@@ -213,7 +215,9 @@ def test_ingest_quarantines_poison_event_when_batch_has_good_ones(ingest, aws):
 
     assert status == 200
     assert answer["accepted"] == 1 and answer["quarantined"] == 1
-    quarantined = [line for key, blob in archive_dump(aws).items() if key.startswith("quarantine/") for line in jsonl(blob)]
+    quarantined = [
+        line for key, blob in archive_dump(aws).items() if key.startswith("quarantine/") for line in jsonl(blob)
+    ]
     assert quarantined[0]["reason"] == "invalid snowflake: d.id"
     assert quarantined[0]["event"]["d"]["id"] == "../../etc/passwd"
 

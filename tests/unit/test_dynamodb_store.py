@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
 from guildlog.adapters.dynamodb_store import BATCH_WRITE_LIMIT, TRANSACTION_CHUNK, DynamoStore
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
@@ -217,7 +218,7 @@ def test_apply_counters_adds_with_a_conditional_marker_when_batch_is_new() -> No
     client = FakeDynamoClient()
     store, _ = make_store(client)
 
-    store.apply_counters("batch-1", counters(), now=1_700_000_000)
+    store.apply_counters("batch-1", counters())
 
     [actions] = client.transactions
     marker = actions[0]["Put"]
@@ -232,8 +233,8 @@ def test_apply_counters_adds_nothing_twice_when_marker_condition_fails() -> None
     client = FakeDynamoClient()
     store, sleep = make_store(client)
 
-    store.apply_counters("batch-1", counters(), now=1_700_000_000)
-    store.apply_counters("batch-1", counters(), now=1_700_000_100)
+    store.apply_counters("batch-1", counters())
+    store.apply_counters("batch-1", counters())
 
     assert len(client.transactions) == 2
     assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
@@ -244,8 +245,8 @@ def test_apply_counters_adds_again_when_the_batch_is_another() -> None:
     client = FakeDynamoClient()
     store, _ = make_store(client)
 
-    store.apply_counters("batch-1", counters(), now=1_700_000_000)
-    store.apply_counters("batch-2", counters(), now=1_700_000_000)
+    store.apply_counters("batch-1", counters())
+    store.apply_counters("batch-2", counters())
 
     assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 4
 
@@ -255,7 +256,7 @@ def test_apply_counters_retries_when_transaction_is_cancelled_for_a_transient_re
     client = FakeDynamoClient(errors=[cancelled("None", reason, "None"), None])
     store, sleep = make_store(client)
 
-    store.apply_counters("batch-1", counters(), now=1_700_000_000)
+    store.apply_counters("batch-1", counters())
 
     assert len(client.transactions) == 2
     assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["messages"] == 2
@@ -266,7 +267,7 @@ def test_apply_counters_retries_when_dynamodb_reports_a_transaction_conflict() -
     client = FakeDynamoClient(errors=[client_error("TransactionConflictException", "TransactWriteItems"), None])
     store, _ = make_store(client)
 
-    store.apply_counters("batch-1", counters(), now=1_700_000_000)
+    store.apply_counters("batch-1", counters())
 
     assert len(client.transactions) == 2
     assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
@@ -277,7 +278,7 @@ def test_apply_counters_raises_storage_error_when_conflicts_outlast_the_attempts
     store, sleep = make_store(client, attempts=3)
 
     with pytest.raises(StorageError):
-        store.apply_counters("batch-1", counters(), now=1_700_000_000)
+        store.apply_counters("batch-1", counters())
 
     assert len(client.transactions) == 3
     assert len(sleep.waits) == 2
@@ -289,7 +290,7 @@ def test_apply_counters_raises_storage_error_at_once_when_an_update_is_invalid()
     store, sleep = make_store(client)
 
     with pytest.raises(StorageError):
-        store.apply_counters("batch-1", counters(), now=1_700_000_000)
+        store.apply_counters("batch-1", counters())
 
     assert len(client.transactions) == 1
     assert sleep.waits == []
@@ -300,7 +301,7 @@ def test_apply_counters_marks_each_chunk_when_updates_need_several_transactions(
     store, _ = make_store(client)
     updates = counters(TRANSACTION_CHUNK + 1)
 
-    calls = store.apply_counters("batch-1", updates, now=1_700_000_000)
+    calls = store.apply_counters("batch-1", updates)
 
     assert calls == 2
     assert [len(t) for t in client.transactions] == [TRANSACTION_CHUNK + 1, 2]
@@ -312,9 +313,9 @@ def test_apply_counters_finishes_only_the_missing_chunk_when_a_retry_follows_a_p
     store, _ = make_store(client)
     updates = counters(TRANSACTION_CHUNK + 1)
     with pytest.raises(StorageError):
-        store.apply_counters("batch-1", updates, now=1_700_000_000)
+        store.apply_counters("batch-1", updates)
 
-    store.apply_counters("batch-1", updates, now=1_700_000_000)
+    store.apply_counters("batch-1", updates)
 
     assert all(client.items[(u.pk, u.sk)]["messages"] == 2 for u in updates)
 

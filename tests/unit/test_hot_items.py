@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import EnvelopeEvent
 from guildlog.models.row import EventRow
@@ -313,6 +314,12 @@ def ttls(*rows: EventRow) -> dict[str, int]:
     return {row.event_id: TTL for row in rows}
 
 
+def counter_ttl(row: EventRow, ttl: int = TTL) -> int:
+    """A counter item lives until its day's end plus the row's retention (its TTL minus its time)."""
+    occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
+    return occurred - occurred % 86_400 + 86_400 + (ttl - occurred)
+
+
 def test_counter_updates_count_messages_by_channel_and_user_when_messages_are_created() -> None:
     rows = [make_row(event_id=f"gw:s1:{i}") for i in range(3)]
 
@@ -320,8 +327,8 @@ def test_counter_updates_count_messages_by_channel_and_user_when_messages_are_cr
 
     day = f"G#{GUILD}#D#2026-03-07"
     assert updates == [
-        CounterUpdate(day, "TOTAL", {"k#message": 3, "messages": 3, f"c#{CHANNEL}": 3}, TTL),
-        CounterUpdate(day, f"U#{USER}", {"messages": 3}, TTL),
+        CounterUpdate(day, "TOTAL", {"k#message": 3, "messages": 3, f"c#{CHANNEL}": 3}, counter_ttl(rows[0])),
+        CounterUpdate(day, f"U#{USER}", {"messages": 3}, counter_ttl(rows[0])),
     ]
 
 
@@ -341,7 +348,21 @@ def test_counter_updates_keep_the_latest_expiry_when_rows_share_an_item() -> Non
 
     [total, _] = counter_updates(rows, {"a": TTL, "b": TTL + 60})
 
-    assert total.expires_at == TTL + 60
+    assert total.expires_at == counter_ttl(rows[1], TTL + 60)
+
+
+def test_counter_updates_expire_with_the_day_when_rows_of_one_day_come_in_any_order() -> None:
+    early = make_row(event_id="a", occurred_at="2026-03-07T00:00:01.000Z")
+    late = make_row(event_id="b", occurred_at="2026-03-07T23:59:59.000Z")
+    retention = 30 * 86_400
+
+    def ttl(row: EventRow) -> int:
+        return int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp()) + retention
+
+    [alone_early, _] = counter_updates([early], {"a": ttl(early)})
+    [alone_late, _] = counter_updates([late], {"b": ttl(late)})
+
+    assert alone_early.expires_at == alone_late.expires_at
 
 
 def test_counter_updates_are_in_the_same_order_when_rows_come_in_another_order() -> None:

@@ -16,7 +16,6 @@ BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
 BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
 # TransactWriteItems takes 100 actions; one is the batch marker that makes the chunk idempotent.
 TRANSACTION_CHUNK = 99
-COUNTER_MARKER_TTL_DAYS = 7
 
 # Why a transaction was cancelled, per action, when trying again may succeed: a conflicting
 # write, or throttling (on-demand tables report a hot key, such as a busy guild's daily
@@ -85,7 +84,7 @@ class DynamoStore:
                 raise StorageError("DynamoDB left items unprocessed after retries", unprocessed=left)
         return calls
 
-    def apply_counters(self, batch_id: str, updates: list[CounterUpdate], now: int) -> int:
+    def apply_counters(self, batch_id: str, updates: list[CounterUpdate]) -> int:
         """ADD each update once per batch: every chunk's transaction carries a conditional marker
         `B#<batch_id>`/`CTR#<n>`, so a retried batch finds its markers and adds nothing twice."""
         calls = 0
@@ -100,7 +99,8 @@ class DynamoStore:
                                 "PK": f"B#{batch_id}",
                                 "SK": f"CTR#{n}",
                                 "kind": "counter_marker",
-                                "expires_at": now + COUNTER_MARKER_TTL_DAYS * 86_400,
+                                # As long as the counters it guards: deterministic, so a retry writes the same item.
+                                "expires_at": max(u.expires_at for u in chunk),
                             }
                         ),
                         "ConditionExpression": "attribute_not_exists(PK)",

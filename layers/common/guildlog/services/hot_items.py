@@ -217,7 +217,11 @@ def counter_updates(rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Co
     for row in rows:
         if not row.guild_id:
             continue
-        ttl = ttl_by_row[row.event_id]
+        # A day's counters live as long as the day's last possible event: the same whatever the
+        # order batches arrive in (an event's TTL is its time plus the retention).
+        occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
+        day_end = occurred - occurred % 86_400 + 86_400
+        ttl = day_end + (ttl_by_row[row.event_id] - occurred)
         pk = f"G#{row.guild_id}#D#{row.occurred_at[:10]}"
         bump(pk, "TOTAL", f"k#{row.category}", ttl)
         if row.category == "message" and row.action == "create":

@@ -6,12 +6,15 @@ the same code runs in Lambda, on the local stack and in tests.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
+
+from pydantic_core import PydanticSerializationError
 
 from guildlog.errors import NormalizationError
 from guildlog.models.config import GuildConfig
@@ -31,7 +34,7 @@ class Archive(Protocol):
 
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
-    def apply_counters(self, batch_id: str, updates: list[hot_items.CounterUpdate], now: int) -> int: ...
+    def apply_counters(self, batch_id: str, updates: list[hot_items.CounterUpdate]) -> int: ...
     def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]: ...
     def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]: ...
 
@@ -55,6 +58,23 @@ class IngestResult:
 
 def _jsonl(lines: list[str]) -> str:
     return "".join(line + "\n" for line in lines)
+
+
+def _unarchivable_line(eid: str, batch_id: str, event_type: str, raw: dict[str, Any]) -> str:
+    """The quarantine line of an event that parsed but cannot be written back as UTF-8 JSON
+    (nested past the serializer's depth, or a string with a lone surrogate escape): the event as
+    ASCII-escaped JSON text, which keeps every character, when even that can be made."""
+    try:
+        text: str | None = json.dumps(raw, ensure_ascii=True, separators=(",", ":"))
+    except (RecursionError, ValueError):
+        text = None
+    line = QuarantineLine(
+        event_id=eid,
+        batch_id=batch_id,
+        reason="event cannot be archived as UTF-8 JSON: nested too deeply or invalid unicode",
+        event={"t": event_type, "json": text},
+    )
+    return line.model_dump_json()
 
 
 class ConfigCache:
@@ -114,7 +134,13 @@ class Ingestor:
                 continue
             seen.add(eid)
             raw_line = RawArchiveLine(event_id=eid, batch_id=batch_id, relay=relay, event=raw)
-            raw_by_day[day].append(raw_line.model_dump_json())
+            try:
+                raw_by_day[day].append(raw_line.model_dump_json())
+            except PydanticSerializationError:
+                # Valid JSON in, yet no UTF-8 JSON out: one bad event must not fail its whole batch
+                # with a 5xx that the relay would retry forever.
+                quarantine_by_day[day].append(_unarchivable_line(eid, batch_id, event.t, raw))
+                continue
             try:
                 row = normalize(event, event_id=eid, batch_id=batch_id, shard_id=shard_id)
             except NormalizationError as exc:
@@ -181,7 +207,7 @@ class Ingestor:
         # retry find the events absent again, and the markers stop a second count.
         updates = hot_items.counter_updates(new_rows, ttl_by_row)
         if updates:
-            self.store.apply_counters(batch_id, updates, now)
+            self.store.apply_counters(batch_id, updates)
         items: list[hot_items.Item] = []
         for row in hot_rows:
             ttl = ttl_by_row[row.event_id]
