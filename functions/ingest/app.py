@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from guildlog.errors import GuildlogError
 from guildlog.handlers.http import error_body, json_response, status_for
 from guildlog.handlers.ingest import default_ingestor, handle_gateway_events
