@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from guildlog.models.row import ROW_FIELDS, EventRow
 from guildlog.services.csv_render import escape_cell, render_csv, unescape_cell
 

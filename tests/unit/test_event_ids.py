@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from guildlog.models.envelope import Envelope, EnvelopeEvent, RelayInfo
 from guildlog.services.event_ids import event_id
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+
 from guildlog.models.envelope import Envelope
 from guildlog.services.partition import DATASETS, object_key, partition_day, partition_prefix
 

@@ -6,6 +6,8 @@ import base64
 from collections.abc import Callable
 
 import pytest
+from nacl.signing import SigningKey
+
 from guildlog.adapters.signatures import (
     MAX_CLOCK_SKEW_SECONDS,
     Signer,
@@ -14,7 +16,6 @@ from guildlog.adapters.signatures import (
     verify_request,
 )
 from guildlog.errors import SignatureError
-from nacl.signing import SigningKey
 
 NOW = 1_700_000_000
 BODY = b'{"v":1,"batch_id":"b-1","events":[]}'

@@ -8,6 +8,7 @@ import zlib
 from typing import Any
 
 import pytest
+
 from guildlog.errors import MalformedRequestError, PayloadTooLargeError
 from guildlog.services.webhook_body import MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES, decompress, parse_envelope
 

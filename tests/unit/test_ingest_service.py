@@ -1,0 +1,343 @@
+"""guildlog.services.ingest: an envelope → archive objects and hot items, over in-memory fakes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+
+from guildlog.errors import StorageError
+from guildlog.models.config import GuildConfig
+from guildlog.models.envelope import Envelope
+from guildlog.services.hot_items import CounterUpdate, Item
+from guildlog.services.ingest import ConfigCache, Ingestor, IngestResult
+
+GUILD = "100000000000000001"
+CHANNEL = "100000000000000002"
+QUIET_CHANNEL = "100000000000000009"
+USER = "100000000000000003"
+NOW = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)
+_serializer = TypeSerializer()
+
+
+class FakeArchive:
+    """The archive port: a dict of object texts by key, encoded as S3Archive encodes them."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, str] = {}
+        self.puts = 0
+
+    def put(self, key: str, text: str) -> None:
+        text.encode("utf-8")  # what the real archive does before gzip; refuses what S3 could not hold
+        self.objects[key] = text
+        self.puts += 1
+
+    def lines(self, prefix: str) -> list[dict[str, Any]]:
+        found = [k for k in sorted(self.objects) if k.startswith(prefix)]
+        return [json.loads(line) for k in found for line in self.objects[k].splitlines()]
+
+
+class FakeStore:
+    """The HotStore port in memory: items by key, counters added once per batch, guild configs."""
+
+    def __init__(self, configs: dict[str, GuildConfig] | None = None) -> None:
+        self.items: dict[tuple[str, str], Item] = {}
+        self.counters: dict[tuple[str, str], dict[str, int]] = {}
+        self.markers: set[str] = set()
+        self.configs = configs or {}
+        self.fail_next_put = False
+        self.counter_calls = 0
+
+    def put_items(self, items: list[Item]) -> int:
+        if self.fail_next_put:
+            self.fail_next_put = False
+            raise StorageError("scripted failure")
+        for item in items:
+            {k: _serializer.serialize(v) for k, v in item.items()}  # DynamoDB's types, or TypeError
+            self.items[(item["PK"], item["SK"])] = copy.deepcopy(item)
+        return 1
+
+    def apply_counters(self, batch_id: str, updates: list[CounterUpdate]) -> int:
+        self.counter_calls += 1
+        if batch_id in self.markers:
+            return 1
+        self.markers.add(batch_id)
+        for update in updates:
+            counter = self.counters.setdefault((update.pk, update.sk), {})
+            for name, count in update.add.items():
+                counter[name] = counter.get(name, 0) + count
+        return 1
+
+    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        return {key for key in keys if key in self.items}
+
+    def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]:
+        return {g: self.configs[g] for g in guild_ids if g in self.configs}
+
+    def feed(self) -> list[Item]:
+        return [item for (pk, sk), item in sorted(self.items.items()) if sk.startswith("E#")]
+
+
+def message(seq: int, at: str, *, content: str = "hello", message_id: int | None = None, **d: Any) -> dict[str, Any]:
+    mid = str(200000000000000000 + (message_id if message_id is not None else seq))
+    data = {
+        "id": mid,
+        "channel_id": CHANNEL,
+        "guild_id": GUILD,
+        "author": {"id": USER, "username": "alice"},
+        "content": content,
+        "timestamp": at,
+        **d,
+    }
+    return {"t": "MESSAGE_CREATE", "seq": seq, "received_at": at, "d": data}
+
+
+def body(*events: dict[str, Any], batch_id: str = "s1-0-1-9") -> dict[str, Any]:
+    return {"v": 1, "batch_id": batch_id, "relay": {"session_id": "s1", "shard": [0, 1]}, "events": list(events)}
+
+
+def run(ingestor: Ingestor, payload: dict[str, Any]) -> IngestResult:
+    payload = json.loads(json.dumps(payload))  # the raw events are what json.loads gave, as in the handler
+    return ingestor.ingest(Envelope.model_validate(payload), payload["events"])
+
+
+def make(configs: dict[str, GuildConfig] | None = None) -> tuple[Ingestor, FakeArchive, FakeStore]:
+    archive, store = FakeArchive(), FakeStore(configs)
+    return Ingestor(archive, store, clock=lambda: NOW, config_cache=ConfigCache(ttl_seconds=0)), archive, store
+
+
+def counts(result: IngestResult) -> tuple[int, int, int]:
+    return result.accepted, result.duplicates, result.quarantined
+
+
+# --- routing --------------------------------------------------------------------------------------
+
+
+def test_ingest_writes_each_dataset_per_partition_day_when_batch_spans_midnight() -> None:
+    ingestor, archive, _ = make()
+
+    result = run(
+        ingestor,
+        body(message(1, "2026-03-07T23:59:59.999000+00:00"), message(2, "2026-03-08T00:00:00.000000+00:00")),
+    )
+
+    assert sorted(archive.objects) == [
+        "events/year=2026/month=03/day=07/s1-0-1-9.jsonl.gz",
+        "events/year=2026/month=03/day=08/s1-0-1-9.jsonl.gz",
+        "events_csv/year=2026/month=03/day=07/s1-0-1-9.csv.gz",
+        "events_csv/year=2026/month=03/day=08/s1-0-1-9.csv.gz",
+        "raw/year=2026/month=03/day=07/s1-0-1-9.jsonl.gz",
+        "raw/year=2026/month=03/day=08/s1-0-1-9.jsonl.gz",
+    ]
+    assert (result.objects, counts(result)) == (6, (2, 0, 0))
+    assert [r["event_id"] for r in archive.lines("events/year=2026/month=03/day=07/")] == ["gw:s1:1"]
+    assert [r["event"]["seq"] for r in archive.lines("raw/year=2026/month=03/day=08/")] == [2]
+
+
+def test_ingest_archives_events_exactly_as_received_when_writing_raw() -> None:
+    ingestor, archive, _ = make()
+    event = message(1, "2026-03-07T12:00:00+00:00", unknown_new_field={"nested": [1, 2.5, None]})
+
+    run(ingestor, body(event))
+
+    [line] = archive.lines("raw/")
+    assert line["event"] == event
+    assert (line["event_id"], line["batch_id"]) == ("gw:s1:1", "s1-0-1-9")
+
+
+def test_ingest_writes_csv_with_a_header_when_rows_are_archived() -> None:
+    ingestor, archive, _ = make()
+
+    run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00", content="line\nbreak")))
+
+    text = archive.objects["events_csv/year=2026/month=03/day=07/s1-0-1-9.csv.gz"]
+    assert text.startswith('"event_id",')
+    assert text.count("\r\n") == 2
+
+
+# --- poison events --------------------------------------------------------------------------------
+
+
+def test_ingest_quarantines_the_poison_event_when_it_sits_beside_good_ones() -> None:
+    ingestor, archive, store = make()
+    poison = message(2, "2026-03-07T12:00:01+00:00", channel_id="not-a-snowflake")
+
+    result = run(
+        ingestor, body(message(1, "2026-03-07T12:00:00+00:00"), poison, message(3, "2026-03-07T12:00:02+00:00"))
+    )
+
+    assert counts(result) == (2, 0, 1)
+    [line] = archive.lines("quarantine/year=2026/month=03/day=07/")
+    assert line["event"] == poison
+    assert line["event_id"] == "gw:s1:2"
+    assert "d.channel_id" in line["reason"]
+    assert [r["seq"] for r in archive.lines("events/")] == [1, 3]
+    assert len(archive.lines("raw/")) == 3
+    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1", "gw:s1:3"]
+
+
+@pytest.mark.parametrize(
+    "poison_d",
+    [
+        pytest.param({"deep": json.loads("[" * 400 + "]" * 400)}, id="nested-400-levels"),
+        pytest.param({"content": "\ud800 lone surrogate"}, id="lone-surrogate"),
+    ],
+)
+def test_ingest_quarantines_an_event_that_cannot_be_archived_when_it_sits_beside_good_ones(
+    poison_d: dict[str, Any],
+) -> None:
+    # Both parse as JSON (json.loads accepts them) yet cannot be written back out as UTF-8 JSON.
+    ingestor, archive, store = make()
+    poison = message(2, "2026-03-07T12:00:01+00:00", **poison_d)
+
+    result = run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00"), poison))
+
+    assert counts(result) == (1, 0, 1)
+    [line] = archive.lines("quarantine/")
+    assert line["event_id"] == "gw:s1:2"
+    assert line["reason"]
+    assert json.loads(line["event"]["json"]) == json.loads(json.dumps(poison))  # kept, as escaped text
+    assert [r["seq"] for r in archive.lines("events/")] == [1]
+    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+
+
+# --- duplicates and idempotency -------------------------------------------------------------------
+
+
+def test_ingest_counts_an_in_batch_repeat_as_one_duplicate_when_an_event_id_repeats() -> None:
+    ingestor, archive, store = make()
+    event = message(1, "2026-03-07T12:00:00+00:00")
+
+    result = run(ingestor, body(event, event, message(2, "2026-03-07T12:00:01+00:00")))
+
+    assert counts(result) == (2, 1, 0)
+    assert len(archive.lines("raw/")) == 2
+    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 2
+
+
+def test_ingest_leaves_archive_and_store_as_once_when_the_same_envelope_arrives_twice() -> None:
+    ingestor, archive, store = make()
+    payload = body(
+        message(1, "2026-03-07T23:59:59.000+00:00"),
+        message(2, "2026-03-08T00:00:01.000+00:00"),
+        {
+            "t": "MESSAGE_DELETE",
+            "seq": 3,
+            "received_at": "2026-03-08T00:00:02Z",
+            "d": {"id": "200000000000000001", "channel_id": CHANNEL, "guild_id": GUILD},
+        },
+    )
+    first = run(ingestor, payload)
+    objects, items, counters = dict(archive.objects), copy.deepcopy(store.items), copy.deepcopy(store.counters)
+
+    second = run(ingestor, payload)
+
+    assert counts(first) == (3, 0, 0)
+    assert counts(second) == (0, 3, 0)
+    assert archive.objects == objects
+    assert store.items == items
+    assert store.counters == counters
+
+
+def test_ingest_ends_in_the_same_items_when_batches_arrive_in_either_order() -> None:
+    create = body(message(1, "2026-03-07T12:00:00+00:00", content="before"), batch_id="b1")
+    later = body(
+        {
+            "t": "MESSAGE_UPDATE",
+            "seq": 2,
+            "received_at": "2026-03-07T12:05:00Z",
+            "d": {
+                "id": "200000000000000001",
+                "channel_id": CHANNEL,
+                "guild_id": GUILD,
+                "content": "after",
+                "edited_timestamp": "2026-03-07T12:04:59+00:00",
+                "author": {"id": USER},
+            },
+        },
+        {
+            "t": "MESSAGE_DELETE",
+            "seq": 3,
+            "received_at": "2026-03-07T12:06:00Z",
+            "d": {"id": "200000000000000001", "channel_id": CHANNEL, "guild_id": GUILD},
+        },
+        batch_id="b2",
+    )
+    in_order, _, in_order_store = make()
+    reversed_order, _, reversed_store = make()
+
+    run(in_order, create)
+    run(in_order, later)
+    run(reversed_order, later)
+    run(reversed_order, create)
+
+    assert in_order_store.items == reversed_store.items
+    assert in_order_store.counters == reversed_store.counters
+    versions = [i["content"] for (pk, sk), i in sorted(in_order_store.items.items()) if sk.startswith("V#")]
+    assert versions == ["before", "after"]
+
+
+def test_ingest_applies_counters_once_when_a_batch_is_retried_after_a_failed_write() -> None:
+    ingestor, _, store = make()
+    payload = body(message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00"))
+    store.fail_next_put = True
+    with pytest.raises(StorageError):
+        run(ingestor, payload)
+
+    result = run(ingestor, payload)
+
+    assert counts(result) == (2, 0, 0)
+    assert store.counter_calls == 2
+    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 2
+    assert store.counters[(f"G#{GUILD}#D#2026-03-07", f"U#{USER}")] == {"messages": 2}
+
+
+# --- what stays out of the hot table --------------------------------------------------------------
+
+
+def test_ingest_archives_but_does_not_index_when_event_is_older_than_retention() -> None:
+    ingestor, archive, store = make()
+
+    result = run(ingestor, body(message(1, "2026-01-01T12:00:00+00:00")))
+
+    assert counts(result) == (1, 0, 0)
+    assert [r["event_id"] for r in archive.lines("events/year=2026/month=01/day=01/")] == ["gw:s1:1"]
+    assert "events_csv/year=2026/month=01/day=01/s1-0-1-9.csv.gz" in archive.objects
+    assert store.items == {}
+    assert store.counters == {}
+
+
+def test_ingest_indexes_an_old_event_when_the_guild_keeps_it_longer() -> None:
+    ingestor, _, store = make({GUILD: GuildConfig(guild_id=GUILD, retention_days=365)})
+
+    run(ingestor, body(message(1, "2026-01-01T12:00:00+00:00")))
+
+    [item] = store.feed()
+    assert item["expires_at"] == int(datetime(2027, 1, 1, 12, tzinfo=UTC).timestamp())
+
+
+def test_ingest_archives_but_does_not_index_when_the_channel_is_ignored() -> None:
+    ingestor, archive, store = make({GUILD: GuildConfig(guild_id=GUILD, ignored_channels={QUIET_CHANNEL})})
+
+    run(
+        ingestor,
+        body(
+            message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00", channel_id=QUIET_CHANNEL)
+        ),
+    )
+
+    assert len(archive.lines("events/")) == 2
+    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 1
+
+
+def test_ingest_answers_with_counts_when_done() -> None:
+    ingestor, _, _ = make()
+
+    result = run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00")))
+
+    assert result.answer() == {"batch_id": "s1-0-1-9", "accepted": 1, "duplicates": 0, "quarantined": 0}
