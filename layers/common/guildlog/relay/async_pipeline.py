@@ -1,0 +1,140 @@
+"""The pipeline for an asyncio relay (the live gateway): receiving never waits for the webhook.
+
+`submit` buffers in the event loop and writes sealed batches to the spool in a worker thread; a
+sender task posts spooled batches one at a time (`Pipeline.send_next` in a worker thread) and a
+timer task seals a batch when it is `flush_ms` old. During a webhook outage the sender keeps
+retrying with a capped backoff while batches pile up on disk, not in memory. `on_ack` runs in the
+event loop after each acknowledged gateway batch: that is where the gateway checkpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+from guildlog.relay.batcher import Batch
+from guildlog.relay.events import RelayEvent
+from guildlog.relay.pipeline import Ack, DeliveryError, Pipeline, Settled
+
+log = logging.getLogger(__name__)
+
+# After a batch exhausted its retries the sender pauses before trying it again, doubling up to this.
+MAX_OUTAGE_PAUSE_S = 60.0
+
+
+class AsyncPipeline:
+    """Wraps a Pipeline for asyncio. Use as `async with AsyncPipeline(p) as pipe: await pipe.submit(e)`.
+
+    A fatal delivery error (400/401, a wrong URL) stops the sender; the next `submit` or `close`
+    raises it as DeliveryError, so the relay exits loudly rather than spooling forever.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        on_ack: Callable[[Ack], Awaitable[None] | None] | None = None,
+        clock: Callable[[], float] = time.time,
+        first_pause_s: float = 1.0,
+    ) -> None:
+        self.core = pipeline
+        self.on_ack = on_ack
+        self.clock = clock
+        self.first_pause_s = first_pause_s
+        self._spool_lock = asyncio.Lock()
+        self._work = asyncio.Event()  # something is in the spool
+        self._buffered = asyncio.Event()  # the batcher holds events (the timer has a deadline)
+        self._failure: DeliveryError | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def __aenter__(self) -> AsyncPipeline:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def start(self) -> None:
+        self._work.set()  # batches an earlier run left in the spool go first
+        self._tasks = [asyncio.create_task(self._sender()), asyncio.create_task(self._timer())]
+
+    async def submit(self, event: RelayEvent, now: float | None = None) -> None:
+        """Hand `event` over. Returns once it is buffered (and any batch it sealed is on disk)."""
+        self._raise_failure()
+        async with self._spool_lock:
+            sealed = self.core.batcher.add(event, self.clock() if now is None else now)
+            if sealed:
+                await asyncio.to_thread(self._spool_all, sealed)
+                self._work.set()
+        if len(self.core.batcher):
+            self._buffered.set()
+
+    async def close(self, timeout: float = 10.0) -> int:
+        """Spool what is buffered, send for up to `timeout` seconds, stop. Returns batches left in the spool."""
+        async with self._spool_lock:
+            batch = self.core.batcher.flush()
+            if batch is not None:
+                await asyncio.to_thread(self._spool_all, [batch])
+        self._work.set()
+        deadline = time.monotonic() + timeout
+        while len(self.core.spool) and self._failure is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        self.core.poster.stop.set()  # a sender sleeping out a backoff returns at once
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._raise_failure()
+        return len(self.core.spool)
+
+    def _spool_all(self, batches: list[Batch]) -> None:
+        for batch in batches:
+            self.core.spool_batch(batch)
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    async def _sender(self) -> None:
+        pause = self.first_pause_s
+        while True:
+            await self._work.wait()
+            # Cleared before looking, so a batch spooled while we look sets it again.
+            self._work.clear()
+            result = await asyncio.to_thread(self.core.send_next)
+            if result is None:
+                continue
+            self._work.set()
+            if result.ack is not None and self.on_ack is not None:
+                outcome = self.on_ack(result.ack)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if result.settled is Settled.FATAL:
+                log.error("delivery stopped", extra={"batch_id": result.batch_id})
+                self._failure = DeliveryError(result.message, batch_id=result.batch_id)
+                return
+            if result.settled is Settled.UNAVAILABLE:
+                # The batch stays first in line; events keep going to the spool meanwhile.
+                await asyncio.sleep(random.uniform(pause / 2, pause))
+                pause = min(pause * 2, MAX_OUTAGE_PAUSE_S)
+                continue
+            pause = self.first_pause_s
+
+    async def _timer(self) -> None:
+        while True:
+            await self._buffered.wait()
+            deadline = self.core.batcher.deadline()
+            if deadline is None:
+                self._buffered.clear()
+                continue
+            delay = deadline - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with self._spool_lock:
+                batch = self.core.batcher.due(self.clock())
+                if batch is not None:
+                    await asyncio.to_thread(self._spool_all, [batch])
+                    self._work.set()

@@ -1,0 +1,187 @@
+"""Groups events into envelopes: flush at N events, T ms after the first buffered one, a byte cap,
+or when the session changes.
+
+The batcher is pure (no I/O, no clock of its own): every call says what time it is. The live relay
+passes the wall clock; a replay passes each frame's `received_at`, so the same recording always
+gives the same batches and therefore the same batch ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from guildlog import __version__
+from guildlog.models.envelope import BATCH_ID_PATTERN, MAX_EVENTS_PER_BATCH
+from guildlog.relay.events import RelayEvent, Shard, dumps
+
+DEFAULT_MAX_EVENTS = 500
+DEFAULT_MAX_AGE_MS = 1000
+# The ingest refuses bodies over 6 MB (decompressed); 4 MB of events leaves room for the envelope.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+RELAY_NAME = "guildlog-relay"
+
+_BATCH_ID = re.compile(BATCH_ID_PATTERN)
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+# A session id longer than this is replaced by a hash in batch ids, keeping them under 128 chars.
+_MAX_SESSION_IN_ID = 64
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A sealed envelope: its id, who sent it and the events, each already serialized."""
+
+    batch_id: str
+    session_id: str | None
+    shard: Shard | None
+    events: tuple[bytes, ...]
+    first_seq: int | None = None
+    last_seq: int | None = None
+    # True when every event is a gateway dispatch: then (session, last_seq) can be checkpointed.
+    gateway: bool = True
+
+    @property
+    def size(self) -> int:
+        return sum(len(e) for e in self.events)
+
+    def body(self) -> bytes:
+        """The envelope JSON exactly as it is spooled, signed and sent."""
+        return envelope_body(self.batch_id, self.session_id, self.shard, self.events)
+
+
+def envelope_body(batch_id: str, session_id: str | None, shard: Shard | None, events: tuple[bytes, ...]) -> bytes:
+    relay = {
+        "name": RELAY_NAME,
+        "version": __version__,
+        "shard": list(shard) if shard else None,
+        "session_id": session_id,
+    }
+    head = dumps({"v": 1, "batch_id": batch_id, "relay": relay})
+    # Splice the pre-serialized events in rather than decode and re-encode them.
+    return head[:-1] + b',"events":[' + b",".join(events) + b"]}"
+
+
+def gateway_batch_id(
+    session_id: str, shard: Shard | None, first_seq: int, last_seq: int, *, digest: str | None = None
+) -> str:
+    """`<session>-<shard>-<first seq>-<last seq>`: the same events always get the same id, so a
+    re-run or a retry rewrites the same S3 objects instead of adding new ones. `digest` (of the
+    events) is appended when the sequence numbers are not contiguous, since then first and last
+    alone do not say which events the batch holds."""
+    session = _UNSAFE.sub("_", session_id)
+    if session != session_id or len(session) > _MAX_SESSION_IN_ID or not session[:1].isalnum():
+        # Cleaning could make two sessions collide; a hash of the original cannot.
+        session = "s" + hashlib.sha256(session_id.encode()).hexdigest()[:32]
+    candidate = f"{session}-{shard[0] if shard else 'x'}-{first_seq}-{last_seq}"
+    if digest:
+        candidate += f"-h{digest}"
+    if _BATCH_ID.match(candidate):
+        return candidate
+    return "b" + hashlib.sha256(candidate.encode()).hexdigest()[:48]
+
+
+def random_batch_id() -> str:
+    """For batches without a gateway sequence: random, then persisted with the batch in the spool."""
+    return f"relay-{uuid.uuid4().hex}"
+
+
+def make_batch(
+    session_id: str | None, shard: Shard | None, events: list[tuple[bytes, int | None]], gateway: bool
+) -> Batch:
+    """A Batch from (serialized event, seq) pairs, with the id rule above."""
+    seqs = [s for _, s in events if s is not None]
+    first, last = (min(seqs), max(seqs)) if seqs else (None, None)
+    if gateway and session_id and first is not None and last is not None and len(seqs) == len(events):
+        contiguous = seqs == list(range(first, last + 1))
+        digest = None if contiguous else hashlib.sha256(b"\n".join(e for e, _ in events)).hexdigest()[:12]
+        batch_id = gateway_batch_id(session_id, shard, first, last, digest=digest)
+    else:
+        batch_id = random_batch_id()
+    return Batch(
+        batch_id=batch_id,
+        session_id=session_id,
+        shard=shard,
+        events=tuple(e for e, _ in events),
+        first_seq=first,
+        last_seq=last,
+        gateway=gateway,
+    )
+
+
+@dataclass
+class _Buffer:
+    key: tuple[bool, str | None, Shard | None]
+    started: float
+    events: list[tuple[bytes, int | None]] = field(default_factory=list)
+    size: int = 0
+
+
+class Batcher:
+    """Buffers events for one envelope at a time and seals it on the first limit reached.
+
+    Gateway events and the relay's own events never share a batch (gateway batches get
+    deterministic ids; mixed ones could not), and neither do two sessions or two shards.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_age_ms: int = DEFAULT_MAX_AGE_MS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        if not 1 <= max_events <= MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"max_events must be between 1 and {MAX_EVENTS_PER_BATCH}")
+        if max_age_ms < 0 or max_bytes < 1:
+            raise ValueError("max_age_ms must be >= 0 and max_bytes >= 1")
+        self.max_events = max_events
+        self.max_age = max_age_ms / 1000
+        self.max_bytes = max_bytes
+        self._buffer: _Buffer | None = None
+
+    def __len__(self) -> int:
+        return len(self._buffer.events) if self._buffer else 0
+
+    def add(self, event: RelayEvent, now: float) -> list[Batch]:
+        """Buffer `event` (at time `now`, seconds); return the batches this sealed, oldest first."""
+        data = event.to_json()
+        key = (event.source == "gateway", event.session_id, event.shard)
+        sealed: list[Batch] = []
+        buffer = self._buffer
+        if buffer is not None and (
+            buffer.key != key or now - buffer.started >= self.max_age or buffer.size + len(data) > self.max_bytes
+        ):
+            sealed.append(self._seal())
+            buffer = None
+        if buffer is None:
+            buffer = self._buffer = _Buffer(key=key, started=now)
+        buffer.events.append((data, event.seq))
+        buffer.size += len(data)
+        # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
+        if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
+            sealed.append(self._seal())
+        return sealed
+
+    def deadline(self) -> float | None:
+        """When the buffered batch is due by age, or None when nothing is buffered."""
+        return self._buffer.started + self.max_age if self._buffer else None
+
+    def due(self, now: float) -> Batch | None:
+        """The buffered batch if it is `max_age` old at `now`."""
+        deadline = self.deadline()
+        if deadline is not None and now >= deadline:
+            return self._seal()
+        return None
+
+    def flush(self) -> Batch | None:
+        """Seal whatever is buffered (end of input, shutdown)."""
+        return self._seal() if self._buffer else None
+
+    def _seal(self) -> Batch:
+        buffer = self._buffer
+        assert buffer is not None
+        self._buffer = None
+        gateway, session_id, shard = buffer.key
+        return make_batch(session_id, shard, buffer.events, gateway)

@@ -1,0 +1,90 @@
+"""What a source hands the pipeline: one event, and how it is written into an envelope.
+
+Serialization happens once, when the batcher takes the event: the batcher needs the size for its
+byte cap and the body is then a join of these bytes, so `d` is never re-encoded on retry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from guildlog.services.timefmt import iso
+
+Shard = tuple[int, int]
+# A lone shard, as Discord numbers it when the bot is not sharded.
+DEFAULT_SHARD: Shard = (0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayEvent:
+    """One event on its way to the ingest webhook (protocol v1 `events[]` item).
+
+    Gateway events are identified by (session_id, seq); the relay's own events (`source="relay"`,
+    e.g. `GUILDLOG_GAP`) carry an explicit deterministic `id` instead, so a retry or a re-run maps
+    to the same event id at ingest.
+    """
+
+    t: str
+    d: Any
+    received_at: datetime
+    seq: int | None = None
+    session_id: str | None = None
+    shard: Shard | None = DEFAULT_SHARD
+    source: Literal["gateway", "relay"] = "gateway"
+    id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.source == "gateway" and (self.seq is None or not self.session_id):
+            raise ValueError("a gateway event needs its session_id and seq")
+        if self.source != "gateway" and not self.id:
+            raise ValueError("a relay event needs an explicit id")
+
+    def to_json(self) -> bytes:
+        """The compact JSON of this event as it appears in the envelope."""
+        item: dict[str, Any] = {"t": self.t}
+        if self.source == "gateway":
+            item["seq"] = self.seq
+        else:
+            item["id"] = self.id
+            if self.seq is not None:
+                item["seq"] = self.seq
+        item["received_at"] = iso(self.received_at)
+        item["source"] = self.source
+        if self.session_id is not None or self.source == "gateway":
+            item["session_id"] = self.session_id
+        if self.shard is not None or self.source == "gateway":
+            item["shard"] = list(self.shard) if self.shard is not None else None
+        item["d"] = self.d
+        return dumps(item)
+
+
+def relay_event(
+    t: str,
+    d: Any,
+    *,
+    event_id: str,
+    received_at: datetime,
+    shard: Shard | None = DEFAULT_SHARD,
+    session_id: str | None = None,
+) -> RelayEvent:
+    """An event the relay itself emits (a gap, a connect, a resume): `source="relay"` with `event_id`.
+
+    The id must be derived from what the event describes (shard, session, sequence range), never
+    from the clock, so that sending it again is recognised as a duplicate.
+    """
+    return RelayEvent(
+        t=t, d=d, received_at=received_at, shard=shard, session_id=session_id, source="relay", id=event_id
+    )
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON; `\\u` escapes only where UTF-8 cannot carry a character (lone surrogates)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Discord's JSON may escape a lone surrogate; json.loads accepts it, UTF-8 cannot hold it.
+        return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")

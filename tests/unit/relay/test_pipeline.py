@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from guildlog.relay.async_pipeline import AsyncPipeline
+from guildlog.relay.batcher import Batcher
+from guildlog.relay.pipeline import DeliveryError, Pipeline, Settled
+from guildlog.relay.poster import Response, TransportError
+from guildlog.relay.spool import Spool
+
+
+@pytest.fixture
+def make_pipeline(tmp_path, make_poster):
+    def make(*, max_events: int = 2, acks: list | None = None, **policy) -> Pipeline:
+        return Pipeline(
+            spool=Spool(tmp_path / "state"),
+            poster=make_poster(**policy),
+            batcher=Batcher(max_events=max_events, max_age_ms=60_000),
+            on_ack=acks.append if acks is not None else None,
+        )
+
+    return make
+
+
+def feed(pipeline: Pipeline, make_event, seqs) -> None:
+    for seq in seqs:
+        pipeline.submit(make_event(seq), now=0.0)
+
+
+def test_pipeline_spools_the_batch_before_its_first_post_when_sealed(make_pipeline, make_event, transport):
+    pipeline = make_pipeline()
+    on_disk_at_post: list[bool] = []
+    transport.on_call = lambda call: on_disk_at_post.append(
+        any(p.name.endswith(f"_{call['envelope']['batch_id']}.json") for p in pipeline.spool.dir.iterdir())
+    )
+
+    feed(pipeline, make_event, [1, 2])
+    pipeline.drain()
+
+    assert on_disk_at_post == [True]
+    assert len(pipeline.spool) == 0 and not list(pipeline.spool.dir.iterdir())
+
+
+def test_pipeline_keeps_the_batch_in_the_spool_when_the_webhook_stays_down(make_pipeline, make_event, transport):
+    pipeline = make_pipeline(max_retries=2)
+    transport.script = [503] * 3
+    feed(pipeline, make_event, [1, 2, 3, 4])
+
+    with pytest.raises(DeliveryError, match="did not take a batch after 2 retries"):
+        pipeline.drain()
+
+    assert [e.batch_id for e in pipeline.spool.pending()] == ["sess1-0-1-2", "sess1-0-3-4"]
+    assert set(transport.batch_ids) == {"sess1-0-1-2"}
+
+
+def test_pipeline_sends_batches_left_by_an_earlier_run_first_when_restarted(make_pipeline, make_event, transport):
+    first = make_pipeline(max_retries=0)
+    transport.script = [TransportError("connection refused")]
+    feed(first, make_event, [1, 2, 3, 4])
+    with pytest.raises(DeliveryError):
+        first.drain()
+
+    second = make_pipeline()
+    feed(second, make_event, [5, 6])
+    second.drain()
+
+    assert second.stats.recovered == 2
+    assert transport.batch_ids == ["sess1-0-1-2", "sess1-0-1-2", "sess1-0-3-4", "sess1-0-5-6"]
+    assert transport.delivered_seqs() == [1, 2, 3, 4, 5, 6]
+
+
+def test_pipeline_calls_on_ack_in_sequence_order_when_batches_are_acknowledged(make_pipeline, make_event, transport):
+    acks: list = []
+    pipeline = make_pipeline(acks=acks)
+    transport.script = [500]
+    feed(pipeline, make_event, range(1, 6))
+    pipeline.flush()
+
+    pipeline.drain()
+
+    assert [(a.session_id, a.seq, a.batch_id) for a in acks] == [
+        ("sess1", 2, "sess1-0-1-2"),
+        ("sess1", 4, "sess1-0-3-4"),
+        ("sess1", 5, "sess1-0-5-5"),
+    ]
+
+
+def test_pipeline_adds_up_the_webhook_answers_when_acknowledged(make_pipeline, make_event, transport):
+    pipeline = make_pipeline()
+    transport.script = [
+        Response(200, {}, b'{"batch_id":"sess1-0-1-2","accepted":1,"duplicates":1,"quarantined":0}'),
+        Response(200, {}, b'{"batch_id":"sess1-0-3-4","accepted":1,"duplicates":0,"quarantined":1}'),
+    ]
+    feed(pipeline, make_event, [1, 2, 3, 4])
+
+    pipeline.drain()
+
+    stats = pipeline.stats
+    assert (stats.accepted, stats.duplicates, stats.quarantined, stats.acknowledged) == (2, 1, 1, 2)
+
+
+def test_pipeline_splits_in_two_and_sends_each_half_when_webhook_answers_413(make_pipeline, make_event, transport):
+    pipeline = make_pipeline(max_events=8)
+    transport.on_call = lambda call: 413 if len(call["envelope"]["events"]) > 3 else None
+    feed(pipeline, make_event, range(1, 9))
+
+    assert pipeline.drain() == []
+
+    assert transport.delivered_seqs() == list(range(1, 9))
+    assert [len(e["events"]) for e in transport.delivered()] == [2, 2, 2, 2]
+    assert pipeline.stats.splits == 3 and len(pipeline.spool) == 0
+
+
+def test_pipeline_moves_an_event_to_rejected_when_it_alone_is_too_large(make_pipeline, make_event, transport, tmp_path):
+    acks: list = []
+    pipeline = make_pipeline(max_events=4, acks=acks)
+    transport.on_call = lambda call: 413 if any(e["seq"] == 3 for e in call["envelope"]["events"]) else None
+    feed(pipeline, make_event, [1, 2, 3, 4])
+
+    problems = pipeline.drain()
+
+    assert transport.delivered_seqs() == [1, 2, 4]
+    assert len(problems) == 1 and "too large" in problems[0]
+    (reason_file,) = (tmp_path / "state" / "rejected").glob("*.reason.json")
+    reason = json.loads(reason_file.read_text())
+    assert reason["status"] == 413 and reason["events"] == 1 and reason["batch_id"] == "sess1-0-3-3"
+    assert pipeline.stats.rejected_events == 1
+    assert [a.seq for a in acks] == [2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("status", "words"), [(401, "RelayPublicKey does not match --signing-key-file"), (400, "malformed")]
+)
+def test_pipeline_stops_and_rejects_the_batch_when_webhook_answers_400_or_401(
+    make_pipeline, make_event, transport, tmp_path, status, words
+):
+    pipeline = make_pipeline()
+    transport.script = [200, status]
+    feed(pipeline, make_event, range(1, 7))
+
+    with pytest.raises(DeliveryError, match=words) as caught:
+        pipeline.drain()
+
+    assert caught.value.fields["batch_id"] == "sess1-0-3-4"
+    assert len(transport.calls) == 2
+    assert [p.name.split("_", 1)[1] for p in (tmp_path / "state" / "rejected").glob("*[0-9].json")] == [
+        "sess1-0-3-4.json"
+    ]
+    assert [e.batch_id for e in pipeline.spool.pending()] == ["sess1-0-5-6"]
+
+
+def test_pipeline_stops_but_keeps_the_batch_when_the_url_is_wrong(make_pipeline, make_event, transport):
+    pipeline = make_pipeline()
+    transport.script = [404]
+    feed(pipeline, make_event, [1, 2])
+
+    with pytest.raises(DeliveryError, match="404") as caught:
+        pipeline.drain()
+
+    assert caught.value.fields["settled"] == Settled.FATAL.value
+    assert [e.batch_id for e in pipeline.spool.pending()] == ["sess1-0-1-2"]
+
+
+def test_pipeline_moves_a_corrupt_spool_file_to_rejected_and_goes_on_when_draining(
+    make_pipeline, make_event, transport, tmp_path
+):
+    first = make_pipeline(max_retries=0)
+    transport.script = [TransportError("down")]
+    feed(first, make_event, [1, 2, 3, 4])
+    with pytest.raises(DeliveryError):
+        first.drain()
+    broken = first.spool.peek().path
+    broken.write_bytes(broken.read_bytes()[:40])
+
+    second = make_pipeline()
+    problems = second.drain()
+
+    assert len(problems) == 1 and "corrupt spool file" in problems[0]
+    assert transport.delivered_seqs() == [3, 4]
+    assert (tmp_path / "state" / "rejected" / broken.name).exists()
+    assert second.stats.rejected_batches == 1
+
+
+def test_async_pipeline_delivers_everything_and_acks_in_the_loop_when_closed(make_pipeline, make_event, transport):
+    acks: list = []
+    pipeline = make_pipeline(max_events=3)
+    transport.script = [500, TransportError("reset")]
+
+    async def main() -> int:
+        async with AsyncPipeline(pipeline, on_ack=acks.append) as pipe:
+            for seq in range(1, 11):
+                await pipe.submit(make_event(seq))
+        return len(pipeline.spool)
+
+    assert asyncio.run(main()) == 0
+    assert transport.delivered_seqs() == list(range(1, 11))
+    assert [a.seq for a in acks] == [3, 6, 9, 10]
+
+
+def test_async_pipeline_sends_a_batch_by_age_when_no_more_events_come(tmp_path, make_poster, make_event, transport):
+    pipeline = Pipeline(
+        spool=Spool(tmp_path / "state"), poster=make_poster(), batcher=Batcher(max_events=100, max_age_ms=20)
+    )
+
+    async def main() -> None:
+        acked = asyncio.Event()
+        pipe = AsyncPipeline(pipeline, on_ack=lambda ack: acked.set())
+        pipe.start()
+        await pipe.submit(make_event(1))
+        await asyncio.wait_for(acked.wait(), timeout=30)
+        await pipe.close()
+
+    asyncio.run(main())
+
+    assert transport.delivered_seqs() == [1]
+
+
+def test_async_pipeline_raises_on_submit_when_the_webhook_refuses_the_key(make_pipeline, make_event, transport):
+    pipeline = make_pipeline(max_events=1)
+    transport.script = [401]
+
+    async def main() -> None:
+        pipe = AsyncPipeline(pipeline)
+        pipe.start()
+        await pipe.submit(make_event(1))
+        for seq in range(2, 10_000):
+            await asyncio.sleep(0.001)
+            await pipe.submit(make_event(seq))
+
+    with pytest.raises(DeliveryError, match="401"):
+        asyncio.run(main())

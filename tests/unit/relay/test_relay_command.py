@@ -1,0 +1,140 @@
+"""`guildlog relay`: configuration and the errors a person reads. No network here."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from guildlog.cli import build_parser, main
+from guildlog.cli.relay import resolve_target
+from guildlog.errors import ConfigurationError
+
+ENV = ("GUILDLOG_ENDPOINT", "GUILDLOG_SIGNING_KEY_FILE", "GUILDLOG_STATE_DIR", "GUILDLOG_DEV_FILE")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def key_file(tmp_path, keypair):
+    path = tmp_path / "relay.key"
+    path.write_text(keypair.private_key + "\n")
+    return path
+
+
+@pytest.fixture
+def dev_file(tmp_path, keypair):
+    path = tmp_path / "elsewhere" / "dev.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"api_url": "http://127.0.0.1:3999/", "relay_private_key": keypair.private_key}))
+    return path
+
+
+def args(*argv: str):
+    return build_parser().parse_args(["relay", "--replay", "r.jsonl", *argv])
+
+
+def test_relay_command_exits_2_and_points_to_replay_when_no_replay_is_given(capsys):
+    assert main(["relay"]) == 2
+
+    assert "not available yet: use --replay" in capsys.readouterr().err
+
+
+def test_relay_command_uses_the_dev_stack_endpoint_and_key_when_no_endpoint_is_given(dev_file, keypair):
+    endpoint, key, source = resolve_target(args(), {"GUILDLOG_DEV_FILE": str(dev_file)})
+
+    assert endpoint == "http://127.0.0.1:3999/gateway/events"
+    assert key == keypair.private_key and str(dev_file) in source
+
+
+def test_relay_command_reads_dev_json_in_the_working_directory_when_no_override(tmp_path, dev_file):
+    (tmp_path / ".guildlog").mkdir()
+    dev_file.rename(tmp_path / ".guildlog" / "dev.json")
+
+    endpoint, _, _ = resolve_target(args(), {})
+
+    assert endpoint == "http://127.0.0.1:3999/gateway/events"
+
+
+def test_relay_command_says_what_to_do_when_there_is_no_endpoint_and_no_dev_stack(tmp_path):
+    with pytest.raises(ConfigurationError, match=r"no endpoint: pass --endpoint URL .* or start `guildlog dev`"):
+        resolve_target(args(), {"GUILDLOG_DEV_FILE": str(tmp_path / "missing.json")})
+
+
+def test_relay_command_prefers_the_flag_to_the_environment_when_both_are_set(key_file, tmp_path):
+    other_key = tmp_path / "other.key"
+    env = {"GUILDLOG_ENDPOINT": "https://env.example/gateway/events", "GUILDLOG_SIGNING_KEY_FILE": str(other_key)}
+
+    endpoint, _, source = resolve_target(
+        args("--endpoint", "https://flag.example/gateway/events", "--signing-key-file", str(key_file)), env
+    )
+
+    assert endpoint == "https://flag.example/gateway/events" and str(key_file) in source
+
+
+def test_relay_command_uses_the_environment_when_no_flag_is_set(key_file, keypair):
+    env = {"GUILDLOG_ENDPOINT": "https://env.example/gateway/events", "GUILDLOG_SIGNING_KEY_FILE": str(key_file)}
+
+    endpoint, key, _ = resolve_target(args(), env)
+
+    assert endpoint == "https://env.example/gateway/events" and key == keypair.private_key
+
+
+def test_relay_command_requires_a_key_file_when_an_endpoint_is_given():
+    with pytest.raises(ConfigurationError, match="--signing-key-file PATH .* is required with --endpoint"):
+        resolve_target(args("--endpoint", "https://x.example/gateway/events"), {})
+
+
+@pytest.mark.parametrize("content", ["not-a-key-but-secret-looking", "ab" * 31, "zz" * 32])
+def test_relay_command_fails_without_echoing_the_file_when_the_key_file_is_bad(tmp_path, capsys, content):
+    (tmp_path / "r.jsonl").write_text("")
+    (tmp_path / "bad.key").write_text(content)
+
+    code = main(["relay", "--replay", "r.jsonl", "--endpoint", "http://127.0.0.1:9/gateway/events",
+                 "--signing-key-file", "bad.key"])  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "bad.key does not hold a 64-hex Ed25519 private key" in err and content not in err
+
+
+def test_relay_command_says_so_when_the_key_file_is_missing(tmp_path, capsys):
+    (tmp_path / "r.jsonl").write_text("")
+
+    code = main(["relay", "--replay", "r.jsonl", "--endpoint", "http://127.0.0.1:9/gateway/events",
+                 "--signing-key-file", "nope.key"])  # fmt: skip
+
+    assert code == 1 and "nope.key: no such file" in capsys.readouterr().err
+
+
+def test_relay_command_refuses_an_endpoint_when_it_is_not_http(key_file):
+    with pytest.raises(ConfigurationError, match="not an http"):
+        resolve_target(args("--endpoint", "file:///etc/passwd", "--signing-key-file", str(key_file)), {})
+
+
+def test_relay_command_says_so_when_the_replay_file_is_missing(capsys):
+    assert main(["relay", "--replay", "nothing.jsonl"]) == 1
+
+    assert "--replay nothing.jsonl: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", [["--batch-size", "0"], ["--batch-size", "10001"], ["--flush-ms", "-1"]])
+def test_relay_command_refuses_settings_when_out_of_range(tmp_path, capsys, flag):
+    (tmp_path / "r.jsonl").write_text("")
+
+    assert main(["relay", "--replay", "r.jsonl", *flag]) == 1
+
+    assert flag[0] in capsys.readouterr().err
+
+
+def test_relay_command_reports_a_broken_dev_stack_file_when_it_is_not_json(tmp_path):
+    broken = tmp_path / "dev.json"
+    broken.write_text("{")
+
+    with pytest.raises(ConfigurationError, match="is not JSON; restart `guildlog dev`"):
+        resolve_target(args(), {"GUILDLOG_DEV_FILE": str(broken)})

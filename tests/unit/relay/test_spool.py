@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from guildlog.relay import spool as spool_module
+from guildlog.relay.batcher import Batcher
+from guildlog.relay.spool import Spool, SpoolCorruptError
+
+
+@pytest.fixture
+def batches(make_event):
+    def make(count: int, *, per_batch: int = 2, start: int = 1):
+        batcher = Batcher(max_events=per_batch)
+        seqs = range(start, start + count * per_batch)
+        return [b for seq in seqs for b in batcher.add(make_event(seq), now=0.0)]
+
+    return make
+
+
+def test_spool_write_fsyncs_tmp_file_before_renaming_it_into_place(tmp_path, batches, monkeypatch):
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(spool_module.os, "fsync", lambda fd: calls.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(
+        spool_module.os, "replace", lambda a, b: calls.append(f"replace {os.path.basename(a)}") or real_replace(a, b)
+    )
+    spool = Spool(tmp_path)
+    (batch,) = batches(1)
+
+    entry = spool.put(batch)
+
+    assert calls[0] == "fsync" and calls[1] == f"replace {entry.name}.tmp"
+    assert entry.path.read_bytes() == batch.body()
+    assert [p.name for p in spool.dir.iterdir()] == [entry.name]
+
+
+def test_spool_forgets_partial_write_when_reopened_after_a_crash(tmp_path, batches):
+    spool = Spool(tmp_path)
+    (batch,) = batches(1)
+    entry = spool.put(batch)
+    # What a kill between write and rename leaves behind: a tmp file that never got its name.
+    (spool.dir / "0000000000000002_sess1-0-3-4.json.tmp").write_bytes(b'{"v":1,"batch_')
+
+    reopened = Spool(tmp_path)
+
+    assert [e.name for e in reopened.pending()] == [entry.name]
+    assert not list(reopened.dir.glob("*.tmp"))
+
+
+def test_spool_files_are_private_when_written(tmp_path, batches):
+    spool = Spool(tmp_path)
+
+    entry = spool.put(batches(1)[0])
+
+    assert stat.S_IMODE(entry.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(spool.dir.stat().st_mode) == 0o700
+
+
+def test_spool_returns_batches_oldest_first_when_reopened(tmp_path, batches):
+    spool = Spool(tmp_path)
+    written = [spool.put(b).batch_id for b in batches(12)]
+
+    reopened = Spool(tmp_path)
+
+    assert [e.batch_id for e in reopened.pending()] == written
+    assert reopened.peek().batch_id == written[0]
+
+
+def test_spool_queues_new_batches_after_recovered_ones_when_reopened(tmp_path, batches):
+    first = Spool(tmp_path)
+    old = [first.put(b).batch_id for b in batches(2)]
+
+    reopened = Spool(tmp_path)
+    new = reopened.put(batches(1, start=100)[0]).batch_id
+
+    assert [e.batch_id for e in reopened.pending()] == [*old, new]
+
+
+def test_spool_loads_recovered_batch_with_its_metadata_when_reopened(tmp_path, batches):
+    (batch,) = batches(1, per_batch=3, start=7)
+    Spool(tmp_path).put(batch)
+
+    reopened = Spool(tmp_path)
+    loaded = reopened.load(reopened.peek())
+
+    assert loaded.body == batch.body()
+    meta = loaded.meta
+    assert (meta.session_id, meta.shard, meta.first_seq, meta.last_seq, meta.count) == ("sess1", (0, 1), 7, 9, 3)
+    assert meta.gateway is True
+
+
+def test_spool_puts_halves_where_the_parent_was_when_replaced(tmp_path, batches):
+    spool = Spool(tmp_path)
+    parent, after = (spool.put(b) for b in batches(2, per_batch=4))
+    halves = batches(2, per_batch=2)
+
+    spool.replace(parent, halves)
+
+    assert [e.batch_id for e in spool.pending()] == [halves[0].batch_id, halves[1].batch_id, after.batch_id]
+    assert not parent.path.exists()
+    assert [e.batch_id for e in Spool(tmp_path).pending()] == [e.batch_id for e in spool.pending()]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda body: body[: len(body) // 2], id="truncated"),
+        pytest.param(lambda body: b"", id="empty"),
+        pytest.param(lambda body: body.replace(b'"v":1', b'"v":2'), id="other-protocol"),
+        pytest.param(lambda body: body.replace(b"sess1-0-1-2", b"other-0-1-2"), id="batch-id-mismatch"),
+    ],
+)
+def test_spool_load_raises_corrupt_when_recovered_file_is_damaged(tmp_path, batches, damage):
+    entry = Spool(tmp_path).put(batches(1)[0])
+    entry.path.write_bytes(damage(entry.path.read_bytes()))
+    reopened = Spool(tmp_path)
+
+    with pytest.raises(SpoolCorruptError) as caught:
+        reopened.load(reopened.peek())
+
+    assert caught.value.fields["file"] == entry.name
+
+
+def test_spool_reject_moves_file_and_writes_reason_when_called(tmp_path, batches):
+    spool = Spool(tmp_path)
+    entry = spool.put(batches(1)[0])
+    body = entry.path.read_bytes()
+
+    target = spool.reject(entry, {"status": 400, "reason": "malformed"})
+
+    assert len(spool) == 0 and not entry.path.exists()
+    assert target.parent == tmp_path / "rejected" and target.read_bytes() == body
+    reason = json.loads(target.with_name(target.stem + ".reason.json").read_bytes())
+    assert reason["batch_id"] == entry.batch_id and reason["status"] == 400 and reason["reason"] == "malformed"
+
+
+def test_spool_reject_keeps_both_files_when_the_same_name_is_rejected_twice(tmp_path, batches):
+    for _ in range(2):
+        spool = Spool(tmp_path)
+        spool.reject(spool.put(batches(1)[0]), {"reason": "x"})
+
+    assert len(list((tmp_path / "rejected").glob("*.reason.json"))) == 2
+
+
+def test_spool_ignores_foreign_files_when_recovering(tmp_path, batches):
+    spool = Spool(tmp_path)
+    entry = spool.put(batches(1)[0])
+    (spool.dir / "notes.txt").write_text("hello")
+
+    assert [e.name for e in Spool(tmp_path).pending()] == [entry.name]
