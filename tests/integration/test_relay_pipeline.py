@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -173,3 +174,22 @@ def test_relay_command_delivers_everything_with_the_spooled_batch_ids_when_resta
     counts = json.loads(out)
     assert counts["recovered"] == 1 and counts["ok"] is True
     assert not list((state / "spool").iterdir())
+
+
+def test_relay_command_exits_1_and_keeps_the_batch_when_nothing_listens_at_the_endpoint(
+    tmp_path, keys, recording, capsys
+):
+    with socket.socket() as probe:  # a port that was free a moment ago: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    key_file = tmp_path / "relay.key"
+    key_file.write_text(keys.private_key)
+
+    code = main(["relay", "--replay", str(recording), "--endpoint", f"http://127.0.0.1:{port}/gateway/events",
+                 "--signing-key-file", str(key_file), "--state-dir", str(tmp_path / "state"),
+                 "--max-retries", "2", "--backoff-ms", "1"])  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "did not take a batch after 2 retries" in err and "1 batch(es) wait in" in err
+    assert len(Spool(tmp_path / "state")) == 1

@@ -106,9 +106,7 @@ def run(args: argparse.Namespace) -> int:
         batcher=Batcher(max_events=args.batch_size, max_age_ms=args.flush_ms),
     )
     if pipeline.stats.recovered:
-        print(
-            f"guildlog relay: sending {pipeline.stats.recovered} batch(es) left in {state_dir} first", file=sys.stderr
-        )
+        _say(f"sending {pipeline.stats.recovered} batch(es) left in {state_dir} first")
     result = run_replay(args.replay, pipeline)
     counts = {**result.stats.as_dict(), "pending": result.pending, "ok": result.ok}
     if args.json:
@@ -116,14 +114,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_counts(args.replay, counts)
     for message in [*result.rejected, *result.errors]:
-        print(f"guildlog relay: {message}", file=sys.stderr)
+        _say(message)
     if result.pending:
-        print(
-            f"guildlog relay: {result.pending} batch(es) wait in {state_dir}; run again to send them", file=sys.stderr
-        )
+        _say(f"{result.pending} batch(es) wait in {state_dir}; run again to send them")
+        if not (args.endpoint or os.environ.get(ENDPOINT_ENV)):
+            _say("the endpoint came from the dev stack file: is `guildlog dev` running?")
     if result.rejected or result.stats.rejected_batches:
-        print(f"guildlog relay: rejected batches are kept in {Path(state_dir) / 'rejected'}", file=sys.stderr)
+        _say(f"rejected batches are kept in {Path(state_dir) / 'rejected'}")
     return 0 if result.ok else 1
+
+
+def _say(message: str) -> None:
+    print(f"guildlog relay: {message}", file=sys.stderr)
 
 
 def resolve_target(args: argparse.Namespace, environ: os._Environ[str] | dict[str, str]) -> tuple[str, str, str]:
