@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from guildlog.errors import NormalizationError
 from guildlog.models.envelope import EnvelopeEvent
 from guildlog.models.row import EventRow
 from guildlog.services.categories import DISPATCH_TYPES, classify
 from guildlog.services.normalize import normalize
 from guildlog.services.timefmt import iso, snowflake_time
-
 from tests.conformance.conftest import FIXTURES_ROOT, MISSING_REASON, fixtures_present, load_json
 
 if not fixtures_present():

@@ -6,6 +6,7 @@ import re
 from collections import Counter
 
 import pytest
+
 from guildlog.models.envelope import EVENT_TYPE_PATTERN
 from guildlog.models.row import CATEGORIES
 from guildlog.services.categories import DISPATCH_TYPES, classify

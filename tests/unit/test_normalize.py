@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from guildlog.errors import NormalizationError
 from guildlog.models.envelope import EnvelopeEvent
 from guildlog.models.row import EventRow

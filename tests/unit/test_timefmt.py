@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from guildlog.services.timefmt import DISCORD_EPOCH_MS, iso, parse_time, snowflake_time, utcnow
 
 
