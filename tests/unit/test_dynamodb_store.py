@@ -209,7 +209,7 @@ def test_put_items_raises_storage_error_at_once_when_dynamodb_rejects_the_reques
 
 def counters(n: int = 2) -> list[CounterUpdate]:
     return [
-        CounterUpdate(f"G#1#D#2026-03-07#{i}", "TOTAL", {"messages": 2, "k#message": 3}, 1_800_000_000)
+        CounterUpdate(f"G#1#D#2026-03-07#{i}", "TOTAL", {"messages": 2, "k#message": 3}, 1_800_000_000 + i)
         for i in range(n)
     ]
 
@@ -224,7 +224,8 @@ def test_apply_counters_adds_with_a_conditional_marker_when_batch_is_new() -> No
     marker = actions[0]["Put"]
     assert marker["ConditionExpression"] == "attribute_not_exists(PK)"
     assert (marker["Item"]["PK"]["S"], marker["Item"]["SK"]["S"]) == ("B#batch-1", "CTR#0")
-    assert int(marker["Item"]["expires_at"]["N"]) > 1_700_000_000
+    assert int(marker["Item"]["expires_at"]["N"]) == 1_800_000_001  # as long as the counters it guards
+    assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["expires_at"] == 1_800_000_001
     assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
     assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["k#message"] == 3
 
