@@ -386,14 +386,34 @@ def test_counter_updates_are_in_the_same_order_when_rows_come_in_another_order()
         pytest.param({"category": "member", "action": "leave"}, {"k#member": 1, "leaves": 1}, id="leave"),
         pytest.param({"category": "member", "action": "update"}, {"k#member": 1}, id="member-update"),
         pytest.param(
-            {"category": "moderation", "action": "member_ban_add", "actor_id": MODERATOR},
+            {
+                "category": "moderation",
+                "event_type": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+                "action": "member_ban_add",
+                "actor_id": MODERATOR,
+            },
             {"k#moderation": 1, "mod_actions": 1, "a#member_ban_add": 1, f"m#{MODERATOR}": 1},
-            id="moderation-with-actor",
+            id="audit-log-ban-with-moderator",
         ),
         pytest.param(
-            {"category": "moderation", "action": "ban"},
-            {"k#moderation": 1, "mod_actions": 1, "a#ban": 1},
-            id="moderation-without-actor",
+            {"category": "moderation", "event_type": "GUILD_BAN_ADD", "action": "ban"},
+            {"k#moderation": 1, "bans": 1},
+            id="ban-event-not-a-second-moderation-action",
+        ),
+        pytest.param(
+            {
+                "category": "moderation",
+                "event_type": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+                "action": "channel_create",
+                "actor_id": MODERATOR,
+            },
+            {"k#moderation": 1},
+            id="audit-log-server-change-not-a-moderation-action",
+        ),
+        pytest.param(
+            {"category": "moderation", "event_type": "AUTO_MODERATION_ACTION_EXECUTION", "action": "automod_action"},
+            {"k#moderation": 1, "mod_actions": 1, "a#automod_action": 1},
+            id="automod",
         ),
         pytest.param(
             {"category": "command", "action": "command", "details": json.dumps({"command": "/logs search"})},

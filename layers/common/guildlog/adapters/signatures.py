@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import io
 import re
 import time
 from collections.abc import Mapping
@@ -73,7 +75,10 @@ def verify_request(
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > MAX_CLOCK_SKEW_SECONDS:
         raise SignatureError("timestamp outside the allowed window")
-    if not verify_key(body, signature, timestamp, public_key_hex):
+    # verify_key prints the failure reason to stdout; Lambda would log it for every bad request.
+    with contextlib.redirect_stdout(io.StringIO()):
+        valid = verify_key(body, signature, timestamp, public_key_hex)
+    if not valid:
         raise SignatureError("signature does not verify")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from guildlog.models.config import GuildConfig
 from guildlog.models.row import EventRow
+from guildlog.services.audit_log import MEMBER_MODERATION_ACTIONS
 
 # The feed keeps enough content for a search hit; the message versions keep it whole.
 FEED_CONTENT_CHARS = 500
@@ -232,17 +233,27 @@ def counter_updates(rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Co
                 bump(pk, f"U#{row.user_id}", "messages", ttl)
         elif row.category == "member" and row.action in ("join", "leave"):
             bump(pk, "TOTAL", f"{row.action}s", ttl)
-        elif row.category == "moderation":
+        elif row.category == "moderation" and _is_moderation_action(row):
+            # Counted from the audit log (which names the moderator) and automod, not from the
+            # GUILD_BAN_ADD that accompanies a ban's entry: one ban, one count.
             bump(pk, "TOTAL", "mod_actions", ttl)
             bump(pk, "TOTAL", f"a#{row.action}", ttl)
             if row.actor_id:
                 bump(pk, "TOTAL", f"m#{row.actor_id}", ttl)
+        elif row.event_type in ("GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
+            bump(pk, "TOTAL", f"{row.action}s", ttl)
         elif row.category == "command" and row.action == "command":
             bump(pk, "TOTAL", "commands", ttl)
             command = json.loads(row.details).get("command")
             if isinstance(command, str):
                 bump(pk, "TOTAL", f"cmd#{command[:100]}", ttl)
     return [updates[key] for key in sorted(updates)]
+
+
+def _is_moderation_action(row: EventRow) -> bool:
+    if row.event_type == "GUILD_AUDIT_LOG_ENTRY_CREATE":
+        return row.action in MEMBER_MODERATION_ACTIONS
+    return row.event_type == "AUTO_MODERATION_ACTION_EXECUTION"
 
 
 def now_epoch() -> int:
