@@ -36,6 +36,8 @@ RELAY_TIMEOUT_S = 300
 AUDIT_MATCH_WINDOW = timedelta(minutes=2)
 DATASETS = ("raw", "events", "events_csv", "quarantine")
 
+DEMO_RETENTION_DAYS = "3650"
+
 
 # ---------------------------------------------------------------- where things are
 
@@ -374,7 +376,9 @@ def run_demo(session_file: Path | None = None, out: TextIO | None = None, steps:
     facts = read_session(session)
     with tempfile.TemporaryDirectory(prefix="guildlog-demo-") as temp:
         workdir = Path(temp)
-        with LocalStack(dev_file=workdir / "dev.json") as stack:
+        # The recording's events keep their real dates; a long hot retention keeps them visible in
+        # the hot table however long after the recording the demo is run.
+        with LocalStack(dev_file=workdir / "dev.json", parameters={"RetentionDays": DEMO_RETENTION_DAYS}) as stack:
             print(
                 f"guildlog demo: a fresh local stack, HTTP API {stack.api_url}, AWS (moto) {stack.aws_endpoint_url}",
                 file=stream,

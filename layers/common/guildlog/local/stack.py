@@ -71,6 +71,7 @@ class LocalStack:
         function_log_level: str = "WARNING",
         function_log: TextIO | None = None,
         access_log: bool = False,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self.dev_file = Path(dev_file) if dev_file is not None else default_dev_file()
         self.host = host
@@ -80,6 +81,8 @@ class LocalStack:
         self.function_log_level = function_log_level
         self.function_log = function_log
         self.access_log = access_log
+        # Stack parameter overrides (like `sam deploy --parameter-overrides`), e.g. RetentionDays.
+        self.parameters = dict(parameters or {})
         self.region = REGION
         self.keys: DevKeys | None = None
         self.keys_created = False
@@ -297,6 +300,7 @@ class LocalStack:
             "DiscordPublicKey": self.keys.discord_public_key,
             "DiscordApplicationId": self.keys.application_id,
             "BotTokenSecretArn": LOCAL_BOT_TOKEN_SECRET_ARN,
+            **self.parameters,
         }
         references: dict[str, Any] = {
             "AWS::Region": self.region,
