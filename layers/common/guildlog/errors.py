@@ -42,3 +42,14 @@ class ConfigurationError(GuildlogError):
 
 class RelayError(GuildlogError):
     """The relay could not deliver or read its input."""
+
+
+class CommandError(GuildlogError):
+    """A slash command that cannot be answered as asked (bad option, no permission, nothing found).
+
+    Its message is written for the member who ran the command: it becomes an ephemeral answer.
+    """
+
+
+class DiscordApiError(GuildlogError):
+    """Discord's REST API refused a request or could not be reached after bounded retries."""
