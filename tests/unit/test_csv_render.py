@@ -25,6 +25,8 @@ PLAIN_VALUES = [
     pytest.param("C:\\temp\\new", id="windows-path"),
     pytest.param("literal \\n is not a newline", id="backslash-n-text"),
     pytest.param("ends with a backslash\\", id="trailing-backslash"),
+    pytest.param("nul\0inside", id="nul"),
+    pytest.param("backslash zero \\0 is text", id="backslash-zero-text"),
     pytest.param('back\\"slash quote', id="backslash-before-quote"),
     pytest.param("party 🎉🧑‍🤝‍🧑", id="emoji"),
     pytest.param("שלום עולם", id="rtl"),
@@ -165,6 +167,16 @@ def test_escape_cell_is_undone_by_unescape_cell_when_value_mixes_backslashes_and
     value = "\\\\n\n\\r\r\\"
 
     assert unescape_cell(escape_cell(value)) == value
+
+
+def test_render_csv_writes_no_nul_when_any_column_holds_one() -> None:
+    # The events_csv table disables OpenCSVSerDe's escape character by setting it to NUL.
+    row = make_row(event_id="import:a\0b", content="x\0y", user_name="\0", reason="r\0")
+
+    text = render_csv([row])
+
+    assert "\0" not in text
+    assert unescape_cell(parse(text)[1][ROW_FIELDS.index("content")]) == "x\0y"
 
 
 def test_render_csv_is_read_by_duckdb_when_every_column_is_varchar(tmp_path: Path) -> None:

@@ -2,8 +2,10 @@
 
 Athena's OpenCSVSerDe cannot read a line break inside a quoted field, so CR and LF inside a
 value are written as the two-character escapes `\\r` and `\\n` (a literal backslash is doubled
-first, so the mapping is reversible). A value that a spreadsheet would run as a formula
-(`= + - @`, tab, CR at the start) is prefixed with a single quote, as OWASP advises.
+first, so the mapping is reversible). A NUL is written as `\\0`: the events_csv table's
+OpenCSVSerDe uses NUL as its (disabled) escape character, which the file must then never contain.
+A value that a spreadsheet would run as a formula (`= + - @`, tab, CR at the start) is prefixed
+with a single quote, as OWASP advises.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _FREE_TEXT = frozenset({"content", "user_name", "reason", "attachments", "action
 
 def escape_cell(value: str) -> str:
     """Fold line breaks into escapes and defuse spreadsheet formulas."""
-    text = value.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+    text = value.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0")
     if text.startswith(_FORMULA_PREFIXES):
         text = "'" + text
     return text
@@ -35,7 +37,7 @@ def unescape_cell(value: str) -> str:
         ch = value[i]
         if ch == "\\" and i + 1 < len(value):
             nxt = value[i + 1]
-            out.append({"n": "\n", "r": "\r", "\\": "\\"}.get(nxt, "\\" + nxt))
+            out.append({"n": "\n", "r": "\r", "0": "\0", "\\": "\\"}.get(nxt, "\\" + nxt))
             i += 2
         else:
             out.append(ch)
@@ -58,6 +60,6 @@ def render_csv(rows: Iterable[EventRow]) -> str:
             elif name in _FREE_TEXT:
                 cells.append(escape_cell(str(value)))
             else:
-                cells.append(str(value).replace("\r", "\\r").replace("\n", "\\n"))
+                cells.append(str(value).replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0"))
         writer.writerow(cells)
     return buffer.getvalue()
