@@ -53,3 +53,11 @@ class CommandError(GuildlogError):
 
 class DiscordApiError(GuildlogError):
     """Discord's REST API refused a request or could not be reached after bounded retries."""
+
+
+class QueryError(GuildlogError):
+    """A query that cannot run: unknown name, bad parameters, or Athena/DuckDB refusing it."""
+
+
+class ExportError(GuildlogError):
+    """An export that cannot be built or stored (bad range, unknown format, storage refused)."""
