@@ -446,3 +446,39 @@ def test_counter_updates_count_nothing_when_row_has_no_guild() -> None:
 
 def test_max_item_bytes_leaves_headroom_under_dynamodbs_limit_when_configured() -> None:
     assert hot_items.MAX_ITEM_BYTES < 400 * 1024
+
+
+# --- shard activity -------------------------------------------------------------------------------
+
+
+def test_shard_counter_updates_count_events_per_ten_minutes_and_index_the_shard_when_rows_have_a_shard() -> None:
+    rows = [
+        make_row(event_id="a", occurred_at="2026-03-07T12:00:00.000Z"),
+        make_row(event_id="b", occurred_at="2026-03-07T12:09:59.999Z"),
+        make_row(event_id="c", occurred_at="2026-03-07T12:10:00.000Z", guild_id=None, category="relay"),
+    ]
+
+    updates = hot_items.shard_counter_updates(rows)
+
+    assert [(u.pk, u.sk, u.add) for u in updates] == [
+        ("RELAY#0", "H#2026-03-07T12:00", {"events": 2}),
+        ("RELAY#0", "H#2026-03-07T12:10", {"events": 1}),
+        ("RELAYS", "D#2026-03-07", {"s#0": 3}),
+    ]
+
+
+def test_shard_counter_updates_expire_with_their_bucket_and_day_when_rows_come_in_any_order() -> None:
+    early = make_row(event_id="a", occurred_at="2026-03-07T12:00:01.000Z")
+    late = make_row(event_id="b", occurred_at="2026-03-07T12:09:00.000Z")
+
+    [bucket_early, day_early] = hot_items.shard_counter_updates([early])
+    [bucket_late, day_late] = hot_items.shard_counter_updates([late])
+
+    bucket_end = int(datetime(2026, 3, 7, 12, 10, tzinfo=UTC).timestamp())
+    day_end = int(datetime(2026, 3, 8, tzinfo=UTC).timestamp())
+    assert bucket_early.expires_at == bucket_late.expires_at == bucket_end + hot_items.SHARD_BUCKET_TTL_SECONDS
+    assert day_early.expires_at == day_late.expires_at == day_end + hot_items.RELAY_INDEX_TTL_SECONDS
+
+
+def test_shard_counter_updates_count_nothing_when_row_came_through_no_shard() -> None:
+    assert hot_items.shard_counter_updates([make_row(shard_id=None)]) == []

@@ -341,3 +341,14 @@ def test_ingest_answers_with_counts_when_done() -> None:
     result = run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00")))
 
     assert result.answer() == {"batch_id": "s1-0-1-9", "accepted": 1, "duplicates": 0, "quarantined": 0}
+
+
+def test_ingest_counts_shard_activity_once_when_events_came_through_a_shard_and_the_batch_is_retried() -> None:
+    ingestor, _, store = make()
+    payload = body(message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00"))
+
+    run(ingestor, payload)
+    run(ingestor, payload)
+
+    assert store.counters[("RELAY#0", "H#2026-03-07T12:00")] == {"events": 2}
+    assert store.counters[("RELAYS", "D#2026-03-07")] == {"s#0": 2}

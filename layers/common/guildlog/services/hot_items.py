@@ -23,6 +23,12 @@ FEED_CONTENT_CHARS = 500
 MAX_ITEM_BYTES = 350_000
 NO_GUILD = "-"
 RELAY_STATUS_TTL_DAYS = 7
+# Shard activity for `/logs status`: events per shard in 10-minute buckets, and an index of the
+# shards seen each day (so status finds them with a Query, not a Scan).
+RELAY_INDEX_PK = "RELAYS"
+SHARD_BUCKET_SECONDS = 600
+SHARD_BUCKET_TTL_SECONDS = 2 * 86_400
+RELAY_INDEX_TTL_SECONDS = 8 * 86_400
 
 Item = dict[str, Any]
 
@@ -247,6 +253,36 @@ def counter_updates(rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Co
             command = json.loads(row.details).get("command")
             if isinstance(command, str):
                 bump(pk, "TOTAL", f"cmd#{command[:100]}", ttl)
+    return [updates[key] for key in sorted(updates)]
+
+
+def shard_bucket_sk(moment: int) -> str:
+    """`H#2026-11-20T00:10`: the 10-minute bucket holding unix second `moment`."""
+    start = moment - moment % SHARD_BUCKET_SECONDS
+    return "H#" + datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def shard_counter_updates(rows: list[EventRow]) -> list[CounterUpdate]:
+    """Events per shard per 10 minutes (`RELAY#<shard>` / `H#…`, ADD `events`) and the day's shard
+    index (`RELAYS` / `D#<day>`, ADD `s#<shard>`), for every row that came through a shard.
+
+    Expiry is fixed by the bucket and the day, whatever order the rows arrive in.
+    """
+    updates: dict[tuple[str, str], CounterUpdate] = {}
+
+    def bump(pk: str, sk: str, name: str, ttl: int) -> None:
+        update = updates.setdefault((pk, sk), CounterUpdate(pk, sk))
+        update.add[name] = update.add.get(name, 0) + 1
+        update.expires_at = max(update.expires_at, ttl)
+
+    for row in rows:
+        if row.shard_id is None:
+            continue
+        occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
+        bucket_end = occurred - occurred % SHARD_BUCKET_SECONDS + SHARD_BUCKET_SECONDS
+        bump(f"RELAY#{row.shard_id}", shard_bucket_sk(occurred), "events", bucket_end + SHARD_BUCKET_TTL_SECONDS)
+        day_end = occurred - occurred % 86_400 + 86_400
+        bump(RELAY_INDEX_PK, f"D#{row.occurred_at[:10]}", f"s#{row.shard_id}", day_end + RELAY_INDEX_TTL_SECONDS)
     return [updates[key] for key in sorted(updates)]
 
 

@@ -205,7 +205,7 @@ class Ingestor:
         new_rows = [r for r in hot_rows if hot_items.feed_key(r) not in existing]
         # Counters first, guarded per batch: a crash after them and before the items makes the
         # retry find the events absent again, and the markers stop a second count.
-        updates = hot_items.counter_updates(new_rows, ttl_by_row)
+        updates = hot_items.counter_updates(new_rows, ttl_by_row) + hot_items.shard_counter_updates(new_rows)
         if updates:
             self.store.apply_counters(batch_id, updates)
         items: list[hot_items.Item] = []
