@@ -33,7 +33,8 @@ class EnvelopeEvent(BaseModel):
     t: str = Field(pattern=EVENT_TYPE_PATTERN)
     seq: int | None = Field(default=None, ge=0)
     received_at: datetime
-    source: Literal["gateway", "import", "relay"] = "gateway"
+    # "interaction": a slash command answered through the interactions webhook (never on the gateway).
+    source: Literal["gateway", "import", "relay", "interaction"] = "gateway"
     session_id: str | None = Field(default=None, max_length=128)
     shard: tuple[int, int] | None = None
     # Required for events without a gateway (session, seq): imports and the relay's own events.
