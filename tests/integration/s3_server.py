@@ -1,0 +1,55 @@
+"""moto's S3 on a loopback port, for code that reaches S3 over HTTP (DuckDB's httpfs, presigned URLs)."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class S3Server:
+    endpoint_url: str
+    s3: Any
+
+    def create_bucket(self, name: str, *, versioned: bool = False) -> str:
+        self.s3.create_bucket(Bucket=name)
+        if versioned:
+            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return name
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return sorted(entry["Key"] for page in pages for entry in page.get("Contents", []))
+
+    def sizes(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return {entry["Key"]: entry["Size"] for page in pages for entry in page.get("Contents", [])}
+
+
+@contextmanager
+def moto_s3_server() -> Iterator[S3Server]:
+    """A fresh moto server (state reset) on 127.0.0.1 and an S3 client for it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.request("POST", "/moto-api/reset")
+        assert connection.getresponse().status == 200
+        connection.close()
+        url = f"http://{host}:{port}"
+        client = boto3.session.Session().client("s3", endpoint_url=url, region_name=REGION, **CREDENTIALS)
+        yield S3Server(endpoint_url=url, s3=client)
+    finally:
+        server.stop()
