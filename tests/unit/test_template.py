@@ -403,6 +403,7 @@ def test_outputs_name_every_url_and_resource_when_clients_need_them(template: di
         "ArchiveBucketName",
         "IngestFunctionName",
         "InteractionsFunctionName",
+        "WorkerFunctionName",
         "CommonLayerArn",
     }
     assert expected <= set(template["Outputs"])
@@ -419,3 +420,58 @@ def test_template_passes_cfn_lint_when_linted() -> None:
         if match.rule.id[:1] in {"E", "W"}
     ]
     assert problems == []
+
+
+# --- slash commands: the worker and who may start it ------------------------------------------
+
+
+def test_interactions_function_may_invoke_only_the_worker_when_deferring(template: dict[str, Any]) -> None:
+    lambda_statements = [
+        statement
+        for owner, statement in policy_statements(template)
+        if any(str(a).startswith("lambda:") for a in as_list(statement.get("Action")))
+    ]
+    assert [(s["Effect"], as_list(s["Action"]), as_list(s["Resource"])) for s in lambda_statements] == [
+        ("Allow", ["lambda:InvokeFunction"], [{"Fn::GetAtt": ["WorkerFunction", "Arn"]}])
+    ]
+    owners = [owner for owner, s in policy_statements(template) if s in lambda_statements]
+    assert owners == ["InteractionsFunction"]
+    environment = function_environment(template, "InteractionsFunction")
+    assert environment["GUILDLOG_WORKER_FUNCTION"] == {"Ref": "WorkerFunction"}
+
+
+def test_worker_function_is_reached_only_by_async_invokes_when_deployed(template: dict[str, Any]) -> None:
+    properties = function_properties(template, "WorkerFunction")
+    assert not [e for e in (properties.get("Events") or {}).values() if e.get("Type") == "HttpApi"]
+    config = properties["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    # A run fits well inside the 15-minute interaction token; a job's log write may be retried for longer.
+    assert properties["Timeout"] <= 5 * 60 < 15 * 60 <= config["MaximumEventAgeInSeconds"]
+    assert (REPO / "functions/worker/app.py").is_file()
+
+
+def test_worker_writes_only_archive_prefixes_when_logging_commands(template: dict[str, Any]) -> None:
+    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    resources = [
+        resource
+        for owner, statement in policy_statements(template)
+        if owner == "WorkerFunction" and statement.get("Effect") == "Allow"
+        for action in as_list(statement["Action"])
+        if action.startswith("s3:")
+        for resource in as_list(statement["Resource"])
+    ]
+    prefixes = ("raw", "events", "events_csv", "quarantine")
+    assert sorted(map(str, resources)) == sorted(
+        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in prefixes
+    )
+
+
+def test_interactions_function_writes_nothing_but_claims_and_config_when_answering(template: dict[str, Any]) -> None:
+    actions = {
+        action
+        for owner, statement in policy_statements(template)
+        if owner == "InteractionsFunction" and statement.get("Effect") == "Allow"
+        for action in as_list(statement["Action"])
+    }
+    writes = {a for a in actions if a.startswith(("s3:", "dynamodb:")) and not a.endswith(("GetItem", "Query"))}
+    assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
