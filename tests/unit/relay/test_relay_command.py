@@ -39,10 +39,13 @@ def args(*argv: str):
     return build_parser().parse_args(["relay", "--replay", "r.jsonl", *argv])
 
 
-def test_relay_command_exits_2_and_points_to_replay_when_no_replay_is_given(capsys):
-    assert main(["relay"]) == 2
+def test_relay_command_exits_1_naming_every_token_source_when_live_and_no_token_is_given(capsys, monkeypatch):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
 
-    assert "not available yet: use --replay" in capsys.readouterr().err
+    assert main(["relay"]) == 1
+
+    err = capsys.readouterr().err
+    assert "no bot token" in err and "DISCORD_TOKEN" in err and "--token-file" in err and "--token-secret-arn" in err
 
 
 def test_relay_command_uses_the_dev_stack_endpoint_and_key_when_no_endpoint_is_given(dev_file, keypair):

@@ -4,7 +4,9 @@
 sender task posts spooled batches one at a time (`Pipeline.send_next` in a worker thread) and a
 timer task seals a batch when it is `flush_ms` old. During a webhook outage the sender keeps
 retrying with a capped backoff while batches pile up on disk, not in memory. `on_ack` runs in the
-event loop after each acknowledged gateway batch: that is where the gateway checkpoints.
+event loop after each acknowledged gateway batch: that is where the gateway checkpoints;
+`on_dropped` after events were moved to rejected/ for good (a single event over the webhook's
+size cap, an unreadable spool file): that is where the gateway records a gap.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from guildlog.relay.batcher import Batch
 from guildlog.relay.events import RelayEvent
-from guildlog.relay.pipeline import Ack, DeliveryError, Pipeline, Settled
+from guildlog.relay.pipeline import Ack, DeliveryError, Dropped, Pipeline, Settled
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +40,13 @@ class AsyncPipeline:
         pipeline: Pipeline,
         *,
         on_ack: Callable[[Ack], Awaitable[None] | None] | None = None,
+        on_dropped: Callable[[Dropped], Awaitable[None] | None] | None = None,
         clock: Callable[[], float] = time.time,
         first_pause_s: float = 1.0,
     ) -> None:
         self.core = pipeline
         self.on_ack = on_ack
+        self.on_dropped = on_dropped
         self.clock = clock
         self.first_pause_s = first_pause_s
         self._spool_lock = asyncio.Lock()
@@ -72,6 +76,19 @@ class AsyncPipeline:
                 self._work.set()
         if len(self.core.batcher):
             self._buffered.set()
+
+    async def flush(self) -> None:
+        """Seal whatever is buffered and spool it now (made durable before this returns)."""
+        async with self._spool_lock:
+            batch = self.core.batcher.flush()
+            if batch is not None:
+                await asyncio.to_thread(self._spool_all, [batch])
+                self._work.set()
+
+    @property
+    def failure(self) -> DeliveryError | None:
+        """The fatal delivery error that stopped the sender, if any."""
+        return self._failure
 
     async def close(self, timeout: float = 10.0) -> int:
         """Spool what is buffered, send for up to `timeout` seconds, stop. Returns batches left in the spool."""
@@ -112,6 +129,10 @@ class AsyncPipeline:
                 outcome = self.on_ack(result.ack)
                 if inspect.isawaitable(outcome):
                     await outcome
+            if result.dropped is not None and self.on_dropped is not None:
+                reported = self.on_dropped(result.dropped)
+                if inspect.isawaitable(reported):
+                    await reported
             if result.settled is Settled.FATAL:
                 log.error("delivery stopped", extra={"batch_id": result.batch_id})
                 self._failure = DeliveryError(result.message, batch_id=result.batch_id)

@@ -19,7 +19,8 @@ from guildlog.relay.events import RelayEvent, Shard, dumps
 
 DEFAULT_MAX_EVENTS = 500
 DEFAULT_MAX_AGE_MS = 1000
-# The ingest refuses bodies over 6 MB (decompressed); 4 MB of events leaves room for the envelope.
+# The ingest refuses bodies over 6 MiB as sent (gzip) or 48 MiB inflated; 4 MB of events is far below
+# both, and a bigger single event still goes out alone (see Batcher.add).
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 RELAY_NAME = "guildlog-relay"
 
@@ -41,6 +42,8 @@ class Batch:
     last_seq: int | None = None
     # True when every event is a gateway dispatch: then (session, last_seq) can be checkpointed.
     gateway: bool = True
+    # received_at of the last event (ISO-8601): where a checkpoint at last_seq stands in time.
+    last_received_at: str | None = None
 
     @property
     def size(self) -> int:
@@ -70,16 +73,21 @@ def gateway_batch_id(
     re-run or a retry rewrites the same S3 objects instead of adding new ones. `digest` (of the
     events) is appended when the sequence numbers are not contiguous, since then first and last
     alone do not say which events the batch holds."""
-    session = _UNSAFE.sub("_", session_id)
-    if session != session_id or len(session) > _MAX_SESSION_IN_ID or not session[:1].isalnum():
-        # Cleaning could make two sessions collide; a hash of the original cannot.
-        session = "s" + hashlib.sha256(session_id.encode()).hexdigest()[:32]
-    candidate = f"{session}-{shard[0] if shard else 'x'}-{first_seq}-{last_seq}"
+    candidate = f"{batch_id_prefix(session_id, shard)}{first_seq}-{last_seq}"
     if digest:
         candidate += f"-h{digest}"
     if _BATCH_ID.match(candidate):
         return candidate
     return "b" + hashlib.sha256(candidate.encode()).hexdigest()[:48]
+
+
+def batch_id_prefix(session_id: str, shard: Shard | None) -> str:
+    """What every gateway batch id of `session_id` on `shard` starts with (`<session>-<shard>-`)."""
+    session = _UNSAFE.sub("_", session_id)
+    if session != session_id or len(session) > _MAX_SESSION_IN_ID or not session[:1].isalnum():
+        # Cleaning could make two sessions collide; a hash of the original cannot.
+        session = "s" + hashlib.sha256(session_id.encode()).hexdigest()[:32]
+    return f"{session}-{shard[0] if shard else 'x'}-"
 
 
 def random_batch_id() -> str:
@@ -88,7 +96,11 @@ def random_batch_id() -> str:
 
 
 def make_batch(
-    session_id: str | None, shard: Shard | None, events: list[tuple[bytes, int | None]], gateway: bool
+    session_id: str | None,
+    shard: Shard | None,
+    events: list[tuple[bytes, int | None]],
+    gateway: bool,
+    last_received_at: str | None = None,
 ) -> Batch:
     """A Batch from (serialized event, seq) pairs, with the id rule above."""
     seqs = [s for _, s in events if s is not None]
@@ -107,6 +119,7 @@ def make_batch(
         first_seq=first,
         last_seq=last,
         gateway=gateway,
+        last_received_at=last_received_at,
     )
 
 
@@ -116,6 +129,7 @@ class _Buffer:
     started: float
     events: list[tuple[bytes, int | None]] = field(default_factory=list)
     size: int = 0
+    last: RelayEvent | None = None
 
 
 class Batcher:
@@ -159,6 +173,7 @@ class Batcher:
             buffer = self._buffer = _Buffer(key=key, started=now)
         buffer.events.append((data, event.seq))
         buffer.size += len(data)
+        buffer.last = event
         # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
         if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
             sealed.append(self._seal())
@@ -184,4 +199,5 @@ class Batcher:
         assert buffer is not None
         self._buffer = None
         gateway, session_id, shard = buffer.key
-        return make_batch(session_id, shard, buffer.events, gateway)
+        last = buffer.last.received_iso() if buffer.last is not None else None
+        return make_batch(session_id, shard, buffer.events, gateway, last)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from guildlog.services.timefmt import iso
@@ -35,6 +36,10 @@ class RelayEvent:
     shard: Shard | None = DEFAULT_SHARD
     source: Literal["gateway", "relay"] = "gateway"
     id: str | None = None
+    # `d` exactly as the bytes Discord sent, when the source has them (the live gateway): the
+    # envelope then carries those bytes instead of re-encoding `d`, which is both faster and
+    # more faithful. Must be the JSON text of `d`.
+    raw_d: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.source == "gateway" and (self.seq is None or not self.session_id):
@@ -42,8 +47,30 @@ class RelayEvent:
         if self.source != "gateway" and not self.id:
             raise ValueError("a relay event needs an explicit id")
 
+    def received_iso(self) -> str:
+        return iso(self.received_at)
+
     def to_json(self) -> bytes:
         """The compact JSON of this event as it appears in the envelope."""
+        if self.raw_d is not None and self.source == "gateway":
+            # The same keys in the same order as below, spliced around Discord's own bytes.
+            return b"".join(
+                (
+                    b'{"t":',
+                    _json_str(self.t),
+                    b',"seq":',
+                    str(self.seq).encode(),
+                    b',"received_at":"',
+                    iso(self.received_at).encode(),
+                    b'","source":"gateway","session_id":',
+                    _json_str(self.session_id),
+                    b',"shard":',
+                    _shard_json(self.shard),
+                    b',"d":',
+                    self.raw_d,
+                    b"}",
+                )
+            )
         item: dict[str, Any] = {"t": self.t}
         if self.source == "gateway":
             item["seq"] = self.seq
@@ -78,6 +105,16 @@ def relay_event(
     return RelayEvent(
         t=t, d=d, received_at=received_at, shard=shard, session_id=session_id, source="relay", id=event_id
     )
+
+
+@lru_cache(maxsize=256)
+def _json_str(value: str | None) -> bytes:
+    return dumps(value)
+
+
+@lru_cache(maxsize=64)
+def _shard_json(shard: Shard | None) -> bytes:
+    return dumps(list(shard) if shard is not None else None)
 
 
 def dumps(value: Any) -> bytes:

@@ -9,17 +9,19 @@ from a worker thread (see async_pipeline.py) so that receiving never waits for s
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from guildlog.errors import RelayError
 from guildlog.relay.batcher import Batch, Batcher, make_batch
 from guildlog.relay.events import RelayEvent, Shard
 from guildlog.relay.poster import Outcome, Poster, PostResult
-from guildlog.relay.spool import LoadedBatch, Spool, SpoolCorruptError, SpoolEntry, split_body
+from guildlog.relay.spool import LoadedBatch, Spool, SpoolCorruptError, SpoolEntry, last_received_at, split_body
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,26 @@ class Ack:
     shard: Shard | None
     seq: int
     batch_id: str
+    # received_at of the event at `seq`, when known: where the checkpoint stands in time.
+    received_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Events that will never reach the webhook and sit in rejected/ instead: the live relay reports
+    them as a gap. `first_seq`/`last_seq` are None when they cannot be known (an unreadable file)."""
+
+    batch_id: str
+    reason: str
+    session_id: str | None
+    shard: Shard | None
+    first_seq: int | None
+    last_seq: int | None
+    events: int
+    event_type: str | None = None
+    size: int | None = None
+    kept_as: str | None = None
+    received_at: str | None = None  # of the last event, when known
 
 
 @dataclass
@@ -92,6 +114,7 @@ class SendResult:
     batch_id: str
     ack: Ack | None = None
     message: str = ""
+    dropped: Dropped | None = None
 
 
 class Pipeline:
@@ -144,11 +167,25 @@ class Pipeline:
         try:
             loaded = self.spool.load(entry)
         except SpoolCorruptError as exc:
-            self.spool.reject(entry, {"reason": f"corrupt spool file: {exc.message}"})
+            kept = self.spool.reject(entry, {"reason": f"corrupt spool file: {exc.message}"})
             self.stats.rejected_batches += 1
             log.error("corrupt spool file moved to rejected/", extra={"file": entry.name})
+            meta = entry.meta
+            dropped = Dropped(
+                batch_id=entry.batch_id,
+                reason="unreadable_spool_file",
+                session_id=meta.session_id if meta else None,
+                shard=meta.shard if meta else None,
+                first_seq=meta.first_seq if meta else None,
+                last_seq=meta.last_seq if meta else None,
+                events=meta.count if meta else 0,
+                kept_as=kept.name,
+            )
             return SendResult(
-                Settled.REJECTED, entry.batch_id, message=f"corrupt spool file {entry.name}: {exc.message}"
+                Settled.REJECTED,
+                entry.batch_id,
+                message=f"corrupt spool file {entry.name}: {exc.message}",
+                dropped=dropped,
             )
         result = self.poster.post(entry.batch_id, loaded.body)
         self.stats.retries += result.retries
@@ -177,30 +214,51 @@ class Pipeline:
     def _too_large(self, loaded: LoadedBatch, result: PostResult) -> SendResult:
         entry = loaded.entry
         events = split_body(loaded.body)
+        meta = loaded.meta
         if len(events) < 2:
-            self._reject(loaded, result, f"413: a single event is larger than the webhook accepts ({result.detail})")
+            kept = self._reject(
+                loaded, result, f"413: a single event is larger than the webhook accepts ({result.detail})"
+            )
             log.error("event too large for the webhook, moved to rejected/", extra={"batch_id": entry.batch_id})
+            event_type = _event_type(events[0][0]) if events else None
+            # Only Discord's events are reported: a relay event over the cap (it cannot be) would
+            # otherwise report itself in a loop.
+            dropped = None if not meta.gateway else Dropped(
+                batch_id=entry.batch_id,
+                reason="too_large",
+                session_id=meta.session_id,
+                shard=meta.shard,
+                first_seq=meta.first_seq,
+                last_seq=meta.last_seq,
+                events=len(events),
+                event_type=event_type,
+                size=len(loaded.body),
+                kept_as=kept.name,
+                received_at=meta.last_received_at,
+            )
             # Nothing more can be done for it, so the checkpoint may move past it.
             return SendResult(
                 Settled.REJECTED,
                 entry.batch_id,
                 ack=_ack(loaded),
                 message=f"batch {entry.batch_id}: one event is too large for the webhook (413); kept in rejected/",
+                dropped=dropped,
             )
-        meta = loaded.meta
         middle = len(events) // 2
         halves = [
-            make_batch(meta.session_id, meta.shard, part, meta.gateway) for part in (events[:middle], events[middle:])
+            make_batch(meta.session_id, meta.shard, part, meta.gateway, last_received_at(part))
+            for part in (events[:middle], events[middle:])
         ]
         self.spool.replace(entry, halves)
         self.stats.splits += 1
         log.info("batch too large, split in two", extra={"batch_id": entry.batch_id, "events": len(events)})
         return SendResult(Settled.SPLIT, entry.batch_id)
 
-    def _reject(self, loaded: LoadedBatch, result: PostResult, reason: str) -> None:
-        self.spool.reject(loaded.entry, {"status": result.status, "reason": reason, "events": loaded.meta.count})
+    def _reject(self, loaded: LoadedBatch, result: PostResult, reason: str) -> Path:
+        kept = self.spool.reject(loaded.entry, {"status": result.status, "reason": reason, "events": loaded.meta.count})
         self.stats.rejected_batches += 1
         self.stats.rejected_events += loaded.meta.count
+        return kept
 
     def drain(self) -> list[str]:
         """Send every spooled batch, oldest first, calling `on_ack` as they are acknowledged.
@@ -224,7 +282,21 @@ def _ack(loaded: LoadedBatch) -> Ack | None:
     meta = loaded.meta
     if not meta.gateway or meta.session_id is None or meta.last_seq is None:
         return None
-    return Ack(session_id=meta.session_id, shard=meta.shard, seq=meta.last_seq, batch_id=loaded.entry.batch_id)
+    return Ack(
+        session_id=meta.session_id,
+        shard=meta.shard,
+        seq=meta.last_seq,
+        batch_id=loaded.entry.batch_id,
+        received_at=meta.last_received_at,
+    )
+
+
+def _event_type(data: bytes) -> str | None:
+    try:
+        value = json.loads(data).get("t")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _count(answer: dict[str, Any], key: str) -> int:

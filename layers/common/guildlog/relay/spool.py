@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from guildlog.errors import RelayError
 from guildlog.models.envelope import Envelope
-from guildlog.relay.batcher import Batch
+from guildlog.relay.batcher import Batch, batch_id_prefix
 from guildlog.relay.events import Shard, dumps
 from guildlog.services.timefmt import iso, utcnow
 
@@ -65,10 +65,19 @@ class BatchMeta:
     first_seq: int | None
     last_seq: int | None
     gateway: bool
+    last_received_at: str | None = None
 
     @classmethod
     def of(cls, batch: Batch) -> BatchMeta:
-        return cls(batch.session_id, batch.shard, len(batch.events), batch.first_seq, batch.last_seq, batch.gateway)
+        return cls(
+            batch.session_id,
+            batch.shard,
+            len(batch.events),
+            batch.first_seq,
+            batch.last_seq,
+            batch.gateway,
+            batch.last_received_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,22 @@ class Spool:
             return LoadedBatch(entry, body, entry.meta)
         return LoadedBatch(entry, body, read_meta(body, entry))
 
+    def newest_of_session(self, session_id: str, shard: Shard | None) -> BatchMeta | None:
+        """The newest spooled gateway batch of `session_id` on `shard`: the highest seq the spool
+        holds for that session (the relay resumes after it, not after its checkpoint, so Discord
+        does not send again what is already on disk). Found by batch id, then read."""
+        prefix = batch_id_prefix(session_id, shard)
+        for entry in reversed(self.pending()):
+            if not entry.batch_id.startswith(prefix):
+                continue
+            try:
+                meta = entry.meta or read_meta(entry.path.read_bytes(), entry)
+            except (OSError, SpoolCorruptError):
+                continue
+            if meta.gateway and meta.session_id == session_id and meta.last_seq is not None:
+                return meta
+        return None
+
     def remove(self, entry: SpoolEntry) -> None:
         """Drop `entry` (acknowledged, or replaced by its halves)."""
         entry.path.unlink(missing_ok=True)
@@ -192,6 +217,7 @@ def read_meta(body: bytes, entry: SpoolEntry) -> BatchMeta:
     if envelope.batch_id != entry.batch_id:
         raise SpoolCorruptError("batch_id inside does not match the file name", file=entry.name)
     seqs = [e.seq for e in envelope.events if e.seq is not None]
+    last = max((e for e in envelope.events if e.seq is not None), key=lambda e: e.seq or 0, default=None)
     return BatchMeta(
         session_id=envelope.relay.session_id,
         shard=envelope.relay.shard,
@@ -199,6 +225,7 @@ def read_meta(body: bytes, entry: SpoolEntry) -> BatchMeta:
         first_seq=min(seqs) if seqs else None,
         last_seq=max(seqs) if seqs else None,
         gateway=all(e.source == "gateway" and e.seq is not None for e in envelope.events),
+        last_received_at=iso(last.received_at) if last is not None else None,
     )
 
 
@@ -206,6 +233,15 @@ def split_body(body: bytes) -> list[tuple[bytes, int | None]]:
     """The events of an envelope body, each re-serialized, with its seq: the input of make_batch."""
     events = json.loads(body)["events"]
     return [(dumps(e), e.get("seq")) for e in events]
+
+
+def last_received_at(events: list[tuple[bytes, int | None]]) -> str | None:
+    """received_at of the event with the highest seq among split_body's output."""
+    numbered = [(seq, data) for data, seq in events if seq is not None]
+    if not numbered:
+        return None
+    value = json.loads(max(numbered, key=lambda pair: pair[0])[1]).get("received_at")
+    return value if isinstance(value, str) else None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
