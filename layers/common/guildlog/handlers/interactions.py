@@ -1,0 +1,97 @@
+"""The interactions webhook's request path: verify → decode → answer. Shared by Lambda and the local stack.
+
+What runs for every request — signature check, JSON, PING — imports neither boto3 nor pydantic:
+Discord checks the endpoint with PINGs and bad signatures, and a cold start must not cost the
+3 seconds it allows. The command path (`InteractionApp`, its models and adapters) is imported on
+the first command a container sees, and built once per container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from guildlog.adapters.signatures import raw_body, verify_request
+from guildlog.errors import GuildlogError, SignatureError
+from guildlog.handlers.http import error_body, json_response, status_for
+from guildlog.services.commands import protocol as p
+
+if TYPE_CHECKING:
+    from guildlog.services.commands.app import InteractionApp
+
+PUBLIC_KEY_VARIABLE = "GUILDLOG_DISCORD_PUBLIC_KEY"
+
+
+def handle(event: dict[str, Any], app: Callable[[], InteractionApp] | None = None) -> dict[str, Any]:
+    """Answer one API Gateway HTTP API (payload v2) request; never a 5xx for bad input.
+
+    401: a missing, malformed, stale or wrong signature. 400: signed but not a JSON object, or an
+    unknown interaction type, or not a valid interaction. 200: Discord's answer.
+    """
+    try:
+        body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
+        verify_request(body, event.get("headers"), os.environ.get(PUBLIC_KEY_VARIABLE, ""))
+    except SignatureError:
+        return json_response(401, {"error": "invalid request signature"})
+    try:
+        payload = json.loads(body)
+    except ValueError:  # includes UnicodeDecodeError
+        return json_response(400, {"error": "body is not JSON"})
+    except RecursionError:
+        return json_response(400, {"error": "body is nested too deeply"})
+    if not isinstance(payload, dict):
+        return json_response(400, {"error": "body is not an interaction"})
+    kind = payload.get("type")
+    if kind == p.PING:
+        return json_response(200, {"type": p.PONG})
+    if not isinstance(kind, int) or isinstance(kind, bool) or kind not in p.INTERACTION_TYPES:
+        return json_response(400, {"error": "unknown interaction type"})
+    try:
+        answer = (app or default_app)().handle(payload)
+    except GuildlogError as exc:
+        return json_response(status_for(exc), error_body(exc))
+    return json_response(200, answer)
+
+
+@lru_cache(maxsize=1)
+def default_app() -> InteractionApp:
+    """The composition root: built on the first command of a container, never at import time."""
+    from datetime import UTC, datetime
+
+    from guildlog.adapters.command_store import CommandStore
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.adapters.secrets import SecretString
+    from guildlog.adapters.worker_invoker import LambdaWorkerInvoker
+    from guildlog.handlers.settings import Settings
+    from guildlog.services.commands.app import InteractionApp
+    from guildlog.services.commands.context import Ports
+    from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+
+    settings = Settings.from_env()
+    bot_token = SecretString(settings.bot_token_secret_arn)
+    ports = Ports(
+        reader=HotReader(settings.table_name),
+        config=CommandStore(settings.table_name),
+        cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
+        default_retention_days=settings.retention_days,
+        now=services_clock(settings.now),
+    )
+    return InteractionApp(
+        ports,
+        CommandStore(settings.table_name),
+        LambdaWorkerInvoker(settings.worker_function_name),
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def services_clock(pinned: str) -> Callable[[], Any]:
+    """The command services' clock: the real one, or the instant the local stack pinned."""
+    from datetime import UTC, datetime
+
+    if not pinned:
+        return lambda: datetime.now(UTC)
+    moment = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+    return lambda: moment

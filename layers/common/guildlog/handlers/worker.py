@@ -1,0 +1,49 @@
+"""WorkerFunction's path: an async-invoke event → one job (follow-up, then the command's log entry)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from guildlog.adapters.worker_invoker import job_from_event
+from guildlog.services.commands.context import Ports
+from guildlog.services.commands.worker import CommandLog, FollowupSender, JobOutcome, run_job
+
+
+@lru_cache(maxsize=1)
+def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
+    """The composition root: built on the first job of a container, never at import time."""
+    from guildlog.adapters.command_store import CommandStore
+    from guildlog.adapters.discord_rest import DiscordRest
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.adapters.secrets import SecretString
+    from guildlog.handlers.interactions import services_clock
+    from guildlog.handlers.settings import Settings
+    from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+    from guildlog.services.ingest import Ingestor
+
+    settings = Settings.from_env()
+    bot_token = SecretString(settings.bot_token_secret_arn)
+    ports = Ports(
+        reader=HotReader(settings.table_name),
+        config=CommandStore(settings.table_name),
+        cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
+        default_retention_days=settings.retention_days,
+        now=services_clock(settings.now),
+    )
+    # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
+    discord = DiscordRest(settings.discord_api_base)
+    ingestor = Ingestor(
+        S3Archive(settings.bucket_name),
+        DynamoStore(settings.table_name),
+        default_retention_days=settings.retention_days,
+    )
+    return ports, discord, ingestor
+
+
+def handle_job(event: Any, worker: tuple[Ports, FollowupSender, CommandLog] | None = None) -> JobOutcome:
+    """Run the job in `event`. Raises StorageError when logging fails, so Lambda retries the invoke."""
+    ports, discord, command_log = worker or default_worker()
+    return run_job(job_from_event(event), ports=ports, discord=discord, command_log=command_log)

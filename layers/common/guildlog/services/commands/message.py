@@ -1,0 +1,220 @@
+"""`/logs message <id or link>`: every version of a message, its author, and when and by whom it was deleted.
+
+The versions and the deletion marker are one Query (`PK = M#<message id>`). Discord does not say
+who deleted a message; its audit log does, for deletions by someone other than the author: the
+`message_delete` entry (action 72) names the moderator, the author as its target and the channel.
+It is matched from the server's moderation feed (GSI3) near the deletion time. This module is the
+one implementation of that match; the demo's report uses it too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from guildlog.errors import CommandError
+from guildlog.services.commands import protocol as p
+from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
+from guildlog.services.timefmt import iso
+
+# An audit-log entry for a deletion is written within moments of it; wider would risk a wrong match.
+AUDIT_MATCH_WINDOW = timedelta(minutes=2)
+_NOT_FOUND = "No message with that id is logged in this server (it may predate guildlog or its retention)."
+
+
+@dataclass
+class MessageHistory:
+    """What the hot table knows of one message. `deleted_by`: the matching audit-log feed item."""
+
+    message_id: str
+    guild_id: str | None
+    channel_id: str | None
+    author_id: str | None
+    author_name: str | None
+    versions: list[Item]
+    deletion: Item | None
+    deleted_by: Item | None
+
+    @property
+    def edits(self) -> int:
+        return max(0, len(self.versions) - 1)
+
+    @property
+    def deletion_note(self) -> str:
+        """Who deleted it, in words (plain text; the caller adds names)."""
+        if self.deletion is None:
+            return "not deleted"
+        if self.deleted_by is not None:
+            return "in a bulk delete, audit-log entry" if self.deletion.get("bulk") else "audit-log entry"
+        if self.deletion.get("bulk"):
+            return "in a bulk delete"
+        return "no audit-log entry: most likely deleted by its author (Discord logs deletions by others)"
+
+
+def message_history(reader: HotReader, message_id: str, guild_id: str | None = None) -> MessageHistory | None:
+    """The message's versions (oldest first), deletion and deleter; None when nothing is logged.
+
+    With `guild_id`, a message logged in another server counts as not logged: message ids are
+    global, the logs are per server.
+    """
+    items = _all(reader, f"M#{message_id}")
+    if not items:
+        return None
+    logged_in = next((i.get("guild_id") for i in items if i.get("guild_id")), None)
+    if guild_id is not None and logged_in != guild_id:
+        return None
+    versions = sorted((i for i in items if str(i.get("SK", "")).startswith("V#")), key=lambda i: str(i["SK"]))
+    deletion = next((i for i in items if i.get("SK") == "DEL"), None)
+    first = versions[0] if versions else {}
+    author_id = first.get("user_id")
+    channel_id = first.get("channel_id") or (deletion or {}).get("channel_id")
+    deleted_by = None
+    if deletion is not None and logged_in:
+        deleted_by = deletion_audit_entry(
+            reader,
+            str(logged_in),
+            str(deletion.get("deleted_at", "")),
+            author_id,
+            channel_id,
+            bulk=bool(deletion.get("bulk")),
+        )
+    return MessageHistory(
+        message_id=message_id,
+        guild_id=logged_in,
+        channel_id=channel_id,
+        author_id=author_id,
+        author_name=first.get("user_name"),
+        versions=versions,
+        deletion=deletion,
+        deleted_by=deleted_by,
+    )
+
+
+def deletion_audit_entry(
+    reader: HotReader,
+    guild_id: str,
+    deleted_at: str,
+    author_id: str | None,
+    channel_id: str | None,
+    *,
+    bulk: bool = False,
+) -> Item | None:
+    """The audit-log entry for this deletion from the server's moderation feed, nearest in time.
+
+    A single deletion matches `message_delete` with the author as target (and the channel, when both
+    name one); a bulk deletion matches `message_bulk_delete` in the same channel.
+    """
+    try:
+        moment = datetime.fromisoformat(deleted_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if not bulk and not author_id:
+        return None
+    low, high = iso(moment - AUDIT_MATCH_WINDOW), iso(moment + AUDIT_MATCH_WINDOW)
+    entries = _all(reader, f"G#{guild_id}#K#moderation", index="GSI3", sk_from=f"E#{low}", sk_to=f"E#{high}~")
+    if bulk:
+        # A bulk delete's entry targets the channel itself.
+        matches = [
+            e
+            for e in entries
+            if e.get("action") == "message_bulk_delete"
+            and channel_id is not None
+            and (e.get("channel_id") or e.get("target_id")) == channel_id
+        ]
+    else:
+        matches = [
+            e
+            for e in entries
+            if e.get("action") == "message_delete" and e.get("target_id") == author_id and _same_channel(e, channel_id)
+        ]
+    return min(matches, key=lambda e: abs(_seconds(e.get("occurred_at"), moment)), default=None)
+
+
+def _same_channel(entry: Item, channel_id: str | None) -> bool:
+    """Same channel when both name one; an entry without a channel is not told apart by it."""
+    named = entry.get("channel_id")
+    return not channel_id or not named or named == channel_id
+
+
+def _seconds(value: object, moment: datetime) -> float:
+    try:
+        return (datetime.fromisoformat(str(value).replace("Z", "+00:00")) - moment).total_seconds()
+    except ValueError:
+        return float("inf")
+
+
+def _all(reader: HotReader, pk: str, **kwargs: Any) -> list[Item]:
+    items: list[Item] = []
+    start_key = None
+    while True:
+        page = reader.query(pk, newest_first=False, limit=100, start_key=start_key, **kwargs)
+        items.extend(page.items)
+        start_key = page.next_key
+        if start_key is None:
+            return items
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run(call: Call, ports: Ports) -> Reply:
+    ref = parse_message_ref(str(call.required("message")))
+    if ref.guild_id is not None and ref.guild_id != call.guild_id:
+        raise CommandError("That link is to a message in another server.")
+    history = message_history(ports.reader, ref.message_id, call.guild_id)
+    if history is None or (ref.channel_id and history.channel_id and ref.channel_id != history.channel_id):
+        raise CommandError(_NOT_FOUND)
+    if history.author_id != call.user_id:
+        call.require_manage_guild("Looking up other members' messages")
+    return Reply(render(history))
+
+
+def render(history: MessageHistory) -> str:
+    author = f"<@{history.author_id}>" if history.author_id else "an unknown author"
+    where = f" in <#{history.channel_id}>" if history.channel_id else ""
+    edits = history.edits
+    head = f"**Message {history.message_id}** by {author}{where}"
+    if history.versions:
+        head += f" · {edits} edit{'s' if edits != 1 else ''}"
+    lines = [head]
+    tail = _deletion_line(history)
+    if not history.versions:
+        lines.append("_Its text was never logged (it was sent before guildlog was logging this channel)._")
+    room = p.MAX_CONTENT_CHARS - len(head) - len(tail or "") - 40 * (len(history.versions) + 2)
+    each = max(40, room // max(1, len(history.versions)))
+    for version in history.versions:
+        verb = "posted" if version.get("version") == "create" else "edited"
+        text = quote(version.get("content", ""), each) or "_(no text)_"
+        files = _attachments(version)
+        lines.append(f"{when(version.get('occurred_at'))} **{verb}**: {text}{files}")
+    if tail:
+        lines.append(tail)
+    return fit("\n".join(lines), p.MAX_CONTENT_CHARS)
+
+
+def _deletion_line(history: MessageHistory) -> str | None:
+    deletion = history.deletion
+    if deletion is None:
+        return None
+    at = when(deletion.get("deleted_at"))
+    entry = history.deleted_by
+    if entry is not None:
+        how = "in a bulk delete " if deletion.get("bulk") else ""
+        line = f"{at} **deleted** {how}by <@{entry.get('actor_id')}> (audit log"
+        if entry.get("reason"):
+            line += f', reason "{quote(entry["reason"], 200)}"'
+        return line + ")"
+    if deletion.get("bulk"):
+        return f"{at} **deleted** in a bulk delete"
+    return f"{at} **deleted**, no audit-log entry: most likely by its author"
+
+
+def _attachments(version: Item) -> str:
+    try:
+        files = json.loads(str(version.get("attachments") or "[]"))
+    except ValueError:
+        return ""
+    names = [str(f.get("filename")) for f in files if isinstance(f, dict) and f.get("filename")]
+    return f" 📎 {', '.join(quote(n, 60) for n in names)}" if names else ""
