@@ -10,6 +10,7 @@ each logical item once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import logging
@@ -559,6 +560,9 @@ class SwitchableProxy:
     def __init__(self, target: str, *, max_body: int | None = None) -> None:
         self.target = target
         self.max_body = max_body
+        self.held = threading.Event()  # while set, requests wait for `release` and are never forwarded
+        self.holding = threading.Event()  # a request is being held
+        self.released = threading.Event()
         self.down = threading.Event()
         self.forwarded: list[str] = []
         self.refused = 0
@@ -570,6 +574,10 @@ class SwitchableProxy:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if proxy.held.is_set():
+                    proxy.holding.set()
+                    proxy.released.wait(PATIENCE_S)
+                    return self._answer(503, b'{"error":"held"}')
                 if proxy.down.is_set():
                     proxy.refused += 1
                     return self._answer(503, b'{"error":"down"}')
@@ -588,6 +596,10 @@ class SwitchableProxy:
                 return self._answer(status, payload)
 
             def _answer(self, status: int, body: bytes) -> None:
+                with contextlib.suppress(OSError):  # the relay may be gone (killed mid-request)
+                    self._send(status, body)
+
+            def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -604,6 +616,7 @@ class SwitchableProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 
