@@ -82,7 +82,7 @@ def default_app() -> InteractionApp:
     return InteractionApp(
         ports,
         CommandStore(settings.table_name),
-        LambdaWorkerInvoker(settings.worker_function_name),
+        LambdaWorkerInvoker(settings.worker_function),
         clock=lambda: datetime.now(UTC),
     )
 

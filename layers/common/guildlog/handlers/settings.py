@@ -24,7 +24,7 @@ class Settings(BaseModel):
     bot_token_secret_arn: str = ""
     discord_api_base: str = "https://discord.com/api/v10"
     # InteractionsFunction hands deferred answers and command logging to this function (async invoke).
-    worker_function_name: str = ""
+    worker_function: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z)?$")
 
