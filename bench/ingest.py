@@ -47,15 +47,17 @@ class CallCounter:
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-call.*.*", self._count)
+        client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", self._transaction)
         return client
 
-    def _count(self, model: Any, params: Any = None, **_: Any) -> None:
+    def _count(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
-        if model.name == "TransactWriteItems":
-            for action in params["TransactItems"]:
-                op = action.get("Update") or action.get("Put")
-                key = op.get("Key") or op.get("Item")
-                self.transact_keys.append((key["PK"]["S"], key["SK"]["S"]))
+
+    def _transaction(self, params: Any, **_: Any) -> None:
+        for action in params["TransactItems"]:
+            op = action.get("Update") or action.get("Put")
+            key = op.get("Key") or op.get("Item")
+            self.transact_keys.append((key["PK"]["S"], key["SK"]["S"]))
 
     def writes(self) -> int:
         return sum(n for op, n in self.calls.items() if op in WRITE_OPERATIONS)
