@@ -28,11 +28,15 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from guildlog.errors import ConfigurationError
 from guildlog.local.apigw import ApiGatewayServer, Route, environment
 from guildlog.local.devfile import DevKeys, default_dev_file, load_or_create_keys, write_dev_file
+
+if TYPE_CHECKING:
+    from guildlog.local.fake_discord import FakeDiscordServer
+    from guildlog.local.lambda_api import LambdaInvokeServer
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -72,6 +76,7 @@ class LocalStack:
         function_log: TextIO | None = None,
         access_log: bool = False,
         parameters: Mapping[str, str] | None = None,
+        function_environment: Mapping[str, str] | None = None,
     ) -> None:
         self.dev_file = Path(dev_file) if dev_file is not None else default_dev_file()
         self.host = host
@@ -83,6 +88,8 @@ class LocalStack:
         self.access_log = access_log
         # Stack parameter overrides (like `sam deploy --parameter-overrides`), e.g. RetentionDays.
         self.parameters = dict(parameters or {})
+        # Extra variables for every function, e.g. GUILDLOG_NOW (the demo pins the commands' clock).
+        self.function_environment = dict(function_environment or {})
         self.region = REGION
         self.keys: DevKeys | None = None
         self.keys_created = False
@@ -91,6 +98,10 @@ class LocalStack:
         self.aws_endpoint_url = ""
         self.api_url = ""
         self.routes: list[Route] = []
+        # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and local/fake_discord.py.
+        self.lambda_api: LambdaInvokeServer | None = None
+        self.discord: FakeDiscordServer | None = None
+        self.bot_token_secret_arn = LOCAL_BOT_TOKEN_SECRET_ARN
         self._exit = ExitStack()
         self._clients: dict[str, Any] = {}
 
@@ -121,9 +132,12 @@ class LocalStack:
         _forget_cached_clients()
 
         self.table, self.bucket = self._create_resources(template)
+        self._start_discord_and_lambda_api()
         self.routes = self._routes(template, template_path.parent)
         for route in self.routes:
             route.handler()  # a broken handler file fails here, not on the first request
+        assert self.lambda_api is not None
+        self.lambda_api.functions.update(self._async_targets(template, template_path.parent))
 
         server = _bind(
             lambda: ApiGatewayServer(
@@ -252,30 +266,75 @@ class LocalStack:
             getattr(s3, operation)(Bucket=bucket, **kwargs)
         return table, bucket
 
+    def _start_discord_and_lambda_api(self) -> None:
+        """The fake Discord REST API, the dev bot token secret, and Lambda's Invoke API on loopback."""
+        from guildlog.local.fake_discord import FakeDiscordServer, create_dev_bot_token
+        from guildlog.local.lambda_api import LambdaInvokeServer
+
+        self.bot_token_secret_arn = create_dev_bot_token(self.client("secretsmanager"))
+        self.discord = FakeDiscordServer(self.host)
+        self.discord.serve_in_thread()
+        self._exit.callback(self.discord.stop)
+        self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log)
+        self.lambda_api.serve_in_thread()
+        self._exit.callback(self.lambda_api.stop)
+
+    def _function_env(
+        self, template: Mapping[str, Any], function_id: str, references: Mapping[str, Any]
+    ) -> dict[str, str]:
+        from guildlog.local.template import function_environment
+
+        declared_env = function_environment(template, function_id)
+        env = {name: resolve(value, references, f"{function_id}.{name}") for name, value in declared_env.items()}
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                **DUMMY_CREDENTIALS,
+                # No CloudWatch or X-Ray locally; the handlers' decorators stay in place.
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": self.function_log_level,
+            }
+        )
+        if self.lambda_api is not None:
+            env["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url  # async invokes run in this process
+        env.update(self.function_environment)
+        return env
+
+    def _async_targets(self, template: Mapping[str, Any], template_dir: Path) -> dict[str, Route]:
+        """Every function, by its local name, for the Invoke API (the HTTP routes' environment and handler)."""
+        from guildlog.local.template import _handler_location, function_properties, resources_of_type
+
+        references = self._references(template)
+        targets: dict[str, Route] = {}
+        for function_id in resources_of_type(template, FUNCTION_TYPE):
+            properties = function_properties(template, function_id)
+            module_path, handler_name = _handler_location(function_id, properties)
+            targets[function_id] = Route(
+                method="INVOKE",
+                path="(async)",
+                function_id=function_id,
+                handler_file=(template_dir / module_path).resolve(),
+                handler_name=handler_name,
+                environment=self._function_env(template, function_id, references),
+                timeout_seconds=int(properties.get("Timeout", 3)),
+                memory_mb=int(properties.get("MemorySize", 128)),
+            )
+            if self.lambda_api is not None:
+                retries = (properties.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)
+                self.lambda_api.retries[function_id] = int(retries)
+        return targets
+
     def _routes(self, template: Mapping[str, Any], template_dir: Path) -> list[Route]:
-        from guildlog.local.template import function_environment, function_properties, http_routes
+        from guildlog.local.template import function_properties, http_routes
 
         references = self._references(template)
         routes = []
         for declared in http_routes(template):
             properties = function_properties(template, declared.function_id)
-            declared_env = function_environment(template, declared.function_id)
-            env = {
-                name: resolve(value, references, f"{declared.function_id}.{name}")
-                for name, value in declared_env.items()
-            }
-            env.update(
-                {
-                    "AWS_ENDPOINT_URL": self.aws_endpoint_url,
-                    "AWS_REGION": self.region,
-                    "AWS_DEFAULT_REGION": self.region,
-                    **DUMMY_CREDENTIALS,
-                    # No CloudWatch or X-Ray locally; the handlers' decorators stay in place.
-                    "POWERTOOLS_METRICS_DISABLED": "true",
-                    "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_LOG_LEVEL": self.function_log_level,
-                }
-            )
+            env = self._function_env(template, declared.function_id, references)
             routes.append(
                 Route(
                     method=declared.method,
@@ -299,7 +358,9 @@ class LocalStack:
             "RelayPublicKey": self.keys.relay_public_key,
             "DiscordPublicKey": self.keys.discord_public_key,
             "DiscordApplicationId": self.keys.application_id,
-            "BotTokenSecretArn": LOCAL_BOT_TOKEN_SECRET_ARN,
+            "BotTokenSecretArn": self.bot_token_secret_arn,
+            # Discord is faked on loopback locally: nothing the stack does may reach discord.com.
+            **({"DiscordApiBase": self.discord.api_base} if self.discord is not None else {}),
             **self.parameters,
         }
         references: dict[str, Any] = {
