@@ -21,19 +21,18 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import guildlog
 from guildlog.errors import ConfigurationError, RelayError
+from guildlog.local.demo_commands import function_environment as commands_environment
+from guildlog.local.demo_commands import send_slash_commands
 from guildlog.local.stack import LocalStack
 
 DEFAULT_SESSION = Path("events") / "gateway" / "demo-session.jsonl"
 # The relay retries with backoff; a healthy local replay takes seconds, a stuck one is cut off here.
 RELAY_TIMEOUT_S = 300
-# An audit-log entry for a deletion is written within moments of it; wider would risk a wrong match.
-AUDIT_MATCH_WINDOW = timedelta(minutes=2)
 DATASETS = ("raw", "events", "events_csv", "quarantine")
 
 DEMO_RETENTION_DAYS = "3650"
@@ -286,73 +285,49 @@ def report_counters(run: DemoRun) -> None:
 
 
 def report_deleted_messages(run: DemoRun) -> None:
-    """Each deleted message's versions and deletion (Query PK = M#<id>), and who deleted it."""
+    """Each deleted message's versions and deletion (Query PK = M#<id>), and who deleted it.
+
+    The same service answers `/logs message`: one implementation of the audit-log match.
+    """
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.services.commands.message import message_history
+
     run.heading("Deleted messages, recovered from DynamoDB (Query PK = M#<message id>)")
     deleted = sorted(dict.fromkeys(run.session.deleted), key=lambda mid: mid not in run.session.edited)
     if not deleted:
         run.line("the session deletes no message")
         return
-    dynamodb = run.stack.client("dynamodb")
+    reader = HotReader(run.stack.table, run.stack.client("dynamodb"))
     for message_id in deleted:
-        items = _query(dynamodb, run.stack.table, f"M#{message_id}")
-        versions = sorted((i for i in items if i["SK"].startswith("V#")), key=lambda i: i["SK"])
-        deletion = next((i for i in items if i["SK"] == "DEL"), None)
-        if not versions:
+        history = message_history(reader, message_id, run.session.guild_id)
+        if history is None or not history.versions:
             run.line(f"message {message_id}: deleted, but no version of it was logged (sent before the relay ran)")
             continue
-        first, last = versions[0], versions[-1]
-        author_id = first.get("user_id")
-        channel_id = first.get("channel_id")
-        edits = len(versions) - 1
-        run.line(f'"{last.get("content", "")}"')
+        author_id, channel_id, edits = history.author_id, history.channel_id, history.edits
+        run.line(f'"{history.versions[-1].get("content", "")}"')
         summary = (
             f"message {message_id} by {run.session.user(author_id)} ({author_id}) in {run.session.channel(channel_id)}"
         )
         run.line(f"{summary}, {edits} edit{'s' if edits != 1 else ''}", 2)
-        for version in versions:
+        for version in history.versions:
             verb = "posted" if version.get("version") == "create" else "edited"
             run.line(f"{_clock(version.get('occurred_at'))}  {verb:<8} {version.get('content', '')}", 3)
-        if deletion is None:
+        if history.deletion is None:
             run.line("(no deletion logged)", 3)
             run.line()
             continue
-        deleted_at = str(deletion.get("deleted_at", ""))
-        entry = _deletion_audit_entry(run, deleted_at, author_id, channel_id)
+        deleted_at = str(history.deletion.get("deleted_at", ""))
+        entry = history.deleted_by
         if entry is not None:
-            who = f"by moderator {run.session.user(entry.get('actor_id'))} ({entry.get('actor_id')}), audit-log entry"
+            how = "in a bulk delete " if history.deletion.get("bulk") else ""
+            actor = entry.get("actor_id")
+            who = f"{how}by moderator {run.session.user(actor)} ({actor}), audit-log entry"
             if entry.get("reason"):
                 who += f', reason "{entry["reason"]}"'
-        elif deletion.get("bulk"):
-            who = "in a bulk delete"
         else:
-            who = "no audit-log entry: most likely deleted by its author (Discord logs deletions by others)"
+            who = history.deletion_note
         run.line(f"{_clock(deleted_at)}  {'deleted':<8} {who}", 3)
         run.line()
-
-
-def _deletion_audit_entry(
-    run: DemoRun, deleted_at: str, author_id: str | None, channel_id: str | None
-) -> dict[str, Any] | None:
-    """The audit-log entry (message_delete) for this deletion from the guild's moderation feed (GSI3)."""
-    if not deleted_at or not author_id or not run.session.guild_id:
-        return None
-    moment = datetime.fromisoformat(deleted_at.replace("Z", "+00:00"))
-    low, high = (_iso(moment - AUDIT_MATCH_WINDOW), _iso(moment + AUDIT_MATCH_WINDOW))
-    entries = _query(
-        run.stack.client("dynamodb"),
-        run.stack.table,
-        f"G#{run.session.guild_id}#K#moderation",
-        index="GSI3",
-        between=(f"E#{low}", f"E#{high}~"),
-    )
-    matches = [
-        e
-        for e in entries
-        if e.get("action") == "message_delete"
-        and e.get("target_id") == author_id
-        and (not channel_id or not e.get("channel_id") or e.get("channel_id") == channel_id)
-    ]
-    return min(matches, key=lambda e: abs(_seconds(e.get("occurred_at"), moment)), default=None)
 
 
 STEPS: tuple[Step, ...] = (
@@ -361,6 +336,7 @@ STEPS: tuple[Step, ...] = (
     report_categories,
     report_counters,
     report_deleted_messages,
+    send_slash_commands,
 )
 
 
@@ -378,7 +354,11 @@ def run_demo(session_file: Path | None = None, out: TextIO | None = None, steps:
         workdir = Path(temp)
         # The recording's events keep their real dates; a long hot retention keeps them visible in
         # the hot table however long after the recording the demo is run.
-        with LocalStack(dev_file=workdir / "dev.json", parameters={"RetentionDays": DEMO_RETENTION_DAYS}) as stack:
+        with LocalStack(
+            dev_file=workdir / "dev.json",
+            parameters={"RetentionDays": DEMO_RETENTION_DAYS},
+            function_environment=commands_environment(session),
+        ) as stack:
             print(
                 f"guildlog demo: a fresh local stack, HTTP API {stack.api_url}, AWS (moto) {stack.aws_endpoint_url}",
                 file=stream,
@@ -488,17 +468,6 @@ def _row(label: str, cells: list[str]) -> str:
 def _clock(value: object) -> str:
     """`2026-11-19T23:47:00.660Z` → `2026-11-19 23:47:00.660`."""
     return str(value or "?").replace("T", " ").rstrip("Z")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _seconds(value: object, moment: datetime) -> float:
-    try:
-        return (datetime.fromisoformat(str(value).replace("Z", "+00:00")) - moment).total_seconds()
-    except ValueError:
-        return float("inf")
 
 
 def _shown(path: Path) -> str:
