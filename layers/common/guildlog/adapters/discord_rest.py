@@ -110,10 +110,11 @@ class DiscordRest:
             left = None if ends is None else ends - self.monotonic()
             if left is not None and left <= 0:
                 raise DiscordApiError(f"{shown}: out of time ({last})", attempts=attempt)
-            request = urllib.request.Request(self.api_base + path, data=data, headers=headers, method=method)
+            # The base URL is configuration (https in AWS, a loopback fake in tests).
+            request = urllib.request.Request(self.api_base + path, data=data, headers=headers, method=method)  # noqa: S310
             wait: float | None
             try:
-                with urllib.request.urlopen(request, timeout=min(self.timeout, left or self.timeout)) as answer:  # noqa: S310 - the base URL is configuration
+                with urllib.request.urlopen(request, timeout=min(self.timeout, left or self.timeout)) as answer:  # noqa: S310
                     raw = answer.read()
                     return json.loads(raw) if raw else None
             except urllib.error.HTTPError as exc:

@@ -161,7 +161,9 @@ LOGS = Command(
             options=(
                 Option(p.USER, "user", "Only events of this member"),
                 _CHANNEL,
-                Option(p.STRING, "category", "Only this kind of event", choices=_category_choices(SEARCHABLE_CATEGORIES)),
+                Option(
+                    p.STRING, "category", "Only this kind of event", choices=_category_choices(SEARCHABLE_CATEGORIES)
+                ),
                 Option(p.STRING, "contains", "Only events whose text contains this", max_length=MAX_CONTAINS_CHARS),
                 Option(p.STRING, "since", "How far back: 30m, 24h, 7d, 2w or a date like 2026-11-01", max_length=32),
             ),
@@ -213,7 +215,9 @@ LOGS = Command(
                     "Keep a channel out of the searchable logs, or bring it back",
                     handler="settings:ignore",
                     options=(
-                        Option(p.CHANNEL, "channel", "The channel", required=True, channel_types=p.LOGGED_CHANNEL_TYPES),
+                        Option(
+                            p.CHANNEL, "channel", "The channel", required=True, channel_types=p.LOGGED_CHANNEL_TYPES
+                        ),
                         Option(p.BOOLEAN, "ignored", "Ignore it (default) or bring it back (false)"),
                     ),
                     mutates=True,

@@ -276,13 +276,14 @@ def _nothing(filters: SearchFilters, cursor: Cursor | None) -> str:
 def describe_event(item: Item) -> str:
     """One event on one line: time, kind, who, where, and its text."""
     parts = [when(item.get("occurred_at")), f"`{item.get('category')}/{item.get('action')}`"]
-    user, actor, target = item.get("user_id"), item.get("actor_id"), item.get("target_id")
+    user, actor = item.get("user_id"), item.get("actor_id")
+    action = str(item.get("action") or "")
+    if not user and item.get("category") == "moderation" and action.startswith(("member_", "message_delete")):
+        user = item.get("target_id")  # an audit-log entry about a member names them as its target
     if actor and actor != user:
         parts.append(f"<@{actor}>" + (f" → <@{user}>" if user else ""))
     elif user:
         parts.append(f"<@{user}>")
-    elif target and item.get("category") == "moderation":
-        parts.append(f"→ {target}")
     if item.get("channel_id"):
         parts.append(f"in <#{item['channel_id']}>")
     head = " ".join(parts)
