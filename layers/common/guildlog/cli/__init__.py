@@ -14,7 +14,7 @@ from guildlog import __version__
 from guildlog.errors import GuildlogError
 
 # Module names under guildlog.cli, in the order `guildlog --help` lists them.
-SUBCOMMANDS = ("dev", "demo", "relay", "keygen", "query", "compact", "commands")
+SUBCOMMANDS = ("dev", "demo", "relay", "keygen", "query", "compact", "commands", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
