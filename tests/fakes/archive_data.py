@@ -232,3 +232,99 @@ def ingest(archive: Any, batches: Iterable[tuple[Envelope, list[dict[str, Any]]]
     """Write the batches (default: all of them) through the ingest service into `archive`."""
     ingestor = Ingestor(archive, NullStore(), clock=lambda: moment("2026-11-22T00:00:00Z"))
     return [ingestor.ingest(envelope, raw) for envelope, raw in (batches if batches is not None else envelopes())]
+
+
+# A second history for the export tests (the query tests' answers do not include it): names for
+# the guild and #general, a reply with a mention, and reactions added and taken back.
+M8 = snowflake("2026-11-19T22:30:00.000Z")  # carol replies to bob in #general
+CATEGORY = "700000000000000009"
+EXPORT_BATCH: tuple[str, list[tuple[str, dict[str, Any], str]]] = (
+    "batch-0101",
+    [
+        ("GUILD_UPDATE", {"id": GUILD, "name": "Fixture Guild"}, "2026-11-19T21:00:00.000Z"),
+        (
+            "CHANNEL_CREATE",
+            {"id": CATEGORY, "guild_id": GUILD, "type": 4, "name": "Chat", "position": 0},
+            "2026-11-19T21:00:01.000Z",
+        ),
+        (
+            "CHANNEL_UPDATE",
+            {"id": GENERAL, "guild_id": GUILD, "type": 0, "name": "general", "topic": "say hi", "parent_id": CATEGORY},
+            "2026-11-19T21:00:02.000Z",
+        ),
+        message_create(
+            M8,
+            GENERAL,
+            CAROL,
+            "carol",
+            "2026-11-19T22:30:00.000Z",
+            "<@700000000000000101> welcome!",
+            type=19,
+            message_reference={"message_id": M2, "channel_id": GENERAL, "guild_id": GUILD},
+            mentions=[_author(BOB, "bob")],
+            attachments=[
+                {"id": "700000000000000501", "filename": "hi.gif", "size": 512, "url": "https://cdn.example/hi.gif"}
+            ],
+        ),
+        (
+            "MESSAGE_REACTION_ADD",
+            {
+                "user_id": ALICE,
+                "message_id": M2,
+                "channel_id": GENERAL,
+                "guild_id": GUILD,
+                "emoji": {"id": None, "name": "👍"},
+                "member": {"user": _author(ALICE, "alice")},
+            },
+            "2026-11-19T22:31:00.000Z",
+        ),
+        (
+            "MESSAGE_REACTION_ADD",
+            {
+                "user_id": CAROL,
+                "message_id": M2,
+                "channel_id": GENERAL,
+                "guild_id": GUILD,
+                "emoji": {"id": "700000000000000777", "name": "party", "animated": True},
+                "member": {"user": _author(CAROL, "carol")},
+            },
+            "2026-11-19T22:32:00.000Z",
+        ),
+        (
+            "MESSAGE_REACTION_ADD",
+            {
+                "user_id": CAROL,
+                "message_id": M2,
+                "channel_id": GENERAL,
+                "guild_id": GUILD,
+                "emoji": {"id": None, "name": "👍"},
+                "member": {"user": _author(CAROL, "carol")},
+            },
+            "2026-11-19T22:33:00.000Z",
+        ),
+        (
+            "MESSAGE_REACTION_REMOVE",
+            {
+                "user_id": CAROL,
+                "message_id": M2,
+                "channel_id": GENERAL,
+                "guild_id": GUILD,
+                "emoji": {"id": "700000000000000777", "name": "party"},
+            },
+            "2026-11-19T22:34:00.000Z",
+        ),
+    ],
+)
+
+
+def export_envelopes() -> list[tuple[Envelope, list[dict[str, Any]]]]:
+    """The history and the export batch, sequence numbers carrying on after the history's."""
+    history = envelopes()
+    seq = sum(len(events) for _, events in BATCHES)
+    batch_id, events = EXPORT_BATCH
+    raw = []
+    for t, d, received_at in events:
+        seq += 1
+        raw.append({"seq": seq, "t": t, "received_at": received_at, "source": "gateway", "d": d})
+    body = {"v": 1, "batch_id": batch_id, "relay": {"session_id": SESSION, "shard": [0, 1]}, "events": raw}
+    return [*history, (Envelope.model_validate(body), raw)]
