@@ -1,0 +1,126 @@
+"""The hot table in memory, with DynamoDB's Query semantics (key condition, order, Limit, paging) and
+its three GSIs, for the command services' unit tests. Items are the shapes hot_items makes."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from guildlog.models.row import EventRow
+from guildlog.services import hot_items
+from guildlog.services.commands.context import Item, QueryPage
+
+
+class MemoryTable:
+    """HotReader, ConfigWriter and Claims over a dict; counts the reads it serves."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Item] = {}
+        self.queries: list[dict[str, Any]] = []
+        self.gets = 0
+        self.fail_reads = False
+
+    # -- loading
+
+    def put(self, item: Item) -> None:
+        self.items[(item["PK"], item["SK"])] = copy.deepcopy(item)
+
+    def add_rows(self, rows: Iterable[EventRow], retention_days: int = 30) -> None:
+        """The items ingest would write for these rows, counters included."""
+        rows = list(rows)
+        ttls = {}
+        for row in rows:
+            ttl = hot_items.expires_at(row, retention_days)
+            ttls[row.event_id] = ttl
+            for item in (
+                hot_items.feed_item(row, ttl),
+                *hot_items.message_items(row, ttl),
+                *hot_items.relay_items(row),
+            ):
+                self.put(item)
+        for update in hot_items.counter_updates(rows, ttls) + hot_items.shard_counter_updates(rows):
+            counter = self.items.setdefault((update.pk, update.sk), {"PK": update.pk, "SK": update.sk})
+            for name, count in update.add.items():
+                counter[name] = counter.get(name, 0) + count
+
+    # -- HotReader
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        sk_from: str | None = None,
+        sk_to: str | None = None,
+        newest_first: bool = True,
+        limit: int = 100,
+        start_key: Any = None,
+    ) -> QueryPage:
+        self._maybe_fail()
+        self.queries.append({"pk": pk, "index": index, "sk_from": sk_from, "sk_to": sk_to})
+        pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
+        found = [
+            item
+            for item in self.items.values()
+            if item.get(pk_name) == pk
+            and sk_name in item
+            and (sk_from is None or item[sk_name] >= sk_from)
+            and (sk_to is None or item[sk_name] <= sk_to)
+        ]
+        # A GSI's order among equal sort keys is the table key's; here the feed keys are unique anyway.
+        found.sort(key=lambda i: (i[sk_name], i["PK"], i["SK"]), reverse=newest_first)
+        offset = int(start_key or 0)
+        page = found[offset : offset + limit]
+        more = offset + limit < len(found)
+        return QueryPage([copy.deepcopy(i) for i in page], next_key=offset + limit if more else None)
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        self._maybe_fail()
+        self.gets += 1
+        found = self.items.get((pk, sk))
+        return copy.deepcopy(found) if found else None
+
+    def get_many(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        self._maybe_fail()
+        self.gets += 1
+        return {key: copy.deepcopy(self.items[key]) for key in keys if key in self.items}
+
+    # -- ConfigWriter and Claims
+
+    def update_config(
+        self,
+        guild_id: str,
+        *,
+        actor_id: str,
+        at: str,
+        set_fields: Mapping[str, Any] | None = None,
+        remove_fields: Iterable[str] = (),
+        add_to_sets: Mapping[str, str] | None = None,
+        delete_from_sets: Mapping[str, str] | None = None,
+    ) -> Item:
+        key = (f"G#{guild_id}", "CONFIG")
+        item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
+        item.update({"guild_id": guild_id, "updated_by": actor_id, "updated_at": at, **(set_fields or {})})
+        for name in remove_fields:
+            item.pop(name, None)
+        for name, member in (add_to_sets or {}).items():
+            item.setdefault(name, set()).add(member)
+        for name, member in (delete_from_sets or {}).items():
+            item.get(name, set()).discard(member)
+            if not item.get(name):
+                item.pop(name, None)
+        return copy.deepcopy(item)
+
+    def claim(self, interaction_id: str, expires_at: int) -> bool:
+        key = (f"I#{interaction_id}", "CLAIM")
+        if key in self.items:
+            return False
+        self.items[key] = {"PK": key[0], "SK": key[1], "expires_at": expires_at}
+        return True
+
+    def _maybe_fail(self) -> None:
+        if self.fail_reads:
+            from guildlog.errors import StorageError
+
+            raise StorageError("scripted read failure")
