@@ -450,20 +450,36 @@ def test_worker_function_is_reached_only_by_async_invokes_when_deployed(template
     assert (REPO / "functions/worker/app.py").is_file()
 
 
-def test_worker_writes_only_archive_prefixes_when_logging_commands(template: dict[str, Any]) -> None:
-    bucket_id, _ = only(template, "AWS::S3::Bucket")
-    resources = [
-        resource
+def worker_s3_resources(template: dict[str, Any], actions: set[str]) -> list[str]:
+    return sorted(
+        str(resource)
         for owner, statement in policy_statements(template)
         if owner == "WorkerFunction" and statement.get("Effect") == "Allow"
         for action in as_list(statement["Action"])
-        if action.startswith("s3:")
+        if action in actions
         for resource in as_list(statement["Resource"])
-    ]
-    prefixes = ("raw", "events", "events_csv", "quarantine")
-    assert sorted(map(str, resources)) == sorted(
+    )
+
+
+def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(template: dict[str, Any]) -> None:
+    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    prefixes = ("raw", "events", "events_csv", "quarantine", "exports")
+    assert worker_s3_resources(template, {"s3:PutObject", "s3:DeleteObject"}) == sorted(
         str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in prefixes
     )
+
+
+def test_worker_reads_only_events_and_its_exports_when_exporting(template: dict[str, Any]) -> None:
+    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    assert worker_s3_resources(template, {"s3:GetObject"}) == sorted(
+        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in ("events", "exports")
+    )
+    [listing] = [
+        statement
+        for owner, statement in policy_statements(template)
+        if owner == "WorkerFunction" and "s3:ListBucket" in as_list(statement["Action"])
+    ]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "events/*"}}
 
 
 def test_interactions_function_writes_nothing_but_claims_and_config_when_answering(template: dict[str, Any]) -> None:
