@@ -18,10 +18,12 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
     from guildlog.adapters.secrets import SecretString
     from guildlog.handlers.interactions import services_clock
     from guildlog.handlers.settings import Settings
     from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+    from guildlog.services.exports import Exporter
     from guildlog.services.ingest import Ingestor
 
     settings = Settings.from_env()
@@ -32,6 +34,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
         cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
+        exporter=Exporter(S3ArchiveRows(settings.bucket_name), S3ExportStore(settings.bucket_name)),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base)

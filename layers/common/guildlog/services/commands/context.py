@@ -81,6 +81,8 @@ class Ports:
     cursors: CursorCodec
     default_retention_days: int = 30
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # /logs export's services.exports.Exporter (WorkerFunction only: the command is always deferred).
+    exporter: Any = None
 
 
 # ---------------------------------------------------------------- the reply

@@ -23,6 +23,8 @@ MAX_CONTAINS_CHARS = 50
 CONFIGURABLE_CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "other")
 SEARCHABLE_CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "other")
 PERIODS = ("24h", "7d", "30d")
+# /logs export's formats (services.exports.FORMATS; a test checks they agree).
+EXPORT_FORMATS = ("json", "csv", "dce")
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,23 @@ LOGS = Command(
             options=(Option(p.STRING, "message", "The message id or link", required=True, max_length=200),),
         ),
         Leaf("status", "Relay health, today's events and the retention in force", handler="status:run"),
+        Leaf(
+            "export",
+            "A channel's log as a file (JSON, CSV or DiscordChatExporter), linked for an hour",
+            handler="export:run",
+            options=(
+                Option(p.CHANNEL, "channel", "The channel (default: this one)", channel_types=p.LOGGED_CHANNEL_TYPES),
+                Option(p.STRING, "date", "A day like 2026-11-20 or a range like 2026-11-19..2026-11-20", max_length=32),
+                Option(
+                    p.STRING,
+                    "format",
+                    "json (default), csv or dce",
+                    choices=tuple(Choice(f, f) for f in EXPORT_FORMATS),
+                ),
+            ),
+            # Reading the archive and writing the file takes longer than Discord waits for an answer.
+            defer=lambda options: True,
+        ),
         Group(
             "config",
             "What guildlog logs in this server",
