@@ -22,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import selectors
 import threading
-import time
 import uuid
 import zlib
 from collections import deque
@@ -34,6 +34,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ZLIB_SUFFIX = b"\x00\x00\xff\xff"
+
+
+def _now() -> float:
+    """The running loop's clock: real time on a normal loop, virtual time on VirtualClockLoop."""
+    return asyncio.get_running_loop().time()
+
+
 SEND_LIMIT, SEND_WINDOW_S = 120, 60.0
 ALL_INTENTS = (1 << 25) - 1
 
@@ -51,7 +58,7 @@ class FakeSession:
 
 @dataclass
 class ClientFrame:
-    at: float  # time.monotonic()
+    at: float  # _now()
     op: int
     d: Any
 
@@ -119,6 +126,8 @@ class FakeDiscord:
         self.allowed_intents = allowed_intents
         self.split_frames = split_frames  # send each payload in this many websocket messages (0/1: one)
         self.withhold_acks = False
+        # Close every connection with this code right after its IDENTIFY or RESUME (a reconnect storm).
+        self.close_after_handshake: int | None = None
         self.sessions: dict[str, FakeSession] = {}
         self.current: dict[int, FakeSession] = {}  # shard id -> its newest session
         self.connections: list[FakeConnection] = []
@@ -127,6 +136,7 @@ class FakeDiscord:
         self.rest_calls: list[str | None] = []  # the Authorization header of each /gateway/bot call
         self.rate_limited = 0  # connections closed with 4008
         self._server: Any = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
         self.changed = asyncio.Event()
 
@@ -213,9 +223,9 @@ class FakeDiscord:
         return {sid: s.seq for sid, s in self.sessions.items()}
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = _now() + timeout
         while not predicate():
-            if time.monotonic() > deadline:
+            if _now() > deadline:
                 raise AssertionError("fake discord: condition not reached in time")
             await asyncio.sleep(0.01)
 
@@ -278,7 +288,7 @@ class FakeDiscord:
                     connection.client_close = ws.close_code if ws.close_code is not None else 1006
                     return
                 frame = json.loads(message)
-                connection.frames.append(ClientFrame(time.monotonic(), frame.get("op"), frame.get("d")))
+                connection.frames.append(ClientFrame(_now(), frame.get("op"), frame.get("d")))
                 self._changed()
                 if self._over_limit(connection):
                     self.rate_limited += 1
@@ -291,7 +301,7 @@ class FakeDiscord:
             self._changed()
 
     def _over_limit(self, connection: FakeConnection) -> bool:
-        now = time.monotonic()
+        now = _now()
         window = connection._sent_window
         window.append(now)
         while window and window[0] <= now - SEND_WINDOW_S:
@@ -307,6 +317,8 @@ class FakeDiscord:
             await self._identify(connection, d or {})
         elif op == 6:
             await self._resume(connection, d or {})
+        if op in (2, 6) and self.close_after_handshake is not None:
+            await connection.close(self.close_after_handshake, "storm")
 
     async def _identify(self, connection: FakeConnection, d: dict[str, Any]) -> None:
         self.identifies.append(
@@ -420,3 +432,95 @@ class FakeDiscordThread:
             return value
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
+
+
+class MemorySocket:
+    """One end of an in-memory websocket: the client end is a `shard.Connection`, the server end
+    looks like a websockets server connection to FakeDiscord's handler."""
+
+    def __init__(self, path: str) -> None:
+        self.request = type("Request", (), {"path": path})()
+        self.close_code: int | None = None
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self.peer: MemorySocket | None = None
+        self.transport = self  # `transport.abort()` drops the connection without a close frame
+
+    async def recv(self) -> Any:
+        item = await self.inbox.get()
+        if isinstance(item, _Closed):
+            self.inbox.put_nowait(item)  # every later recv sees the close too
+            from guildlog.relay.shard import GatewayClosed
+
+            raise GatewayClosed(item.code, item.reason)
+        return item
+
+    async def send(self, data: Any) -> None:
+        if self.close_code is not None:
+            from guildlog.relay.shard import GatewayClosed
+
+            raise GatewayClosed(self.close_code, "closed")
+        assert self.peer is not None
+        self.peer.inbox.put_nowait(data)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._closed(code, reason)
+
+    def abort(self) -> None:
+        self._closed(None, "")
+
+    def _closed(self, code: int | None, reason: str) -> None:
+        assert self.peer is not None
+        for end in (self, self.peer):
+            if end.close_code is None:
+                end.close_code = code if code is not None else 1006
+                end.inbox.put_nowait(_Closed(code, reason))
+
+
+@dataclass(frozen=True)
+class _Closed:
+    code: int | None
+    reason: str
+
+
+def memory_connector(discord: FakeDiscord) -> Callable[[str], Coroutine[Any, Any, MemorySocket]]:
+    """A `shard.Connector` that connects to `discord` in memory (no sockets): for VirtualClockLoop."""
+
+    async def connect(url: str) -> MemorySocket:
+        parts = urlsplit(url)
+        client, server = MemorySocket(parts.path + "?" + parts.query), MemorySocket(parts.path + "?" + parts.query)
+        client.peer, server.peer = server, client
+        task = asyncio.get_running_loop().create_task(discord._handler(server))
+        discord._tasks.add(task)
+        task.add_done_callback(discord._tasks.discard)
+        return client
+
+    return connect
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps to the next timer instead of waiting for it, so a test can
+    run an hour of heartbeats, backoffs and rate-limit windows in milliseconds.
+
+    Only for code that waits on timers and on in-memory queues: a loop with nothing scheduled
+    blocks on real I/O as usual (work handed to threads still completes, in real time).
+    """
+
+    def __init__(self) -> None:
+        self._virtual_now = 0.0
+        super().__init__(selector=_VirtualSelector(self))
+
+    def time(self) -> float:
+        return self._virtual_now
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    def __init__(self, loop: VirtualClockLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        ready = super().select(0)
+        if ready or timeout is None or timeout <= 0:
+            return ready if ready or timeout is not None else super().select(None)
+        self._loop._virtual_now += timeout
+        return []

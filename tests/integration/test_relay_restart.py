@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,21 +37,27 @@ pytestmark = pytest.mark.integration
 PATIENCE_S = 60.0
 
 
-def start_relay(api_base: str, endpoint: str, key_file: Path, state: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUILDLOG_", "DISCORD_"))}
-    env["DISCORD_TOKEN"] = TOKEN
+def start_relay(
+    api_base: str,
+    endpoint: str | None,
+    key_file: Path | None,
+    state: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GUILDLOG_", "DISCORD_"))}
+    environ.update({"DISCORD_TOKEN": TOKEN, **(env or {})})
+    target = ["--endpoint", endpoint, "--signing-key-file", str(key_file)] if endpoint else []
     command = [
-        sys.executable, "-m", "guildlog.cli", "relay",
-        "--api-base", api_base, "--endpoint", endpoint, "--signing-key-file", str(key_file),
-        "--state-dir", str(state),
+        sys.executable, "-m", "guildlog.cli", "relay", "--api-base", api_base, *target, "--state-dir", str(state),
         # Batches of five, never sealed by age: which events are on disk when the process dies is exact.
         "--batch-size", "5", "--flush-ms", "600000",
         "--timeout", "30", "--backoff-ms", "1", "--max-backoff-ms", "10",
         "--reconnect-backoff-ms", "10", "--max-reconnect-backoff-ms", "100",
         "--identify-interval-ms", "0", "--invalid-session-wait-ms", "10-50", "--status-interval", "0",
-        "--log-level", "debug",
+        "--log-level", "debug", *extra,
     ]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=state.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, env=environ, cwd=state.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def wait(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
@@ -106,7 +115,7 @@ def test_relay_command_resumes_after_what_is_on_disk_and_loses_nothing_when_kill
 ) -> None:
     state = tmp_path / "state"
     with (
-        FakeDiscordThread(TOKEN, heartbeat_interval_ms=100) as fake,
+        FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake,
         SwitchableProxy(stack.gateway_events_url) as proxy,
     ):
         discord = fake.discord
@@ -154,7 +163,7 @@ def test_relay_command_records_exactly_the_lost_range_as_a_gap_when_restarted_af
 ) -> None:
     state = tmp_path / "state"
     with (
-        FakeDiscordThread(TOKEN, heartbeat_interval_ms=100) as fake,
+        FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake,
         SwitchableProxy(stack.gateway_events_url) as proxy,
     ):
         discord = fake.discord
@@ -190,3 +199,53 @@ def test_relay_command_records_exactly_the_lost_range_as_a_gap_when_restarted_af
     new = next(sid for sid in discord.sessions if sid != old)
     assert {seq for (sid, seq) in stored["gateway"] if sid == new} == set(range(1, 5))
     assert checkpoint(state)["session_id"] == new and checkpoint(state)["gap"] is None
+
+
+def http_get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:  # noqa: S310 - loopback
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def test_relay_command_forwards_to_the_dev_stack_and_serves_health_and_metrics_when_no_endpoint_is_given(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake:
+        discord = fake.discord
+        assert discord is not None
+        relay = start_relay(
+            discord.api_base,
+            None,
+            None,
+            state,
+            "--health-port",
+            str(port),
+            "--batch-size",
+            "2",
+            env={"GUILDLOG_DEV_FILE": str(stack.dev_file)},
+        )
+        try:
+            wait(lambda: http_get(port, "/healthz")[0] == 200, relay)
+            dispatch(fake, 5)
+            wait(lambda: checkpoint(state).get("seq") == 5, relay)
+            status, health = http_get(port, "/healthz")
+            metrics = http_get(port, "/metrics")[1]
+            code, err = stop(relay, signal.SIGTERM)
+        finally:
+            relay.kill()
+
+    assert code == 0, err
+    assert status == 200 and json.loads(health)["shards"]["0"]["connected"] is True
+    assert 'guildlog_relay_events_total{shard="0",type="MESSAGE_CREATE"} 5' in metrics
+    assert 'guildlog_relay_shard_connected{shard="0"} 1' in metrics
+    stored = check_invariant(stack, discord)
+    assert {seq for (_, seq) in stored["gateway"]} == set(range(1, 7))
+    assert TOKEN not in err and "session started" in err

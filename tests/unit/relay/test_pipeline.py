@@ -232,3 +232,80 @@ def test_async_pipeline_raises_on_submit_when_the_webhook_refuses_the_key(make_p
 
     with pytest.raises(DeliveryError, match="401"):
         asyncio.run(main())
+
+
+def test_pipeline_describes_the_dropped_event_for_a_gap_when_it_alone_is_too_large(
+    make_pipeline, make_event, transport
+):
+    pipeline = make_pipeline(max_events=1)
+    transport.on_call = lambda call: 413
+    pipeline.submit(make_event(7, t="GUILD_CREATE", at=2.5), now=0.0)
+
+    result = pipeline.send_next()
+
+    assert result is not None and result.settled is Settled.REJECTED and result.ack is not None
+    dropped = result.dropped
+    assert dropped is not None and (dropped.reason, dropped.first_seq, dropped.last_seq) == ("too_large", 7, 7)
+    assert (dropped.session_id, dropped.event_type, dropped.events) == ("sess1", "GUILD_CREATE", 1)
+    assert dropped.kept_as and dropped.kept_as.endswith(".json") and dropped.received_at == "2026-03-01T12:00:02.500Z"
+    assert result.ack.received_at == "2026-03-01T12:00:02.500Z"
+
+
+def test_pipeline_reports_nothing_dropped_when_a_relay_event_alone_is_too_large(make_pipeline, transport):
+    from datetime import UTC, datetime
+
+    from guildlog.relay.events import relay_event
+
+    pipeline = make_pipeline(max_events=1)
+    transport.on_call = lambda call: 413
+    pipeline.submit(relay_event("GUILDLOG_HEARTBEAT", {}, event_id="hb-1", received_at=datetime.now(UTC)), now=0.0)
+
+    result = pipeline.send_next()
+
+    assert result is not None and result.settled is Settled.REJECTED and result.dropped is None
+
+
+def test_pipeline_acks_with_the_received_at_of_the_last_event_when_a_batch_is_acknowledged(
+    make_pipeline, make_event, transport
+):
+    acks: list = []
+    pipeline = make_pipeline(max_events=3, acks=acks)
+    for seq, at in ((1, 0.0), (2, 1.0), (3, 2.25)):
+        pipeline.submit(make_event(seq, at=at), now=0.0)
+
+    pipeline.drain()
+
+    assert [(a.seq, a.received_at) for a in acks] == [(3, "2026-03-01T12:00:02.250Z")]
+
+
+def test_async_pipeline_flush_puts_the_buffered_events_on_disk_when_called(make_pipeline, make_event, transport):
+    pipeline = make_pipeline(max_events=100)
+    transport.on_call = lambda call: 503
+
+    async def main() -> int:
+        pipe = AsyncPipeline(pipeline, first_pause_s=60.0)
+        pipe.start()
+        await pipe.submit(make_event(1))
+        before = len(pipeline.spool)
+        await pipe.flush()
+        after = len(pipeline.spool)
+        pipeline.poster.stop.set()
+        await pipe.close(timeout=0.0)
+        return before * 10 + after
+
+    assert asyncio.run(main()) == 1
+
+
+def test_async_pipeline_calls_on_dropped_when_an_event_goes_to_rejected(make_pipeline, make_event, transport):
+    pipeline = make_pipeline(max_events=1)
+    transport.on_call = lambda call: 413 if call["envelope"]["events"][0]["seq"] == 2 else None
+    dropped: list = []
+
+    async def main() -> None:
+        async with AsyncPipeline(pipeline, on_dropped=dropped.append) as pipe:
+            for seq in (1, 2, 3):
+                await pipe.submit(make_event(seq))
+
+    asyncio.run(main())
+    assert [(d.first_seq, d.reason) for d in dropped] == [(2, "too_large")]
+    assert transport.delivered_seqs() == [1, 3]

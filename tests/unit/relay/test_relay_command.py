@@ -7,10 +7,11 @@ import json
 import pytest
 
 from guildlog.cli import build_parser, main
-from guildlog.cli.relay import resolve_target
+from guildlog.cli import relay as relay_command
+from guildlog.cli.relay import parse_shards, resolve_target
 from guildlog.errors import ConfigurationError
 
-ENV = ("GUILDLOG_ENDPOINT", "GUILDLOG_SIGNING_KEY_FILE", "GUILDLOG_STATE_DIR", "GUILDLOG_DEV_FILE")
+ENV = ("GUILDLOG_ENDPOINT", "GUILDLOG_SIGNING_KEY_FILE", "GUILDLOG_STATE_DIR", "GUILDLOG_DEV_FILE", "DISCORD_TOKEN")
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +142,53 @@ def test_relay_command_reports_a_broken_dev_stack_file_when_it_is_not_json(tmp_p
 
     with pytest.raises(ConfigurationError, match="is not JSON; restart `guildlog dev`"):
         resolve_target(args(), {"GUILDLOG_DEV_FILE": str(broken)})
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"), [("0-3", (0, 1, 2, 3)), ("5", (5,)), ("4,0,2", (0, 2, 4)), ("0-1, 6-7", (0, 1, 6, 7))]
+)
+def test_parse_shards_reads_ranges_and_lists_when_given_either(text, ids):
+    assert parse_shards(text) == ids
+
+
+@pytest.mark.parametrize("text", ["3-1", "a", "-2", ",", "1-b"])
+def test_parse_shards_refuses_it_when_the_text_is_not_shard_ids(text):
+    with pytest.raises(ConfigurationError, match="--shards"):
+        parse_shards(text)
+
+
+def test_relay_command_requires_a_shard_count_when_shards_are_given(capsys, monkeypatch, key_file):
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-value")
+
+    code = main(["relay", "--shards", "0-1", "--endpoint", "http://127.0.0.1:9/gateway/events",
+                 "--signing-key-file", str(key_file)])  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 1 and "--shards needs --shard-count" in err and "a-token-value" not in err
+
+
+def test_relay_command_takes_settings_from_guildlog_variables_when_flags_are_left_out(monkeypatch, key_file):
+    seen = {}
+    monkeypatch.setenv("GUILDLOG_BATCH_SIZE", "77")
+    monkeypatch.setenv("GUILDLOG_SHARDS", "2-3")
+    monkeypatch.setenv("GUILDLOG_SHARD_COUNT", "4")
+    monkeypatch.setenv("GUILDLOG_HEALTH_PORT", "9109")
+    monkeypatch.setenv("GUILDLOG_DRAIN_TIMEOUT", "3.5")
+    monkeypatch.setattr(relay_command, "run_live", lambda a: seen.update(vars(a)) or 0)
+
+    assert (
+        main(["relay", "--batch-size", "9", "--endpoint", "http://127.0.0.1:9/x", "--signing-key-file", str(key_file)])
+        == 0
+    )
+
+    assert seen["batch_size"] == 9  # the flag wins
+    assert (seen["shards"], seen["shard_count"], seen["health_port"], seen["drain_timeout"]) == ("2-3", 4, 9109, 3.5)
+    assert seen["status_interval"] == 60.0 and seen["queue_size"] == 1000
+
+
+def test_relay_command_names_the_variable_when_its_value_is_not_a_number(monkeypatch, capsys):
+    monkeypatch.setenv("GUILDLOG_QUEUE_SIZE", "lots")
+
+    assert main(["relay"]) == 1
+
+    assert "GUILDLOG_QUEUE_SIZE='lots' is not valid" in capsys.readouterr().err

@@ -152,3 +152,27 @@ def test_spool_ignores_foreign_files_when_recovering(tmp_path, batches):
     (spool.dir / "notes.txt").write_text("hello")
 
     assert [e.name for e in Spool(tmp_path).pending()] == [entry.name]
+
+
+def test_spool_finds_the_newest_batch_of_a_session_when_reopened_after_a_crash(tmp_path, make_event):
+    batcher = Batcher(max_events=2)
+    spool = Spool(tmp_path)
+    for seq, session in (
+        (1, "old"),
+        (2, "old"),
+        (3, "sess"),
+        (4, "sess"),
+        (5, "sess"),
+        (6, "sess"),
+        (7, "x"),
+        (8, "x"),
+    ):
+        for batch in batcher.add(make_event(seq, session=session, at=seq), now=0.0):
+            spool.put(batch)
+
+    newest = Spool(tmp_path).newest_of_session("sess", (0, 1))
+
+    assert newest is not None and (newest.first_seq, newest.last_seq) == (5, 6)
+    assert newest.last_received_at == "2026-03-01T12:00:06.000Z"
+    assert Spool(tmp_path).newest_of_session("gone", (0, 1)) is None
+    assert Spool(tmp_path).newest_of_session("sess", (1, 2)) is None

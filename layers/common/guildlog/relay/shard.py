@@ -110,11 +110,11 @@ def parse_frame(data: bytes | str) -> Frame:
     A JSON object is scanned key by key with the standard decoder, so `d` is decoded once (to find
     where it ends) and copied out as text rather than decoded and encoded again.
     """
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
     scan = json.decoder.scanstring
     fields: dict[str, Any] = {}
     spans: dict[str, tuple[int, int]] = {}
     try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
         i = _WS.match(text, 0).end()  # type: ignore[union-attr]
         if text[i : i + 1] != "{":
             raise FrameError("payload is not a JSON object")
