@@ -45,10 +45,10 @@ def handle(event: dict[str, Any], app: Callable[[], InteractionApp] | None = Non
     if not isinstance(payload, dict):
         return json_response(400, {"error": "body is not an interaction"})
     kind = payload.get("type")
-    if kind == p.PING:
-        return json_response(200, {"type": p.PONG})
     if not isinstance(kind, int) or isinstance(kind, bool) or kind not in p.INTERACTION_TYPES:
         return json_response(400, {"error": "unknown interaction type"})
+    if kind == p.PING:
+        return json_response(200, {"type": p.PONG})
     try:
         answer = (app or default_app)().handle(payload)
     except GuildlogError as exc:
