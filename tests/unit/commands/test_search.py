@@ -14,13 +14,13 @@ from guildlog.services.commands.context import Ports, Reply
 from guildlog.services.timefmt import iso
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
-from tests.unit.commands.conftest import NOW, call_of, row
+from tests.unit.commands.conftest import call_of, row
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def messages(table: MemoryTable, count: int, *, same_ms_every: int = 0, **fields: Any) -> list[str]:
-    """`count` messages a second apart (groups of `same_ms_every` share a millisecond); their event ids, newest first."""
+    """`count` messages a second apart (`same_ms_every` share a millisecond); their event ids, newest first."""
     rows = []
     for n in range(count):
         step = n // same_ms_every if same_ms_every else n
