@@ -1,0 +1,314 @@
+"""InteractionsFunction and WorkerFunction end to end under moto, with a fake Discord for follow-ups.
+
+The hot table is filled through the real ingest code; interactions are signed like Discord signs
+them and go through `functions/interactions/app.py`; the worker's async invokes are queued and run
+through `functions/worker/app.py` after the answer, as Lambda would.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from guildlog.adapters.dynamodb_store import DynamoStore
+from guildlog.adapters.s3_archive import S3Archive
+from guildlog.adapters.signatures import Signer, generate_keypair
+from guildlog.handlers import interactions as interactions_handler
+from guildlog.handlers import worker as worker_handler
+from guildlog.models.envelope import Envelope
+from guildlog.models.worker_job import WorkerJob
+from guildlog.services.commands import protocol as p
+from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+from guildlog.services.ingest import Ingestor
+from guildlog.services.timefmt import DISCORD_EPOCH_MS, iso
+from tests.fakes import interactions as fx
+from tests.fakes.discord_rest import FakeDiscordRest
+from tests.integration.conftest import LambdaContext, load_function
+
+pytestmark = pytest.mark.integration
+
+DISCORD = generate_keypair()
+SIGNER = Signer(DISCORD.private_key)
+BOT_TOKEN = "integration-bot-token"  # noqa: S105 - a fake, in moto's Secrets Manager
+BASE = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+AUTHOR = fx.MEMBER
+
+
+def at(minutes: float) -> str:
+    return iso(BASE + timedelta(minutes=minutes))
+
+
+def snowflake(minutes: float, low: int = 0) -> str:
+    millis = int((BASE + timedelta(minutes=minutes)).timestamp() * 1000) - DISCORD_EPOCH_MS
+    return str((millis << 22) + low)
+
+
+DELETED = snowflake(1, 1)
+
+
+def history() -> list[dict[str, Any]]:
+    """A message posted, edited and deleted by a moderator (with the audit-log entry), plus chatter."""
+    author = {"id": AUTHOR, "username": "member"}
+    events: list[dict[str, Any]] = [
+        {
+            "t": "MESSAGE_CREATE",
+            "d": {"id": snowflake(n, 7), "channel_id": fx.CHANNEL, "guild_id": fx.GUILD, "author": author,
+                  "content": f"chatter {n}", "timestamp": at(n)},
+        }
+        for n in range(2, 16)
+    ]  # fmt: skip
+    events += [
+        {
+            "t": "MESSAGE_CREATE",
+            "d": {"id": DELETED, "channel_id": fx.CHANNEL, "guild_id": fx.GUILD, "author": author,
+                  "content": "what I first said", "timestamp": at(1)},
+        },
+        {
+            "t": "MESSAGE_UPDATE",
+            "d": {"id": DELETED, "channel_id": fx.CHANNEL, "guild_id": fx.GUILD, "author": author,
+                  "content": "what I said after", "timestamp": at(1), "edited_timestamp": at(1.5)},
+        },
+        {"t": "MESSAGE_DELETE", "d": {"id": DELETED, "channel_id": fx.CHANNEL, "guild_id": fx.GUILD}},
+        {
+            "t": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+            "d": {"id": snowflake(20.02), "guild_id": fx.GUILD, "action_type": 72, "user_id": fx.MODERATOR,
+                  "target_id": AUTHOR, "options": {"channel_id": fx.CHANNEL, "count": "1"}, "reason": "off-topic"},
+        },
+    ]  # fmt: skip
+    received = [at(n) for n in range(2, 16)] + [at(1), at(1.5), at(20), at(20.02)]
+    return [
+        {"seq": n + 1, "received_at": when, "source": "gateway", **event}
+        for n, (event, when) in enumerate(zip(events, received, strict=True))
+    ]
+
+
+class QueuedInvoker:
+    """Lambda's async invoke, in order: jobs wait until `run_all()` hands them to the worker function."""
+
+    def __init__(self, worker: ModuleType) -> None:
+        self.worker = worker
+        self.jobs: list[dict[str, Any]] = []
+        self.results: list[Any] = []
+
+    def invoke(self, job: WorkerJob) -> None:
+        self.jobs.append(json.loads(job.model_dump_json()))
+
+    def run_all(self) -> list[Any]:
+        while self.jobs:
+            self.results.append(self.worker.lambda_handler(self.jobs.pop(0), LambdaContext()))
+        return self.results
+
+
+class Stack:
+    def __init__(self, aws: dict[str, Any], discord: FakeDiscordRest, interactions: ModuleType, invoker: Any) -> None:
+        self.aws = aws
+        self.discord = discord
+        self.interactions = interactions
+        self.invoker = invoker
+
+    def send(self, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        self.discord.open_interaction(payload["token"])
+        answer = self.interactions.lambda_handler(fx.signed_event(payload, SIGNER), LambdaContext())
+        return answer["statusCode"], json.loads(answer["body"])
+
+    def query(self, pk: str, index: str | None = None) -> list[dict[str, Any]]:
+        name = f"{index}PK" if index else "PK"
+        kwargs: dict[str, Any] = {"IndexName": index} if index else {}
+        return self.aws["dynamodb"].query(
+            TableName=self.aws["table"],
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": name},
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            **kwargs,
+        )["Items"]
+
+    def ingest(self, events: list[dict[str, Any]], batch_id: str) -> None:
+        body = {"v": 1, "batch_id": batch_id, "relay": {"shard": [0, 1], "session_id": "s1"}, "events": events}
+        ingestor = Ingestor(
+            S3Archive(self.aws["bucket"], self.aws["s3"]), DynamoStore(self.aws["table"], self.aws["dynamodb"])
+        )
+        ingestor.ingest(Envelope.model_validate(body), body["events"])
+
+
+@pytest.fixture
+def stack(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    import boto3
+
+    secret = boto3.client("secretsmanager").create_secret(Name="guildlog-test-bot-token", SecretString=BOT_TOKEN)
+    with FakeDiscordRest(application_id=fx.APPLICATION) as discord:
+        for name, value in {
+            "GUILDLOG_TABLE_NAME": aws["table"],
+            "GUILDLOG_BUCKET_NAME": aws["bucket"],
+            "GUILDLOG_DISCORD_PUBLIC_KEY": DISCORD.public_key,
+            "GUILDLOG_BOT_TOKEN_SECRET_ARN": secret["ARN"],
+            "GUILDLOG_WORKER_FUNCTION": "guildlog-test-WorkerFunction",
+            "GUILDLOG_DISCORD_API_BASE": discord.api_base,
+        }.items():
+            monkeypatch.setenv(name, value)
+        interactions_handler.default_app.cache_clear()
+        worker_handler.default_worker.cache_clear()
+        interactions = load_function("interactions")
+        invoker = QueuedInvoker(load_function("worker"))
+        interactions_handler.default_app().invoker = invoker  # Lambda's async invoke, run by the test
+        running = Stack(aws, discord, interactions, invoker)
+        running.ingest(history(), "history-1")
+        yield running
+    interactions_handler.default_app.cache_clear()
+    worker_handler.default_worker.cache_clear()
+
+
+def content(answer: dict[str, Any]) -> str:
+    return str(answer["data"]["content"])
+
+
+def test_logs_message_recovers_a_deleted_message_and_its_deleter_when_asked_by_link(stack: Stack) -> None:
+    link = f"https://discord.com/channels/{fx.GUILD}/{fx.CHANNEL}/{DELETED}"
+
+    status, answer = stack.send(fx.command("logs", "message", options={"message": link}))
+
+    assert (status, answer["type"], answer["data"]["flags"]) == (200, p.CHANNEL_MESSAGE_WITH_SOURCE, p.EPHEMERAL)
+    text = content(answer)
+    assert text.index("what I first said") < text.index("what I said after")
+    assert f"by <@{AUTHOR}>" in text
+    assert f'**deleted** by <@{fx.MODERATOR}> (audit log, reason "off-topic")' in text
+
+
+def test_logs_search_pages_with_signed_buttons_when_there_are_more_events(stack: Stack) -> None:
+    _, first = stack.send(fx.command("logs", "search", options={"user": AUTHOR}))
+    older = first["data"]["components"][0]["components"][1]
+
+    status, second = stack.send(fx.click(older["custom_id"]))
+
+    assert "chatter 15" in content(first) and "chatter 6" in content(first)
+    assert status == 200 and second["type"] == p.UPDATE_MESSAGE
+    assert "chatter 5" in content(second) and "chatter 15" not in content(second)
+    codec = HmacCursorCodec(derive_key(BOT_TOKEN))  # the key comes from the bot token secret
+    assert codec.decode(older["custom_id"], fx.GUILD, fx.MODERATOR).page == 1
+
+
+def test_every_command_is_logged_as_a_command_event_without_its_token_when_the_worker_runs(stack: Stack) -> None:
+    payload = fx.command("logs", "status")
+    stack.send(payload)
+
+    stack.invoker.run_all()
+
+    [item] = stack.query(f"G#{fx.GUILD}#K#command", index="GSI3")
+    assert item["event_id"]["S"] == f"interaction:{payload['id']}"
+    assert item["action"]["S"] == "command"
+    assert json.loads(item["details"]["S"])["command"] == "/logs status"
+    day = item["occurred_at"]["S"][:10]
+    [total] = [i for i in stack.query(f"G#{fx.GUILD}#D#{day}") if i["SK"]["S"] == "TOTAL"]
+    assert total["cmd#/logs status"]["N"] == "1"
+    raw = [
+        json.loads(line)
+        for obj in stack.aws["s3"].list_objects_v2(Bucket=stack.aws["bucket"], Prefix="raw/")["Contents"]
+        if f"interaction-{payload['id']}" in obj["Key"]
+        for line in gzip.decompress(
+            stack.aws["s3"].get_object(Bucket=stack.aws["bucket"], Key=obj["Key"])["Body"].read()
+        ).splitlines()
+    ]
+    assert [r["event"]["source"] for r in raw] == ["interaction"]
+    assert "token" not in raw[0]["event"]["d"] and payload["token"] not in json.dumps(raw)
+
+
+def test_redelivered_interaction_has_its_side_effects_once_when_sent_twice(stack: Stack) -> None:
+    payload = fx.command("logs", "config", "retention", options={"days": 90})
+
+    first = stack.send(payload)
+    again = stack.send(payload)
+    handed_over = list(stack.invoker.jobs)
+    stack.invoker.run_all()
+    stack.invoker.jobs.extend(handed_over)  # Lambda retrying the same log job
+    stack.invoker.run_all()
+
+    assert "90 days" in content(first[1]) and "already answered" in content(again[1])
+    config = stack.query(f"G#{fx.GUILD}")
+    assert [i["retention_days"]["N"] for i in config if i["SK"]["S"] == "CONFIG"] == ["90"]
+    logged = stack.query(f"G#{fx.GUILD}#K#command", index="GSI3")
+    assert len(logged) == 1
+    day = logged[0]["occurred_at"]["S"][:10]
+    total = [i for i in stack.query(f"G#{fx.GUILD}#D#{day}") if i["SK"]["S"] == "TOTAL"][0]
+    assert total["commands"]["N"] == "1"
+
+
+def test_stats_over_thirty_days_is_deferred_and_finished_through_discords_webhook_when_asked(stack: Stack) -> None:
+    payload = fx.command("stats", options={"period": "30d"})
+
+    status, answer = stack.send(payload)
+    assert (status, answer) == (200, {"type": p.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": p.EPHEMERAL}})
+    assert stack.discord.originals == {}
+
+    [result] = stack.invoker.run_all()
+
+    assert result == {"followup": "sent", "logged": True}
+    body = stack.discord.originals[payload["token"]]
+    assert "Activity · 30d" in body["content"] and "**Messages** 15" in body["content"]
+    [patch] = [r for r in stack.discord.requests if r.method == "PATCH"]
+    assert patch.path == f"/webhooks/{fx.APPLICATION}/{payload['token']}/messages/@original"
+    assert patch.authorized is False  # the interaction token is the credential, not the bot token
+
+
+def test_slow_downstream_gets_a_deferred_answer_then_the_followup_when_reads_stall(stack: Stack) -> None:
+    app = interactions_handler.default_app()
+    release = threading.Event()
+    reader = app.ports.reader
+    original = reader.query
+
+    def stalled(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=10)
+        return original(*args, **kwargs)
+
+    app.defer_after = 0.05
+    reader.query = stalled  # type: ignore[method-assign]
+    payload = fx.command("logs", "search")
+    try:
+        status, answer = stack.send(payload)
+    finally:
+        release.set()
+        reader.query = original  # type: ignore[method-assign]
+
+    assert (status, answer["type"]) == (200, p.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE)
+    stack.invoker.run_all()
+    assert "chatter 15" in stack.discord.originals[payload["token"]]["content"]
+
+
+def test_ignored_channel_is_archived_but_not_indexed_when_configured_before_ingest(stack: Stack) -> None:
+    stack.send(fx.command("logs", "config", "ignore", options={"channel": fx.OTHER_CHANNEL}))
+    quiet = {
+        "id": snowflake(30),
+        "channel_id": fx.OTHER_CHANNEL,
+        "guild_id": fx.GUILD,
+        "author": {"id": AUTHOR, "username": "member"},
+        "content": "in the ignored channel",
+        "timestamp": at(30),
+    }
+
+    stack.ingest([{"seq": 99, "received_at": at(30), "t": "MESSAGE_CREATE", "d": quiet}], "after-config")
+
+    assert stack.query(f"G#{fx.GUILD}#C#{fx.OTHER_CHANNEL}", index="GSI2") == []
+    assert stack.query(f"M#{quiet['id']}") == []
+    keys = [o["Key"] for o in stack.aws["s3"].list_objects_v2(Bucket=stack.aws["bucket"])["Contents"]]
+    assert any(k.startswith("raw/") and k.endswith("after-config.jsonl.gz") for k in keys)
+    assert any(k.startswith("events/") and k.endswith("after-config.jsonl.gz") for k in keys)
+
+
+def test_worker_sends_nothing_after_the_token_life_when_the_job_comes_late(stack: Stack) -> None:
+    old = fx.command("stats", options={"period": "30d"}, at=datetime.now(UTC) - timedelta(minutes=16))
+    job = WorkerJob(
+        interaction={k: v for k, v in old.items() if k != "token"}, token=old["token"], followup=True,
+        received_at=datetime.now(UTC) - timedelta(minutes=16),
+    )  # fmt: skip
+    stack.discord.open_interaction(old["token"])
+    stack.invoker.jobs.append(json.loads(job.model_dump_json()))
+
+    [result] = stack.invoker.run_all()
+
+    assert result == {"followup": "expired", "logged": True}
+    assert [r for r in stack.discord.requests if r.method == "PATCH"] == []
