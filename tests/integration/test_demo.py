@@ -39,12 +39,61 @@ def edited_then_deleted(session: Path) -> tuple[str, str]:
     raise AssertionError("the recorded session deletes no edited message")
 
 
-def test_demo_recovers_deleted_message_when_session_is_replayed() -> None:
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess[str]:
+    """One run of the demo, shared by the tests that read its report."""
+    return run_demo()
+
+
+def section(output: str, heading: str) -> str:
+    """The report's section under `== <heading>…`, up to the next one."""
+    start = output.index("== " + heading)
+    end = output.find("\n== ", start + 1)
+    return output[start : end if end != -1 else len(output)]
+
+
+def test_demo_recovers_deleted_message_when_session_is_replayed(demo: subprocess.CompletedProcess[str]) -> None:
     message_id, content = edited_then_deleted(default_session_file())
-    done = run_demo()
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert message_id in done.stdout
-    assert content in done.stdout
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert message_id in demo.stdout
+    assert content in demo.stdout
+
+
+def test_demo_compacts_each_partition_day_to_one_object_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    report = section(demo.stdout, "Nightly compaction")
+    rows = [
+        line.split() for line in report.splitlines() if line.split()[:1] in (["raw/"], ["events/"], ["events_csv/"])
+    ]
+    assert len(rows) == 3
+    for row in rows:
+        cells = " ".join(row[1:]).split("->")
+        assert [cell.strip().split()[0] for cell in cells[1:]] == ["1"] * (len(cells) - 1), row
+
+
+def test_demo_exports_a_channel_through_logs_export_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    report = section(demo.stdout, "/logs export")
+    assert "type 5" in report
+    assert ".dce.json](http://127.0.0.1:" in report
+    assert "the link downloads" in report and "(DiscordChatExporter's layout)" in report
+
+
+def test_demo_ends_with_every_named_query_run_locally_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    from guildlog.queries import named_queries
+
+    message_id, content = edited_then_deleted(default_session_file())
+    report = section(demo.stdout, "The named Athena queries")
+    assert demo.stdout.rstrip().endswith("guildlog demo: done")
+    for name in named_queries():
+        assert f"-- {name}  (" in report, name
+    deleted = report[report.index("-- deleted_messages") : report.index("-- joins_and_leaves")]
+    assert message_id in deleted and content in deleted
+    assert "partition pruning: top_members for 2026-11-19 read" in report
 
 
 def test_demo_exits_nonzero_with_message_when_session_file_is_missing(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import guildlog
 from guildlog.errors import ConfigurationError, RelayError
+from guildlog.local.demo_archive import compact_archive, export_logs, run_named_queries
 from guildlog.local.demo_commands import function_environment as commands_environment
 from guildlog.local.demo_commands import send_slash_commands
 from guildlog.local.stack import LocalStack
@@ -337,6 +338,9 @@ STEPS: tuple[Step, ...] = (
     report_counters,
     report_deleted_messages,
     send_slash_commands,
+    compact_archive,
+    export_logs,
+    run_named_queries,
 )
 
 
