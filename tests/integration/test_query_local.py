@@ -263,3 +263,30 @@ def test_raw_table_keeps_each_envelope_as_json_text_when_queried(engine: LocalQu
 def test_local_engine_raises_a_query_error_when_duckdb_refuses_the_sql(engine: LocalQueryEngine) -> None:
     with pytest.raises(QueryError, match="failed on DuckDB"):
         engine.run("SELECT no_such_column FROM events")
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_query_command_prints_the_answer_as_json_when_run_with_local(
+    server: S3Server, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from guildlog.cli import main
+
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))
+
+    code = main(
+        [
+            "query", "--local", "--dev-file", str(dev_file), "--named", "top_channels",
+            "--param", f"guild={data.GUILD}", "--param", "from=2026-11-19", "--param", "to=2026-11-20",
+            "--format", "json",
+        ]
+    )  # fmt: skip
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert [(r["channel_id"], r["messages"]) for r in json.loads(out)] == [(data.GENERAL, 4), (data.RANDOM, 1)]
+    assert "read from 4 S3 object(s)" in err
