@@ -59,6 +59,22 @@ def test_demo_recovers_deleted_message_when_session_is_replayed(demo: subprocess
     assert content in demo.stdout
 
 
+def test_demo_answers_slash_commands_signed_as_discord_would_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    report = section(demo.stdout, "Slash commands")
+    assert "<- HTTP 200, type 1 PONG" in report
+    # The moderator's deletion, recovered by its link, with the moderator named by the audit log.
+    recovered = report[report.index("-> /logs message message:https://discord.com/channels/") :]
+    assert "deleted by @" in recovered.split("\n  -> ", 1)[0] and "(audit log)" in recovered
+    assert "type 7 updated message" in report and "page 2" in report
+    # /stats 30d: deferred, then WorkerFunction's edit of @original on the local fake Discord.
+    deferred = report[report.index("-> /stats period:30d") :]
+    assert "type 5 deferred" in deferred and "WorkerFunction: PATCH /webhooks/" in deferred
+    assert "Activity · 30d" in deferred
+    assert "logged as `command` events" in report
+
+
 def test_demo_compacts_each_partition_day_to_one_object_when_session_is_replayed(
     demo: subprocess.CompletedProcess[str],
 ) -> None:
