@@ -131,3 +131,14 @@ def test_worker_job_never_shows_its_token_when_printed() -> None:
 
     assert the_job.token is not None
     assert the_job.token not in repr(the_job) and the_job.token not in str(the_job)
+
+
+def test_worker_reports_a_failed_followup_when_the_interaction_names_no_application(ports: Ports) -> None:
+    payload = fx.command("stats", options={"period": "30d"}, at=CREATED)
+    del payload["application_id"]
+    sender, log = Sender(), Log()
+
+    outcome = run(ports, job(payload), sender, log, CREATED)
+
+    assert (outcome.followup, outcome.logged) == ("failed", True)
+    assert sender.edits == []

@@ -93,7 +93,8 @@ class Interaction(_Discord):
     """One interaction (Interactions → Receiving and Responding)."""
 
     id: str = Field(pattern=SNOWFLAKE)
-    application_id: str = Field(pattern=SNOWFLAKE)
+    # Discord always sends it; the docs' first example does not, and only a follow-up needs it.
+    application_id: str | None = Field(default=None, pattern=SNOWFLAKE)
     type: int
     token: str = Field(min_length=1, max_length=1000)
     version: int | None = None

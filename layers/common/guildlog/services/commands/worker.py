@@ -75,8 +75,9 @@ def run_job(
 
 def _follow_up(job: WorkerJob, ports: Ports, discord: FollowupSender, clock: Callable[[], datetime]) -> str:
     interaction_id = str(job.interaction.get("id", ""))
-    if not job.token or not interaction_id.isdigit():
-        log.error("follow-up job without a token or an interaction id")
+    application_id = str(job.interaction.get("application_id") or "")
+    if not job.token or not interaction_id.isdigit() or not application_id.isdigit():
+        log.error("follow-up job without a token, an interaction id or an application id")
         return "failed"
     deadline = token_deadline(interaction_id)
     if clock() >= deadline:
@@ -86,7 +87,7 @@ def _follow_up(job: WorkerJob, ports: Ports, discord: FollowupSender, clock: Cal
     body = reply.message_data()
     body.pop("flags", None)  # an edit keeps the flags the deferral set (ephemeral)
     try:
-        discord.edit_original(str(job.interaction.get("application_id")), job.token, body, deadline=deadline)
+        discord.edit_original(application_id, job.token, body, deadline=deadline)
     except DiscordApiError as exc:
         log.error("follow-up failed", extra={"interaction_id": interaction_id, "error": exc.message, **_safe(exc)})
         return "failed"
