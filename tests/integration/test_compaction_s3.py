@@ -185,3 +185,20 @@ def test_compact_command_compacts_the_local_stack_when_run_with_local(
     assert code == 0
     assert out.count("compacted") == 6  # raw, events, events_csv on each of the two days
     assert server.keys(bucket, "events_csv/year=2026/month=11/day=19/") == [merged_key("events_csv", DAYS[1])]
+
+
+def test_compaction_keeps_the_key_order_when_it_reads_many_objects_at_once(server: S3Server) -> None:
+    from guildlog.adapters.s3_compaction import READ_AHEAD
+    from guildlog.services.partition import object_key
+
+    name = server.create_bucket("compaction-many", versioned=True)
+    archive = S3Archive(name, server.s3)
+    count = 3 * READ_AHEAD + 1
+    for n in range(count):
+        archive.put(object_key("events", DAYS[1], f"b{n:03d}"), json.dumps({"event_id": f"e{n:03d}"}) + "\n")
+
+    result = Compactor(S3CompactionStore(name, server.s3)).compact("events", DAYS[1])
+
+    assert (result.state, result.inputs) == ("compacted", count)
+    ids = [json.loads(line)["event_id"] for line in lines(server, name, merged_key("events", DAYS[1]))]
+    assert ids == [f"e{n:03d}" for n in range(count)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 import pytest
@@ -51,12 +51,13 @@ class MemoryBucket:
             if key.startswith(prefix)
         ]
 
-    def read_text(self, obj: StoredObject) -> str:
-        self.log.append(("read", obj.key))
-        etag, text = self.objects[obj.key]
-        if etag != obj.etag:
-            raise ConcurrentWriteError("changed", key=obj.key)
-        return text
+    def read_texts(self, objects: list[StoredObject]) -> Iterator[str]:
+        for obj in objects:
+            self.log.append(("read", obj.key))
+            etag, text = self.objects[obj.key]
+            if etag != obj.etag:
+                raise ConcurrentWriteError("changed", key=obj.key)
+            yield text
 
     def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int:
         text = "".join(chunks)

@@ -4,8 +4,11 @@ conditionally (If-Match / If-None-Match), delete the batch objects that went int
 from __future__ import annotations
 
 import gzip
+import itertools
 import tempfile
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from guildlog.errors import StorageError
@@ -14,6 +17,8 @@ from guildlog.services.compaction import ConcurrentWriteError, StoredObject
 # S3 answers 412 when a condition does not hold, 409 when a conditional write races another.
 _LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 _DELETE_BATCH = 1000  # DeleteObjects' limit
+# Objects read at once while merging; the merged lines stay in order.
+READ_AHEAD = 16
 # Merged objects are built on local disk first (Lambda's /tmp), never in memory as a whole.
 _SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
@@ -42,6 +47,20 @@ class S3CompactionStore:
         except Exception as exc:
             raise StorageError("S3 did not list the partition", prefix=prefix, error=type(exc).__name__) from exc
         return found
+
+    def read_texts(self, objects: list[StoredObject]) -> Iterator[str]:
+        """The objects' texts in order, up to READ_AHEAD fetched at once (a day can hold thousands of
+        small batch objects: one at a time, S3's latency alone would outlast the function)."""
+        with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="compaction-read") as pool:
+            pending: deque[Future[str]] = deque()
+            upcoming = iter(objects)
+            for obj in itertools.islice(upcoming, READ_AHEAD):
+                pending.append(pool.submit(self.read_text, obj))
+            while pending:
+                text = pending.popleft().result()
+                for obj in itertools.islice(upcoming, 1):
+                    pending.append(pool.submit(self.read_text, obj))
+                yield text
 
     def read_text(self, obj: StoredObject) -> str:
         """The object's text, exactly the version that was listed (IfMatch on its ETag)."""

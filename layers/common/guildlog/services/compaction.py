@@ -55,7 +55,10 @@ class CompactionStore(Protocol):
     """What compaction needs from the archive bucket (adapters.s3_compaction implements it on S3)."""
 
     def list(self, prefix: str) -> list[StoredObject]: ...
-    def read_text(self, obj: StoredObject) -> str: ...
+    def read_texts(self, objects: list[StoredObject]) -> Iterator[str]:
+        """Each object's text, in the order given (an implementation may fetch ahead)."""
+        ...
+
     def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int: ...
     def delete(self, keys: list[str]) -> None: ...
 
@@ -153,8 +156,8 @@ class Compactor:
         seen: set[str] = set()
         if is_csv:
             yield CSV_HEADER + terminator
-        for obj in sources:
-            lines = self.store.read_text(obj).split(terminator)
+        for obj, text in zip(sources, self.store.read_texts(sources), strict=True):
+            lines = text.split(terminator)
             if lines and lines[-1] == "":
                 lines.pop()
             if is_csv:
