@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-REPORTS = ("ingest",)
+REPORTS = ("ingest", "athena")
 
 
 def main(argv: list[str] | None = None) -> int:
