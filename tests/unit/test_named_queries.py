@@ -193,3 +193,16 @@ def test_bind_accepts_a_year_long_range_when_it_is_the_longest_allowed() -> None
 def test_get_named_query_lists_the_choices_when_the_name_is_unknown() -> None:
     with pytest.raises(QueryError, match="top_members"):
         get_named_query("top_memberz")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_count_placeholders_agrees_with_the_sql_parser_when_counting_a_named_query(name: str) -> None:
+    sql = get_named_query(name).sql
+
+    assert count_placeholders(sql) == sum(1 for _ in sqlglot.parse_one(sql, read="athena").find_all(exp.Placeholder))
+
+
+def test_count_placeholders_skips_strings_names_and_comments_when_they_hold_question_marks() -> None:
+    sql = "SELECT '?', 'it''s ?', \"col?\" -- why?\nFROM events /* ? */ WHERE guild_id = ? AND day = ?"
+
+    assert count_placeholders(sql) == 2
