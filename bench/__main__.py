@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-REPORTS = ("ingest", "athena")
+REPORTS = ("ingest", "athena", "relay")
 
 
 def main(argv: list[str] | None = None) -> int:

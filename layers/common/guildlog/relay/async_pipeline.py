@@ -77,6 +77,22 @@ class AsyncPipeline:
         if len(self.core.batcher):
             self._buffered.set()
 
+    async def submit_many(self, events: list[RelayEvent]) -> None:
+        """`submit` for several events in order, at one time and under one lock: the live relay's
+        forwarder hands over whatever its queue holds in one call."""
+        self._raise_failure()
+        if not events:
+            return
+        async with self._spool_lock:
+            now = self.clock()
+            add = self.core.batcher.add
+            sealed = [batch for event in events for batch in add(event, now)]
+            if sealed:
+                await asyncio.to_thread(self._spool_all, sealed)
+                self._work.set()
+        if len(self.core.batcher):
+            self._buffered.set()
+
     async def flush(self) -> None:
         """Seal whatever is buffered and spool it now (made durable before this returns)."""
         async with self._spool_lock:

@@ -49,6 +49,10 @@ DEFAULT_STATUS_INTERVAL_S = 60.0
 DEFAULT_DRAIN_TIMEOUT_S = 10.0
 # Of the drain deadline, the part given to closing the websockets before forwarding starts.
 _CLOSE_SHARE = 0.3
+# Events the forwarder hands to the pipeline in one call at most.
+_FORWARD_CHUNK = 256
+# Events the forwarder acts on after handing them over.
+_FORWARD_HOOKS = frozenset({"READY", status.GAP})
 
 
 @dataclass(frozen=True)
@@ -318,25 +322,38 @@ class LiveRelay:
         )
 
     async def _forward(self, s: _Shard) -> None:
-        """Queue → pipeline, in order. READY moves the checkpoint to the new session; a gap event
-        is flushed to disk before the checkpoint lets go of it."""
+        """Queue → pipeline, in order, whatever the queue holds at a time. READY moves the
+        checkpoint to the new session; a gap event is flushed to disk before the checkpoint lets
+        go of it. Both happen after the events before them were handed over."""
+        queue = s.queue
         while True:
-            event = await s.queue.get()
+            chunk = [await queue.get()]
+            while len(chunk) < _FORWARD_CHUNK and not queue.empty():
+                chunk.append(queue.get_nowait())
             try:
-                await s.pipeline.submit(event)
-                if event.source == "gateway" and event.t == "READY" and event.session_id:
-                    url = event.d.get("resume_gateway_url") if isinstance(event.d, dict) else None
-                    await s.checkpointer.on_ready(event.session_id, url if isinstance(url, str) else None)
-                elif event.t == status.GAP:
-                    gap = s.checkpointer.state.gap
-                    if gap is not None and s.events.gap_id(gap) == event.id:
-                        await s.pipeline.flush()
-                        await s.checkpointer.gap_recorded(gap)
+                start = 0
+                for i, event in enumerate(chunk):
+                    if event.t in _FORWARD_HOOKS:
+                        await s.pipeline.submit_many(chunk[start : i + 1])
+                        start = i + 1
+                        await self._after(s, event)
+                await s.pipeline.submit_many(chunk[start:])
             except DeliveryError as exc:
                 self._fail(exc.message)
                 return
             finally:
-                s.queue.task_done()
+                for _ in chunk:
+                    queue.task_done()
+
+    async def _after(self, s: _Shard, event: RelayEvent) -> None:
+        if event.source == "gateway" and event.t == "READY" and event.session_id:
+            url = event.d.get("resume_gateway_url") if isinstance(event.d, dict) else None
+            await s.checkpointer.on_ready(event.session_id, url if isinstance(url, str) else None)
+        elif event.source == "relay" and event.t == status.GAP:
+            gap = s.checkpointer.state.gap
+            if gap is not None and s.events.gap_id(gap) == event.id:
+                await s.pipeline.flush()
+                await s.checkpointer.gap_recorded(gap)
 
     async def _status(self, s: _Shard) -> None:
         interval = self.settings.status_interval

@@ -223,18 +223,22 @@ class Pipeline:
             event_type = _event_type(events[0][0]) if events else None
             # Only Discord's events are reported: a relay event over the cap (it cannot be) would
             # otherwise report itself in a loop.
-            dropped = None if not meta.gateway else Dropped(
-                batch_id=entry.batch_id,
-                reason="too_large",
-                session_id=meta.session_id,
-                shard=meta.shard,
-                first_seq=meta.first_seq,
-                last_seq=meta.last_seq,
-                events=len(events),
-                event_type=event_type,
-                size=len(loaded.body),
-                kept_as=kept.name,
-                received_at=meta.last_received_at,
+            dropped = (
+                None
+                if not meta.gateway
+                else Dropped(
+                    batch_id=entry.batch_id,
+                    reason="too_large",
+                    session_id=meta.session_id,
+                    shard=meta.shard,
+                    first_seq=meta.first_seq,
+                    last_seq=meta.last_seq,
+                    events=len(events),
+                    event_type=event_type,
+                    size=len(loaded.body),
+                    kept_as=kept.name,
+                    received_at=meta.last_received_at,
+                )
             )
             # Nothing more can be done for it, so the checkpoint may move past it.
             return SendResult(
