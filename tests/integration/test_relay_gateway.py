@@ -245,15 +245,17 @@ def idle(relay: LiveRelay) -> bool:
 
 async def delivered(discord: FakeDiscord, relay: LiveRelay, shard: int = 0) -> None:
     """Wait until the webhook acknowledged everything of the shard's current session."""
-    await discord.wait_for(
-        lambda: (
-            bool(relay.shards)
-            and relay.shards[shard].checkpointer.state.session_id == discord.current[shard].session_id
-            and relay.shards[shard].checkpointer.state.seq == discord.current[shard].seq
+
+    def done() -> bool:
+        ours = [s for s in relay.shards if s.shard[0] == shard]
+        return (
+            bool(ours)
+            and ours[0].checkpointer.state.session_id == discord.current[shard].session_id
+            and ours[0].checkpointer.state.seq == discord.current[shard].seq
             and idle(relay)
-        ),
-        PATIENCE_S,
-    )
+        )
+
+    await discord.wait_for(done, PATIENCE_S)
 
 
 async def connected(discord: FakeDiscord, shard: int = 0, *, after: int = 0) -> None:
@@ -682,3 +684,72 @@ def test_live_relay_records_a_gap_naming_the_event_when_one_event_is_over_the_we
     kept = tmp_path / "state" / "shard-0" / gap["kept_as"]
     assert kept.is_file() and json.loads(kept.read_bytes())["events"][0]["seq"] == 5
     assert relay.shards[0].checkpointer.state.seq == 8  # the checkpoint moved past it
+
+
+# -- shards and shutdown ------------------------------------------------------------------------
+
+
+def test_live_relays_split_the_shards_each_with_its_own_session_and_checkpoint_when_given_disjoint_ranges(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    async def scenario() -> tuple[FakeDiscord, dict[str, Any], list[LiveRelay]]:
+        async with FakeDiscord(TOKEN, heartbeat_interval_ms=1000, shards=3, max_concurrency=1) as discord:
+            gateway = GatewayInfo(url=discord.gateway_url, shards=3)
+            async with (
+                running(discord, stack, tmp_path / "a", gateway=gateway, shard_ids=(0, 2), shard_count=3) as first,
+                running(discord, stack, tmp_path / "b", gateway=gateway, shard_ids=(1,), shard_count=3) as second,
+            ):
+                for shard in (0, 1, 2):
+                    await connected(discord, shard)
+                    await messages(discord, 4, shard=shard)
+                await delivered(discord, first, shard=0)
+                await delivered(discord, first, shard=2)
+                await delivered(discord, second, shard=1)
+            return discord, check_invariant(stack, discord), [first, second]
+
+    discord, stored, (first, second) = asyncio.run(scenario())
+    assert sorted(tuple(i["shard"]) for i in discord.identifies) == [(0, 3), (1, 3), (2, 3)]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["shard-0", "shard-2"]
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["shard-1"]
+    # max_concurrency 1: the two shards of one process identify at least the interval apart.
+    identify_times = sorted(
+        f.at for c in discord.connections if c.shard and c.shard[0] in (0, 2) for f in c.frames if f.op == 2
+    )
+    assert identify_times[1] - identify_times[0] >= 0.05
+    assert not stored["gaps"] and len(discord.sessions) == 3
+
+
+def test_live_relay_leaves_the_rest_in_the_spool_and_closes_resumably_when_stopped_during_an_outage(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    assert stack.keys is not None
+    key = stack.keys.relay_private_key
+    result: list[RelayExit] = []
+
+    async def scenario(proxy: SwitchableProxy) -> FakeDiscord:
+        async with FakeDiscord(TOKEN, heartbeat_interval_ms=1000) as discord:
+            async with running(
+                discord, proxy.url, tmp_path / "state", key=key, drain_timeout=0.5, result=result
+            ) as relay:
+                await connected(discord)
+                await messages(discord, 3)
+                await delivered(discord, relay)
+                proxy.down.set()
+                await messages(discord, 10)
+                await discord.wait_for(lambda: relay.shards[0].queue.empty() and proxy.refused >= 1, PATIENCE_S)
+            first_close = discord.connections[0].client_close
+            proxy.down.clear()
+            await messages(discord, 2)  # while no relay runs
+            async with running(discord, proxy.url, tmp_path / "state", key=key) as relay:
+                await connected(discord, after=1)
+                await delivered(discord, relay)
+            assert first_close == 4000
+            return discord
+
+    with SwitchableProxy(stack.gateway_events_url) as proxy:
+        discord = asyncio.run(scenario(proxy))
+    [stopped] = result
+    assert stopped.code == 0 and stopped.spooled >= 1
+    assert len(discord.identifies) == 1 and len(discord.resumes) == 1  # resumed across the restart
+    stored = check_invariant(stack, discord)
+    assert not stored["gaps"] and {seq for (_, seq) in stored["gateway"]} == set(range(1, discord.current[0].seq + 1))

@@ -155,6 +155,7 @@ def test_relay_command_resumes_after_what_is_on_disk_and_loses_nothing_when_kill
     stored = check_invariant(stack, discord)
     assert not stored["gaps"] and {seq for (_, seq) in stored["gateway"]} == set(range(1, 26))
     assert checkpoint(state)["seq"] == 25 and not Spool(state / "shard-0").pending()
+    assert discord.connections[-1].client_close == 4000  # SIGTERM closes resumably: Discord keeps the session
     assert TOKEN not in err
 
 

@@ -309,3 +309,25 @@ def test_async_pipeline_calls_on_dropped_when_an_event_goes_to_rejected(make_pip
     asyncio.run(main())
     assert [(d.first_seq, d.reason) for d in dropped] == [(2, "too_large")]
     assert transport.delivered_seqs() == [1, 3]
+
+
+def test_pipeline_tries_the_tightest_gzip_before_giving_up_when_one_event_is_too_large(
+    make_pipeline, make_event, transport
+):
+    import gzip as gzip_module
+
+    pipeline = make_pipeline(max_events=1)
+    sizes: list[int] = []
+
+    def cap(call):
+        sizes.append(len(call["body"]))
+        return 413 if len(sizes) == 1 else None
+
+    transport.on_call = cap
+    pipeline.submit(make_event(1, d={"members": [{"id": str(n), "name": "member"} for n in range(2000)]}), now=0.0)
+
+    result = pipeline.send_next()
+
+    assert result is not None and result.settled is Settled.ACKNOWLEDGED and result.dropped is None
+    assert len(sizes) == 2 and sizes[1] < sizes[0]
+    assert gzip_module.decompress(transport.calls[0]["body"]) == gzip_module.decompress(transport.calls[1]["body"])

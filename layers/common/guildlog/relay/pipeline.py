@@ -20,7 +20,7 @@ from typing import Any
 from guildlog.errors import RelayError
 from guildlog.relay.batcher import Batch, Batcher, make_batch
 from guildlog.relay.events import RelayEvent, Shard
-from guildlog.relay.poster import Outcome, Poster, PostResult
+from guildlog.relay.poster import MAX_GZIP_LEVEL, Outcome, Poster, PostResult
 from guildlog.relay.spool import LoadedBatch, Spool, SpoolCorruptError, SpoolEntry, last_received_at, split_body
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,15 @@ class Pipeline:
             )
         result = self.poster.post(entry.batch_id, loaded.body)
         self.stats.retries += result.retries
+        if (
+            result.outcome is Outcome.TOO_LARGE
+            and loaded.meta.count == 1
+            and self.poster.compress
+            and self.poster.gzip_level < MAX_GZIP_LEVEL
+        ):
+            # One event, sent at the fast gzip level: the tightest level may still bring it under the cap.
+            result = self.poster.post(entry.batch_id, loaded.body, gzip_level=MAX_GZIP_LEVEL)
+            self.stats.retries += result.retries
         if result.outcome is Outcome.ACCEPTED:
             return self._acknowledged(loaded, result)
         if result.outcome is Outcome.TOO_LARGE:

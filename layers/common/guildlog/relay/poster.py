@@ -39,6 +39,8 @@ DEFAULT_TIMEOUT_S = 10.0
 # gzip level 1 is ~3× cheaper than 6 on event JSON for ~30 % more bytes on the wire; the relay's CPU is
 # the scarcer resource (a 4 MB batch still leaves ~0.6 MB, far under the webhook's 6 MiB cap).
 DEFAULT_GZIP_LEVEL = 1
+# A single event refused as too large is tried once more at this level before it is given up.
+MAX_GZIP_LEVEL = 9
 # Only this much of an answer is read: the webhook's answers are a few counters.
 _MAX_ANSWER_BYTES = 64 * 1024
 _RETRIED_STATUSES = frozenset({408, 429})
@@ -157,9 +159,10 @@ class Poster:
         self.compress = compress
         self.gzip_level = gzip_level
 
-    def post(self, batch_id: str, body: bytes) -> PostResult:
-        """POST `body` until a final answer or the retries run out."""
-        payload = gzip.compress(body, compresslevel=self.gzip_level, mtime=0) if self.compress else body
+    def post(self, batch_id: str, body: bytes, *, gzip_level: int | None = None) -> PostResult:
+        """POST `body` until a final answer or the retries run out (`gzip_level` overrides the default)."""
+        level = self.gzip_level if gzip_level is None else gzip_level
+        payload = gzip.compress(body, compresslevel=level, mtime=0) if self.compress else body
         base_headers = {"Content-Type": "application/json", "User-Agent": f"guildlog-relay/{__version__}"}
         if self.compress:
             base_headers["Content-Encoding"] = "gzip"
