@@ -434,7 +434,7 @@ def test_live_relay_records_a_gap_and_identifies_again_when_discord_closes_with_
 
 
 @pytest.mark.parametrize("code", sorted(FATAL_CODES))
-def test_live_relay_exits_1_saying_why_and_keeps_what_it_received_when_discord_closes_with_a_fatal_code(
+def test_live_relay_exits_78_saying_why_and_keeps_what_it_received_when_discord_closes_with_a_fatal_code(
     stack: LocalStack, tmp_path: Path, code: int
 ) -> None:
     result: list[RelayExit] = []
@@ -450,12 +450,12 @@ def test_live_relay_exits_1_saying_why_and_keeps_what_it_received_when_discord_c
 
     discord, stored = asyncio.run(scenario())
     [exit_] = result
-    assert exit_.code == 1 and str(code) in exit_.message and FATAL_CODES[code] in exit_.message
+    assert exit_.code == 78 and str(code) in exit_.message and FATAL_CODES[code] in exit_.message
     assert len(discord.connections) == 1 and not stored["gaps"]
     assert {seq for (_, seq) in stored["gateway"]} == set(range(1, 7))
 
 
-def test_live_relay_exits_1_naming_the_portal_setting_when_a_privileged_intent_is_not_enabled(
+def test_live_relay_exits_78_naming_the_portal_setting_when_a_privileged_intent_is_not_enabled(
     stack: LocalStack, tmp_path: Path
 ) -> None:
     result: list[RelayExit] = []
@@ -469,7 +469,7 @@ def test_live_relay_exits_1_naming_the_portal_setting_when_a_privileged_intent_i
             await discord.wait_for(lambda: relay._stop.is_set(), PATIENCE_S)
 
     asyncio.run(scenario())
-    assert result[0].code == 1 and "4014" in result[0].message and "Privileged Gateway Intents" in result[0].message
+    assert result[0].code == 78 and "4014" in result[0].message and "Privileged Gateway Intents" in result[0].message
 
 
 def test_live_relay_resumes_at_once_without_a_gap_when_discord_sends_reconnect(

@@ -40,10 +40,10 @@ def args(*argv: str):
     return build_parser().parse_args(["relay", "--replay", "r.jsonl", *argv])
 
 
-def test_relay_command_exits_1_naming_every_token_source_when_live_and_no_token_is_given(capsys, monkeypatch):
+def test_relay_command_exits_78_naming_every_token_source_when_live_and_no_token_is_given(capsys, monkeypatch):
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
 
-    assert main(["relay"]) == 1
+    assert main(["relay"]) == 78
 
     err = capsys.readouterr().err
     assert "no bot token" in err and "DISCORD_TOKEN" in err and "--token-file" in err and "--token-secret-arn" in err
@@ -164,7 +164,7 @@ def test_relay_command_requires_a_shard_count_when_shards_are_given(capsys, monk
                  "--signing-key-file", str(key_file)])  # fmt: skip
 
     err = capsys.readouterr().err
-    assert code == 1 and "--shards needs --shard-count" in err and "a-token-value" not in err
+    assert code == 78 and "--shards needs --shard-count" in err and "a-token-value" not in err
 
 
 def test_relay_command_takes_settings_from_guildlog_variables_when_flags_are_left_out(monkeypatch, key_file):

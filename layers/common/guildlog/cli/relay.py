@@ -257,7 +257,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_live(args: argparse.Namespace) -> int:
-    """The live relay: token, webhook and gateway settings, then run until a signal or a fatal error."""
+    """The live relay: token, webhook and gateway settings, then run until a signal or a fatal error.
+
+    Exits 0 when stopped, 1 on an unexpected error, 78 when the configuration is refused (a missing
+    or refused token, a signing key the stack does not know, intents not enabled, a bad shard
+    layout): restarting cannot help until a person fixes it.
+    """
+    from guildlog.relay.live import EXIT_CONFIG
+
+    try:
+        return _run_live(args)
+    except ConfigurationError as exc:
+        _say(exc.message)
+        return EXIT_CONFIG
+
+
+def _run_live(args: argparse.Namespace) -> int:
     import asyncio
 
     from guildlog.relay.credentials import RedactingFilter, resolve_token

@@ -74,9 +74,17 @@ class LiveSettings:
     tuning: Tuning = field(default_factory=Tuning)
 
 
+# Exit codes: 0 stopped on a signal; 1 an unexpected error (restarting may help); 78 (sysexits'
+# EX_CONFIG) Discord or the webhook refused the configuration — token, intents, shards, signing key —
+# and restarting cannot help until a person fixes it (the systemd unit does not restart on it).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CONFIG = 78
+
+
 @dataclass
 class RelayExit:
-    code: int  # 0: stopped; 1: a fatal close or a fatal delivery error
+    code: int  # EXIT_OK, EXIT_ERROR or EXIT_CONFIG
     message: str = ""
     spooled: int = 0  # batches left in the spools
 
@@ -143,9 +151,9 @@ class LiveRelay:
         """Begin the drain (what SIGTERM and SIGINT do)."""
         self._stop.set()
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, code: int = EXIT_ERROR) -> None:
         if self._exit is None:
-            self._exit = RelayExit(1, message)
+            self._exit = RelayExit(code, message)
         self._stop.set()
 
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -227,7 +235,10 @@ class LiveRelay:
             return
         result = task.result()
         if result.fatal:
-            self._fail(f"shard {s.shard[0]}: Discord closed the connection with {result.code}: {result.message}")
+            self._fail(
+                f"shard {s.shard[0]}: Discord closed the connection with {result.code}: {result.message}",
+                EXIT_CONFIG,
+            )
 
     async def _build(self, shard: Shard, gate: IdentifyGate) -> _Shard:
         folder = shard_dir(self.settings.state_dir, shard[0])
@@ -339,7 +350,7 @@ class LiveRelay:
                         await self._after(s, event)
                 await s.pipeline.submit_many(chunk[start:])
             except DeliveryError as exc:
-                self._fail(exc.message)
+                self._fail(exc.message, EXIT_CONFIG)
                 return
             finally:
                 for _ in chunk:
@@ -409,7 +420,7 @@ class LiveRelay:
             try:
                 return await s.pipeline.close(timeout=max(0.0, deadline - time.monotonic()))
             except DeliveryError as exc:
-                self._fail(exc.message)
+                self._fail(exc.message, EXIT_CONFIG)
                 return len(s.pipeline.core.spool)
 
         left = await asyncio.gather(*(close(s) for s in self.shards))
@@ -418,7 +429,7 @@ class LiveRelay:
                 await s.checkpointer.save()
         if self.health_server is not None:
             await self.health_server.stop()
-        result = self._exit or RelayExit(0)
+        result = self._exit or RelayExit(EXIT_OK)
         result.spooled = sum(left)
         log.info("stopped", extra={"spooled_batches": result.spooled, "code": result.code})
         return result
