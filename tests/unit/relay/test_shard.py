@@ -388,3 +388,29 @@ def test_identify_gate_spaces_identifies_of_one_bucket_and_not_of_others_when_sh
 
     started = run_virtual(scenario)
     assert started[0] == started[1] == 0.0 and started[2] == started[3] == 5.0
+
+
+def test_shard_session_resumes_through_the_main_gateway_when_the_resume_url_keeps_failing() -> None:
+    async def scenario() -> tuple[FakeDiscord, list[str]]:
+        discord = FakeDiscord(TOKEN, heartbeat_interval_ms=HEARTBEAT_MS)
+        connect = memory_connector(discord)
+        tried: list[str] = []
+
+        async def resume_host_down(url: str) -> Any:
+            tried.append(url.split("?")[0])
+            if "/resume" in url:
+                raise OSError("no route to host")
+            return await connect(url)
+
+        harness = Harness(discord, backoff=Backoff(base=0.5, cap=1.0, rng=random.Random(4)))
+        harness.session.connector = resume_host_down
+        harness.start()
+        await live(discord)
+        await discord.close(4000)
+        await live(discord, after=1)
+        await harness.stop()
+        return discord, tried
+
+    discord, tried = run_virtual(scenario)
+    assert tried == [discord.gateway_url] + [discord.resume_url] * 3 + [discord.gateway_url]
+    assert len(discord.resumes) == 1 and len(discord.identifies) == 1

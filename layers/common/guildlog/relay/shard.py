@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 HELLO_TIMEOUT_S = 20.0
 # Opening the websocket (TCP, TLS, upgrade) may take this long before it counts as a failure.
 CONNECT_TIMEOUT_S = 30.0
+# Failed connections in a row to resume_gateway_url before resuming through the main gateway URL:
+# the session lives on Discord's side, not on that host.
+RESUME_URL_ATTEMPTS = 3
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
 _NOT_EVENT_CHARS = re.compile(r"[^A-Z0-9_]")
 
@@ -288,6 +291,7 @@ class ShardSession:
         self._interval = 0.0
         self._resumed_from: int | None = None
         self._replayed = 0
+        self._failed_connects = 0  # in a row
 
     def __repr__(self) -> str:  # never the token
         return f"ShardSession(shard={list(self.shard)}, session_id={self.session_id!r}, seq={self.seq})"
@@ -399,7 +403,8 @@ class ShardSession:
 
     async def _connection(self) -> End:
         resuming = self.session_id is not None
-        url = self.resume_url if resuming and self.resume_url else self.gateway
+        use_resume_url = resuming and self.resume_url and self._failed_connects < RESUME_URL_ATTEMPTS
+        url = self.resume_url if use_resume_url else self.gateway
         self._end = None
         self._established = False
         try:
@@ -408,11 +413,13 @@ class ShardSession:
             )
         except (GatewayConnectError, TimeoutError, OSError) as exc:
             self.stats.connect_failures += 1
+            self._failed_connects += 1
             reason = exc.message if isinstance(exc, GatewayConnectError) else f"{type(exc).__name__}: {exc}"
             return End(None, f"could not connect: {reason}"[:200], CloseAction.RESUME)
         if not finished:
             return End(None, "shutdown before connecting", None)
         self.stats.connects += 1
+        self._failed_connects = 0
         self._ws = ws
         self._acked = True
         self._beat_sent_at = None
@@ -675,6 +682,7 @@ class ShardSession:
         elif t == "RESUMED" and self.session_id is not None:
             self._established = True
             self.stats.connected = True
+            self.stats.session_id = self.session_id
             self.stats.resumes += 1
             self._restored = False
             if self.pending_gap is not None:
