@@ -81,8 +81,25 @@ def test_checkpointer_forgets_the_session_and_keeps_the_gap_until_recorded_when_
         return lost, CheckpointStore(tmp_path).load()
 
     lost, recorded = asyncio.run(scenario())
-    assert lost is not None and lost.session_id is None and lost.gap == GAP and not lost.resumable
+    assert lost is not None and lost.session_id is None and not lost.resumable
+    assert lost.gap is not None and (lost.gap.session_id, lost.gap.last_seq, lost.gap.acked_seq) == ("s1", 40, 40)
     assert recorded is not None and recorded.gap is None
+
+
+def test_checkpointer_keeps_count_of_the_lost_sessions_acks_when_its_batches_drain_after_the_loss(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> Checkpoint | None:
+        live = checkpointer(tmp_path, Checkpoint(shard=(0, 1), session_id="s1", resume_url="u", seq=30))
+        await live.session_lost(GAP)
+        await live.on_ack(Ack("s1", (0, 1), 35, "b", "2026-03-01T11:58:00.000Z"))
+        await live.on_ready("s2", "u2")
+        await live.on_ack(Ack("s1", (0, 1), 40, "b2", "2026-03-01T11:59:00.000Z"))
+        return CheckpointStore(tmp_path).load()
+
+    saved = asyncio.run(scenario())
+    assert saved is not None and saved.session_id == "s2" and saved.seq == 0
+    assert saved.gap is not None and (saved.gap.acked_seq, saved.gap.acked_at) == (40, "2026-03-01T11:59:00.000Z")
 
 
 def test_checkpointer_writes_the_last_contact_when_saved_on_shutdown(tmp_path: Path) -> None:

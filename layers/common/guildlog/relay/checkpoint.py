@@ -46,15 +46,23 @@ class PendingGap:
     since: str
     reason: str
     detail: str | None = None
+    # What the webhook had acknowledged of the session (seq, received_at of it), kept up to date
+    # while its last batches drain: after a crash before the gap was reported, events up to
+    # `last_seq` may have been only in memory, and this says how far the relay really got.
+    acked_seq: int | None = None
+    acked_at: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PendingGap:
+        acked = data.get("acked_seq")
         return cls(
             session_id=str(data["session_id"]),
             last_seq=int(data["last_seq"]),
             since=str(data["since"]),
             reason=str(data["reason"]),
             detail=data.get("detail"),
+            acked_seq=acked if isinstance(acked, int) else None,
+            acked_at=data.get("acked_at"),
         )
 
 
@@ -186,6 +194,12 @@ class Checkpointer:
     async def on_ack(self, ack: Ack) -> None:
         """The webhook acknowledged `ack.session_id` up to `ack.seq`: move the checkpoint forward."""
         async with self._lock:
+            gap = self.state.gap
+            if gap is not None and ack.session_id == gap.session_id and ack.seq > (gap.acked_seq or 0):
+                # The lost session's last batches, draining before its gap is reported.
+                gap = replace(gap, acked_seq=ack.seq, acked_at=ack.received_at)
+                await self._save(replace(self.state, gap=gap))
+                return
             if ack.session_id != self.state.session_id or ack.seq <= self.state.seq:
                 return  # an older session's batch draining, or nothing new
             await self._save(replace(self.state, seq=ack.seq, received_at=ack.received_at))
@@ -193,12 +207,17 @@ class Checkpointer:
     async def session_lost(self, gap: PendingGap) -> None:
         """The session cannot be resumed: forget it, remember the gap until it is reported."""
         async with self._lock:
+            if self.state.session_id == gap.session_id:
+                gap = replace(gap, acked_seq=self.state.seq, acked_at=self.state.received_at)
             await self._save(replace(self.state, session_id=None, resume_url=None, seq=0, received_at=None, gap=gap))
 
     async def gap_recorded(self, gap: PendingGap) -> None:
         """The gap event for `gap` is in the spool: it no longer needs the checkpoint."""
         async with self._lock:
-            if self.state.gap == gap:
+            if self.state.gap is not None and (self.state.gap.session_id, self.state.gap.last_seq) == (
+                gap.session_id,
+                gap.last_seq,
+            ):
                 await self._save(replace(self.state, gap=None))
 
     async def save(self) -> None:

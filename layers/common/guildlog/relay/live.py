@@ -23,7 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -299,6 +299,10 @@ class LiveRelay:
         """Where the shard starts, the checkpoint to keep, and a gap to report at once (if any)."""
         if saved is None:
             return ResumeState(), None, None
+        if saved.gap is not None:
+            checked = _held_gap(saved.gap, saved.shard, pipeline)
+            if checked != saved.gap:
+                saved = replace(saved, gap=checked)
         held_seq, since = saved.seq, saved.received_at or saved.last_contact
         if saved.session_id:
             newest = pipeline.spool.newest_of_session(saved.session_id, saved.shard)
@@ -441,6 +445,28 @@ class LiveRelay:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
+
+
+def _held_gap(gap: PendingGap, shard: Shard, pipeline: Pipeline) -> PendingGap:
+    """A gap found in the checkpoint at start, its first missing seq checked against the disk.
+
+    The gap says everything up to `last_seq` is held, which was true in memory when the session
+    was lost; a crash before the gap was reported can have taken the last of those events with it.
+    What is really held is what the webhook acknowledged or the spool has.
+    """
+    if gap.acked_seq is None:
+        return gap  # nothing known to check against: keep what it says
+    held, since = gap.acked_seq, gap.acked_at
+    newest = pipeline.spool.newest_of_session(gap.session_id, shard)
+    if newest is not None and newest.last_seq is not None and newest.last_seq > held:
+        held, since = newest.last_seq, newest.last_received_at
+    if held >= gap.last_seq:
+        return gap
+    log.warning(
+        "events of a lost session did not reach the disk before a crash; the gap starts earlier",
+        extra={"session_id": gap.session_id, "claimed": gap.last_seq, "held": held},
+    )
+    return replace(gap, last_seq=held, since=since or gap.since)
 
 
 def _default_connector() -> Connector:

@@ -1,0 +1,87 @@
+"""Where each shard of the live relay starts, from its checkpoint and its spool (no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from guildlog.relay.batcher import Batcher
+from guildlog.relay.checkpoint import Checkpoint, PendingGap
+from guildlog.relay.discovery import GatewayInfo
+from guildlog.relay.live import LiveRelay, LiveSettings
+from guildlog.relay.pipeline import Pipeline
+from guildlog.relay.spool import Spool
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, make_poster) -> Pipeline:
+    return Pipeline(spool=Spool(tmp_path / "shard-0"), poster=make_poster(), batcher=Batcher(max_events=5))
+
+
+def relay(tmp_path: Path, shard_count: int = 1) -> LiveRelay:
+    return LiveRelay(
+        LiveSettings(state_dir=tmp_path),
+        token="t",
+        gateway=GatewayInfo("wss://x", shard_count),
+        make_pipeline=lambda folder: None,  # type: ignore[arg-type, return-value]
+        wall_clock=lambda: datetime(2026, 3, 1, 13, 0, tzinfo=UTC),
+    )
+
+
+def spool_seqs(pipeline: Pipeline, make_event, session: str, seqs: range) -> None:
+    for seq in seqs:
+        for batch in pipeline.batcher.add(make_event(seq, session=session, at=seq), now=0.0):
+            pipeline.spool.put(batch)
+
+
+def test_live_relay_resumes_after_the_newest_spooled_seq_when_it_is_past_the_checkpoint(
+    tmp_path: Path, pipeline: Pipeline, make_event
+) -> None:
+    spool_seqs(pipeline, make_event, "s1", range(11, 21))
+    saved = Checkpoint(shard=(0, 1), session_id="s1", resume_url="wss://r", seq=10, received_at="x")
+
+    resume, initial, earlier = relay(tmp_path)._resume_state((0, 1), saved, pipeline)
+
+    assert (resume.session_id, resume.resume_url, resume.seq) == ("s1", "wss://r", 20)
+    assert resume.since == "2026-03-01T12:00:20.000Z" and initial == saved and earlier is None
+
+
+def test_live_relay_starts_the_pending_gap_at_what_is_on_disk_when_a_crash_took_events_from_memory(
+    tmp_path: Path, pipeline: Pipeline, make_event
+) -> None:
+    spool_seqs(pipeline, make_event, "s1", range(11, 16))
+    gap = PendingGap("s1", last_seq=22, since="2026-03-01T12:00:22.000Z", reason="invalid_session", acked_seq=10)
+    saved = Checkpoint(shard=(0, 1), gap=gap)
+
+    resume, initial, _ = relay(tmp_path)._resume_state((0, 1), saved, pipeline)
+
+    assert resume.session_id is None and resume.pending_gap is not None
+    assert (resume.pending_gap.last_seq, resume.pending_gap.since) == (15, "2026-03-01T12:00:15.000Z")
+    assert initial is not None and initial.gap == resume.pending_gap
+
+
+def test_live_relay_keeps_the_pending_gap_when_everything_it_claims_reached_the_disk(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    gap = PendingGap("s1", last_seq=22, since="2026-03-01T12:00:22.000Z", reason="invalid_session", acked_seq=22)
+
+    resume, initial, _ = relay(tmp_path)._resume_state((0, 1), Checkpoint(shard=(0, 1), gap=gap), pipeline)
+
+    assert resume.pending_gap == gap and initial is not None and initial.gap == gap
+
+
+def test_live_relay_reports_the_saved_session_as_a_gap_when_the_shard_count_changed(
+    tmp_path: Path, pipeline: Pipeline
+) -> None:
+    saved = Checkpoint(
+        shard=(0, 1), session_id="s1", resume_url="wss://r", seq=7, received_at="2026-03-01T12:00:07.000Z"
+    )
+
+    resume, initial, earlier = relay(tmp_path, shard_count=2)._resume_state((0, 2), saved, pipeline)
+
+    assert resume.session_id is None and earlier is None
+    assert resume.pending_gap is not None and resume.pending_gap.reason == "shard_count_changed"
+    assert (resume.pending_gap.session_id, resume.pending_gap.last_seq) == ("s1", 7)
+    assert initial is not None and initial.shard == (0, 2) and initial.gap == resume.pending_gap
