@@ -82,6 +82,7 @@ def print_banner(stack: LocalStack) -> None:
         f"AWS (moto)    {stack.aws_endpoint_url}  region {stack.region}, any credentials",
         f"  table       {stack.table}",
         f"  bucket      {stack.bucket}",
+        f"Discord       {stack.discord.api_base if stack.discord else '-'}  (local-only fake: follow-ups land here)",
         "",
         f"relay public key    {keys.relay_public_key}",
         f"Discord public key  {keys.discord_public_key}",

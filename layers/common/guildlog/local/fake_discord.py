@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 
 API_PREFIX = "/api/v10"
 _WEBHOOK = re.compile(r"^/api/v10/webhooks/(\d+)/([^/]+)(/messages/@original)?$")
@@ -43,7 +43,9 @@ class FakeDiscordServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, log_stream: TextIO | None = None) -> None:
+        """`log_stream`: one line per message written (`guildlog dev` shows them), or nothing."""
+        self.log_stream = log_stream
         self.edits: list[Edit] = []
         self.originals: dict[tuple[str, str], dict[str, Any]] = {}
         self._changed = threading.Condition()
@@ -69,6 +71,11 @@ class FakeDiscordServer(ThreadingHTTPServer):
         self.server_close()
 
     def record(self, edit: Edit) -> None:
+        if self.log_stream is not None:
+            first = str(edit.body.get("content") or "").splitlines()[:1]
+            what = "edited @original" if edit.method == "PATCH" else "sent a follow-up"
+            print(f"fake Discord: {what} of application {edit.application_id}: {first[0] if first else ''}",
+                  file=self.log_stream, flush=True)  # fmt: skip
         with self._changed:
             self.edits.append(edit)
             if edit.method == "PATCH":

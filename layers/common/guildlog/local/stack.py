@@ -272,7 +272,7 @@ class LocalStack:
         from guildlog.local.lambda_api import LambdaInvokeServer
 
         self.bot_token_secret_arn = create_dev_bot_token(self.client("secretsmanager"))
-        self.discord = FakeDiscordServer(self.host)
+        self.discord = FakeDiscordServer(self.host, log_stream=sys.stderr if self.access_log else None)
         self.discord.serve_in_thread()
         self._exit.callback(self.discord.stop)
         self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log)
