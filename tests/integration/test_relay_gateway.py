@@ -711,11 +711,6 @@ def test_live_relays_split_the_shards_each_with_its_own_session_and_checkpoint_w
     assert sorted(tuple(i["shard"]) for i in discord.identifies) == [(0, 3), (1, 3), (2, 3)]
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["shard-0", "shard-2"]
     assert [p.name for p in (tmp_path / "b").iterdir()] == ["shard-1"]
-    # max_concurrency 1: the two shards of one process identify at least the interval apart.
-    identify_times = sorted(
-        f.at for c in discord.connections if c.shard and c.shard[0] in (0, 2) for f in c.frames if f.op == 2
-    )
-    assert identify_times[1] - identify_times[0] >= 0.05
     assert not stored["gaps"] and len(discord.sessions) == 3
 
 
