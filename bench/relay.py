@@ -364,13 +364,13 @@ def report() -> None:
 
     rss = rss_during_outage()
     print("RSS of `guildlog relay` (one shard, default settings), webhook down (connection refused):")
-    print(f"  idle, connected                                  {rss['idle']:6.1f} MB")
+    print(f"  {'idle, connected':<40} {rss['idle']:6.1f} MB")
     print(
-        f"  peak while {OUTAGE_EVENTS:,} events arrived          {rss['peak']:6.1f} MB"
+        f"  {f'peak while {OUTAGE_EVENTS:,} events arrived':<40} {rss['peak']:6.1f} MB"
         f"   (what a {OUTAGE_MINUTES}-minute outage at {OUTAGE_RATE}/s brings, fed in {rss['fed_in']:.0f} s)"
     )
     print(
-        f"  after, with all of them on disk                  {rss['after']:6.1f} MB"
+        f"  {'after, with all of them on disk':<40} {rss['after']:6.1f} MB"
         f"   ({rss['held']:,} events in {rss['spool_files']} spool files, {rss['spool_mb']:.0f} MB)"
     )
     print("    target: ≤ 64 MB plus a bounded buffer (queue 1,000 events + one 500-event batch)")
