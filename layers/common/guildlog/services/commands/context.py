@@ -152,10 +152,10 @@ class Call:
             raise CommandError(f"{what} needs the Manage Server permission.")
 
     def user_option(self, name: str) -> str | None:
-        """A user option's id, when the user is a member of this server or has logged activity here.
+        """A user option's id; CommandError unless Discord resolved it (`resolved.users`).
 
-        Discord resolves the option: `resolved.members` holds it when the user is a member. A user
-        who is not (anymore) is accepted only when `seen_here` says the logs know them.
+        Whether the user is a member of this server is `is_member` (`resolved.members`); a service
+        decides what a non-member means (a former member whose events are logged is still found).
         """
         value = self.options.get(name)
         if value is None:

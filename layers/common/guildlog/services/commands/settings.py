@@ -10,6 +10,8 @@ Everything here needs Manage Server.
 
 from __future__ import annotations
 
+from typing import Any
+
 from guildlog.errors import CommandError
 from guildlog.services.commands.context import Call, Item, Ports, Reply
 from guildlog.services.commands.definitions import (
@@ -87,8 +89,24 @@ def retention(call: Call, ports: Ports) -> Reply:
     return Reply(f"{head}\n\n{render(config, ports.default_retention_days)}")
 
 
-def _write(call: Call, ports: Ports, **change: object) -> Item:
-    return ports.config.update_config(call.guild_id, actor_id=call.user_id, at=iso(call.now), **change)  # type: ignore[arg-type]
+def _write(
+    call: Call,
+    ports: Ports,
+    *,
+    set_fields: dict[str, Any] | None = None,
+    remove_fields: tuple[str, ...] | list[str] = (),
+    add_to_sets: dict[str, str] | None = None,
+    delete_from_sets: dict[str, str] | None = None,
+) -> Item:
+    return ports.config.update_config(
+        call.guild_id,
+        actor_id=call.user_id,
+        at=iso(call.now),
+        set_fields=set_fields,
+        remove_fields=remove_fields,
+        add_to_sets=add_to_sets,
+        delete_from_sets=delete_from_sets,
+    )
 
 
 def render(config: Item, default_retention_days: int) -> str:
