@@ -37,12 +37,13 @@ def _iso(moment: datetime) -> str:
 
 
 class History:
-    """`batches()` yields (batch_id, events) in time order: `per_day` events on each of `days` days."""
+    """`batches()` yields (batch_id, events) in time order: `total` events spread over `days` days."""
 
-    def __init__(self, *, start: datetime, days: int, per_day: int, batch_size: int = 500, seed: int = 11) -> None:
+    def __init__(self, *, start: datetime, days: int, total: int, batch_size: int = 500, seed: int = 11) -> None:
         self.start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         self.days = days
-        self.per_day = per_day
+        # Equal days; the first days take one more event each when `total` does not divide.
+        self.per_day = [total // days + (1 if n < total % days else 0) for n in range(days)]
         self.batch_size = batch_size
         self.rng = random.Random(seed)
         origin = self.start - timedelta(days=900)
@@ -65,9 +66,9 @@ class History:
         self.seq = 0
 
     # -- traffic over a day: quiet at 05:00 UTC, busiest at 20:00
-    def _moments(self, day: datetime) -> list[datetime]:
+    def _moments(self, day: datetime, count: int) -> list[datetime]:
         weights = [1.0 + 0.8 * math.cos((hour - 20) / 24 * 2 * math.pi) for hour in range(24)]
-        hours = self.rng.choices(range(24), weights=weights, k=self.per_day)
+        hours = self.rng.choices(range(24), weights=weights, k=count)
         seconds = sorted(h * 3600 + self.rng.random() * 3600 for h in hours)
         return [day + timedelta(seconds=s) for s in seconds]
 
@@ -75,7 +76,7 @@ class History:
         number = 0
         for offset in range(self.days):
             day = self.start + timedelta(days=offset)
-            moments = self._moments(day)
+            moments = self._moments(day, self.per_day[offset])
             for first in range(0, len(moments), self.batch_size):
                 events = [self._event(moment) for moment in moments[first : first + self.batch_size]]
                 number += 1

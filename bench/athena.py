@@ -144,7 +144,7 @@ def relay_day() -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    history = History(start=START, days=1, per_day=EVENTS // DAYS)
+    history = History(start=START, days=1, total=EVENTS // DAYS)
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1", **CREDENTIALS)
         client.create_bucket(Bucket=BUCKET)
@@ -208,7 +208,7 @@ def big_archive() -> dict[str, Any]:
     from guildlog.queries import bind, named_queries
 
     per_day = EVENTS // DAYS
-    history = History(start=START, days=DAYS, per_day=per_day, batch_size=BATCH_EVENTS)
+    history = History(start=START, days=DAYS, total=EVENTS, batch_size=BATCH_EVENTS)
     days = [START.date() + timedelta(days=n) for n in range(DAYS)]
     middle = days[DAYS // 2].isoformat()
     guild, member = history.guilds[0], history.members[0]
@@ -291,7 +291,7 @@ def report() -> None:
     big = big_archive()
     print()
     print(
-        f"A synthetic archive of {big['events']:,} events over {DAYS} days ({big['per_day']:,} a day), "
+        f"A synthetic archive of {big['events']:,} events over {DAYS} days (about {big['per_day']:,} a day), "
         f"{BATCH_EVENTS}-event batches, ingested through moto's server in {big['ingest_seconds']:.0f} s:"
     )
     print(
