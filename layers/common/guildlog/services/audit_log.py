@@ -73,9 +73,20 @@ AUDIT_LOG_ACTIONS: dict[int, str] = {
 
 # Entries whose subject is a member: the moderation actions a moderator is accountable for.
 MEMBER_MODERATION_ACTIONS = frozenset(
-    {"member_kick", "member_prune", "member_ban_add", "member_ban_remove", "member_update",
-     "member_role_update", "member_move", "member_disconnect", "message_delete", "message_bulk_delete",
-     "auto_moderation_block_message", "auto_moderation_user_communication_disabled"}
+    {
+        "member_kick",
+        "member_prune",
+        "member_ban_add",
+        "member_ban_remove",
+        "member_update",
+        "member_role_update",
+        "member_move",
+        "member_disconnect",
+        "message_delete",
+        "message_bulk_delete",
+        "auto_moderation_block_message",
+        "auto_moderation_user_communication_disabled",
+    }
 )
 
 
