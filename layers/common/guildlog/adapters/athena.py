@@ -41,8 +41,8 @@ class AthenaQueryRunner:
         max_poll: float = 5.0,
         timeout: float = 600.0,
         page_size: int = MAX_PAGE_ROWS,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.workgroup = workgroup
         self.database = database
@@ -51,8 +51,8 @@ class AthenaQueryRunner:
         self.max_poll = max_poll
         self.timeout = timeout
         self.page_size = min(page_size, MAX_PAGE_ROWS)
-        self.sleep = sleep
-        self.clock = clock
+        self.sleep = sleep or time.sleep
+        self.clock = clock or time.monotonic
         self.waits: list[float] = []
 
     @property
