@@ -17,7 +17,15 @@ from guildlog.relay.checkpoint import PendingGap
 from guildlog.relay.events import RelayEvent
 from guildlog.relay.protocol import SEND_LIMIT, SEND_WINDOW_S
 from guildlog.relay.ratelimit import IdentifyGate, SendLimiter
-from guildlog.relay.shard import FrameError, ResumeState, ShardExit, ShardSession, Tuning, parse_frame
+from guildlog.relay.shard import (
+    FrameError,
+    FrameReader,
+    ResumeState,
+    ShardExit,
+    ShardSession,
+    Tuning,
+    parse_frame,
+)
 from tests.fakes.discord_gateway import FakeDiscord, VirtualClockLoop, memory_connector
 
 TOKEN = "unit-test-token-0123456789"
@@ -100,6 +108,80 @@ def test_parse_frame_keeps_dispatch_data_as_the_exact_bytes_when_keys_come_in_an
 def test_parse_frame_raises_frame_error_when_the_payload_is_not_a_gateway_frame(payload: bytes) -> None:
     with pytest.raises(FrameError):
         parse_frame(payload)
+
+
+def _zlib_stream(*payloads: bytes) -> list[bytes]:
+    """`payloads` as one zlib stream, a flush after each: the websocket messages Discord sends."""
+    compressor = zlib.compressobj()
+    return [compressor.compress(p) + compressor.flush(zlib.Z_SYNC_FLUSH) for p in payloads]
+
+
+def test_frame_reader_slices_d_unparsed_when_its_type_came_well_formed_earlier_on_the_connection() -> None:
+    reader = FrameReader()
+    first, second = _zlib_stream(
+        b'{"t":"MESSAGE_CREATE","s":1,"op":0,"d":{"id":"1"}}',
+        # Not JSON (NaN), but shaped like the first: the reader carries it without looking inside.
+        b'{"t":"MESSAGE_CREATE","s":2,"op":0,"d":{"id":"2","n":NaN}}',
+    )
+
+    frames = [reader.feed(first), reader.feed(second)]
+
+    assert [(f.op, f.t, f.s, f.raw_d, f.d) for f in frames if f] == [
+        (0, "MESSAGE_CREATE", 1, b'{"id":"1"}', None),
+        (0, "MESSAGE_CREATE", 2, b'{"id":"2","n":NaN}', None),
+    ]
+
+
+def test_frame_reader_parses_every_frame_in_full_when_a_key_follows_d() -> None:
+    reader = FrameReader()
+    payloads = [b'{"t":"X","s":%d,"op":0,"d":{"id":"%d"},"extra":{"k":{}}}' % (n, n) for n in (1, 2)]
+
+    frames = [reader.parse(p) for p in payloads]
+
+    assert [f.raw_d for f in frames] == [b'{"id":"1"}', b'{"id":"2"}']
+    with pytest.raises(FrameError):  # so a later malformed frame of that type is still caught
+        reader.parse(b'{"t":"X","s":3,"op":0,"d":{"id":"3","n":NaN}}')
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"op":0,"t":"X","s":2,"d":{"id":"2"}}',  # another key order
+        b'{"t":"X","s":2,"op":0,"d":{"id":"2"} }',  # whitespace at the end
+        b'{"t":"X","s":2,"op":0,"d":["id","2"]}',  # d not an object
+        b'{"t":"X","s":2,"op":0,"d":{"id":"2"},"extra":1}',  # a key after d
+    ],
+)
+def test_frame_reader_falls_back_to_a_full_parse_when_a_frame_is_not_in_discords_shape(payload: bytes) -> None:
+    reader = FrameReader()
+    reader.parse(b'{"t":"X","s":1,"op":0,"d":{"id":"1"}}')
+
+    frame = reader.parse(payload)
+
+    assert (frame.t, frame.s) == ("X", 2)
+    assert json.loads(frame.raw_d or b"") in ({"id": "2"}, ["id", "2"])
+    with pytest.raises(FrameError):
+        reader.parse(payload.replace(b'"2"', b"NaN", 1))
+
+
+def test_frame_reader_keeps_escapes_and_braces_in_strings_byte_for_byte_when_d_is_sliced() -> None:
+    reader = FrameReader()
+    reader.parse(b'{"t":"X","s":1,"op":0,"d":{"id":"1"}}')
+    d = b'{"content":"caf\\u00e9 \\"}}\\" \\ud83d\\ude00 \xe2\x98\x83","n":[1,2.50,true]}'
+
+    frame = reader.parse(b'{"t":"X","s":2,"op":0,"d":' + d + b"}")
+
+    assert frame.raw_d == d and frame.d is None
+    assert json.loads(d)["content"] == 'caf\u00e9 "}}" \U0001f600 \u2603'
+
+
+def test_frame_reader_parses_ready_in_full_when_it_comes_again_on_the_connection() -> None:
+    reader = FrameReader()
+    payload = b'{"t":"READY","s":1,"op":0,"d":{"session_id":"abc","resume_gateway_url":"wss://r"}}'
+
+    frames = [reader.parse(payload), reader.parse(payload)]
+
+    assert [f.d for f in frames] == [{"session_id": "abc", "resume_gateway_url": "wss://r"}] * 2
 
 
 # -- a session ----------------------------------------------------------------------------------

@@ -19,13 +19,16 @@ Shard = tuple[int, int]
 DEFAULT_SHARD: Shard = (0, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RelayEvent:
     """One event on its way to the ingest webhook (protocol v1 `events[]` item).
 
     Gateway events are identified by (session_id, seq); the relay's own events (`source="relay"`,
     e.g. `GUILDLOG_GAP`) carry an explicit deterministic `id` instead, so a retry or a re-run maps
     to the same event id at ingest.
+
+    Treat an event as immutable once made. (It is not a frozen dataclass because the live gateway
+    makes one per dispatch, and a frozen one costs three times as much to build.)
     """
 
     t: str
@@ -57,7 +60,7 @@ class RelayEvent:
             return b'{"t":%b,"seq":%d,"received_at":"%b%b%b}' % (
                 _json_str(self.t),
                 self.seq,
-                _iso(self.received_at).encode(),
+                _iso_bytes(self.received_at),
                 _gateway_tail(self.session_id, self.shard),
                 self.raw_d,
             )
@@ -102,6 +105,21 @@ def _iso(value: datetime) -> str:
     if value.tzinfo is UTC and value.year >= 1000:
         return value.isoformat(timespec="milliseconds")[:23] + "Z"
     return iso(value)
+
+
+# The last time formatted, and its text: the live gateway stamps every event received within the
+# same millisecond with the same datetime object, so most events find theirs here.
+_last_stamp: tuple[datetime | None, bytes] = (None, b"")
+
+
+def _iso_bytes(value: datetime) -> bytes:
+    global _last_stamp
+    last = _last_stamp
+    if last[0] is value:
+        return last[1]
+    text = _iso(value).encode()
+    _last_stamp = (value, text)
+    return text
 
 
 @lru_cache(maxsize=256)

@@ -21,10 +21,11 @@ import logging
 import platform
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, Protocol
 
 from guildlog.errors import RelayError
 from guildlog.models.envelope import EVENT_TYPE_PATTERN
@@ -57,6 +58,8 @@ CONNECT_TIMEOUT_S = 30.0
 # the session lives on Discord's side, not on that host.
 RESUME_URL_ATTEMPTS = 3
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
+_MAX_GOOD_TYPES = 512
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NOT_EVENT_CHARS = re.compile(r"[^A-Z0-9_]")
 
 
@@ -88,8 +91,7 @@ class FrameError(RelayError):
     """A payload that is not a gateway frame."""
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     op: int
     t: str | None
     s: int | None
@@ -101,36 +103,90 @@ _DECODER = json.JSONDecoder(parse_constant=lambda name: _no_constant(name))
 _WS = re.compile(r"[ \t\n\r]*")
 # Dispatches whose `d` the session itself reads; for all others `d` is only carried.
 _READ_D = frozenset({"READY", "RESUMED"})
+_DISPATCH = int(Op.DISPATCH)
 
 
 def _no_constant(name: str) -> Any:
     raise FrameError(f"{name} is not JSON")
 
 
-# How Discord writes a dispatch: `{"t":"TYPE","s":N,"op":0,"d":…}`. When a payload starts like
-# this and ends with `}`, the bytes between are `d`, provided they parse as exactly one JSON value.
-_DISPATCH_HEAD = re.compile(rb'\{"t":"([A-Z0-9_]{1,64})","s":(\d{1,18}),"op":0,"d":')
+# How Discord writes a dispatch: `{"t":"TYPE","s":N,"op":0,"d":{…}}`. When a payload starts like
+# this and ends with `}`, the bytes between are `d` if `d` is the last key, which is how Discord
+# writes it; the `{` is the start of `d`, always an object for a dispatch.
+_DISPATCH_HEAD = re.compile(rb'\{"t":"([A-Z0-9_]{1,64})","s":(\d{1,18}),"op":0,"d":\{')
+# Dispatch types a connection remembers as well-formed (Discord has about 80).
+_MAX_KNOWN_TYPES = 512
 
 
 def parse_frame(data: bytes | str) -> Frame:
     """Split a payload into its top-level fields, keeping dispatch data as the bytes Discord sent.
 
-    Dispatches in Discord's own key order take a fast path: `d` is sliced out and parsed once to
-    prove it is one JSON value. Anything else is scanned key by key with the standard decoder, so
-    `d` is still decoded once (to find where it ends) and copied out, never re-encoded.
+    The whole payload is parsed, so anything that is not JSON raises FrameError. Dispatches in
+    Discord's own key order take a shortcut: `d` is sliced out and parsed once to prove it is one
+    JSON value. Anything else is scanned key by key with the standard decoder, so `d` is still
+    decoded once (to find where it ends) and copied out, never re-encoded.
     """
     if isinstance(data, bytes) and data.endswith(b"}"):
         head = _DISPATCH_HEAD.match(data)
         if head is not None:
-            raw_d = data[head.end() : -1]
+            raw_d = data[head.end() - 1 : -1]
             try:
                 d = _DECODER.decode(raw_d.decode("utf-8"))
             except (ValueError, FrameError):
                 pass  # not one JSON value after all: the general path says what is wrong
             else:
                 t = head[1].decode("ascii")
-                return Frame(op=0, t=t, s=int(head[2]), d=d if t in _READ_D else None, raw_d=raw_d)
+                return Frame(_DISPATCH, t, int(head[2]), d if t in _READ_D else None, raw_d)
     return _parse_frame_slowly(data)
+
+
+class FrameReader:
+    """One connection's messages in, frames out: its zlib stream, and the dispatch types it has seen
+    well-formed.
+
+    Parsing a dispatch's `d` only to learn that it is JSON costs more than everything else the
+    relay does with an event, and the ingest validates every envelope anyway; so `d` is carried
+    unparsed once its frame's shape is known. The first dispatch of each type on a connection is
+    parsed in full (`parse_frame`); if `d` was the last key there, as Discord writes it, later
+    dispatches of that type in the same key order (`_DISPATCH_HEAD`) are sliced without parsing.
+    Everything else -- other key orders, whitespace, a `d` that is not an object, a type whose
+    first frame had keys after `d`, READY and RESUMED (the session reads their `d`), text
+    messages -- is parsed in full every time.
+    """
+
+    __slots__ = ("_stream", "_known")
+
+    def __init__(self) -> None:
+        self._stream = ZlibStream()
+        self._known: dict[bytes, str] = {}
+
+    def feed(self, message: bytes | str) -> Frame | None:
+        """The frame `message` completes, or None while the payload is still incomplete.
+
+        Raises InflateError (a broken stream) or FrameError (a payload that is not a frame).
+        """
+        if isinstance(message, str):
+            return parse_frame(message)  # an uncompressed text message
+        payload = self._stream.feed(message)
+        if payload is None:
+            return None
+        return self.parse(payload)
+
+    def parse(self, payload: bytes) -> Frame:
+        """One complete payload as a frame (see the class docstring for when `d` is not parsed)."""
+        if payload.endswith(b"}}"):
+            head = _DISPATCH_HEAD.match(payload)
+            if head is not None:
+                name = head[1]
+                t = self._known.get(name)
+                raw_d = payload[head.end() - 1 : -1]
+                if t is not None:
+                    return Frame(_DISPATCH, t, int(head[2]), None, raw_d)
+                frame = parse_frame(payload)
+                if frame.raw_d == raw_d and frame.t not in _READ_D and len(self._known) < _MAX_KNOWN_TYPES:
+                    self._known[name] = name.decode("ascii")
+                return frame
+        return parse_frame(payload)
 
 
 def _parse_frame_slowly(data: bytes | str) -> Frame:
@@ -177,9 +233,7 @@ def _parse_frame_slowly(data: bytes | str) -> Frame:
     if op == Op.DISPATCH and "d" in spans:
         start, end = spans["d"]
         raw_d = text[start:end].encode("utf-8")
-    return Frame(
-        op=op, t=t if isinstance(t, str) else None, s=s if _is_seq(s) else None, d=fields.get("d"), raw_d=raw_d
-    )
+    return Frame(op, t if isinstance(t, str) else None, s if _is_seq(s) else None, fields.get("d"), raw_d)
 
 
 def _is_seq(value: Any) -> bool:
@@ -292,6 +346,9 @@ class ShardSession:
         self._resumed_from: int | None = None
         self._replayed = 0
         self._failed_connects = 0  # in a row
+        self._good_types: set[str] = set()  # dispatch types known to match EVENT_TYPE_PATTERN
+        self._now_ms = 0
+        self._now_at = _EPOCH
 
     def __repr__(self) -> str:  # never the token
         return f"ShardSession(shard={list(self.shard)}, session_id={self.session_id!r}, seq={self.seq})"
@@ -425,13 +482,13 @@ class ShardSession:
         self._beat_sent_at = None
         self._connected_at = asyncio.get_running_loop().time()
         heartbeat: asyncio.Task[None] | None = None
-        inflater = ZlibStream()
+        reader = FrameReader()
         try:
             if self._stop.is_set():
                 self._end = End(RESUMABLE_CLOSE, "shutdown", None)
                 await self._close(ws, RESUMABLE_CLOSE, "guildlog relay shutting down")
                 return self._end
-            hello = await asyncio.wait_for(self._recv(ws, inflater), self.tuning.hello_timeout)
+            hello = await asyncio.wait_for(self._recv(ws, reader), self.tuning.hello_timeout)
             if hello.op != Op.HELLO or not isinstance(hello.d, dict):
                 return await self._own_close(
                     ws, End(RESUMABLE_CLOSE, "first payload was not HELLO", CloseAction.RESUME)
@@ -445,11 +502,7 @@ class ShardSession:
                 if not finished:
                     return self._end or End(RESUMABLE_CLOSE, "shutdown", None)
                 await self._send_identify(ws)
-            while True:
-                frame = await self._recv(ws, inflater)
-                end = await self._handle(ws, frame)
-                if end is not None:
-                    return end
+            return await self._read(ws, reader)
         except GatewayClosed as closed:
             if self._end is not None:
                 return self._end
@@ -488,17 +541,30 @@ class ShardSession:
         except Exception as exc:  # the connection may already be gone; closing is best effort
             log.debug("close failed", extra={"shard": self.shard[0], "error": type(exc).__name__})
 
-    async def _recv(self, ws: Connection, inflater: ZlibStream) -> Frame:
+    async def _recv(self, ws: Connection, reader: FrameReader) -> Frame:
         while True:
-            message = await ws.recv()
-            if isinstance(message, str):
-                payload: bytes | str | None = message  # an uncompressed text frame
-            else:
-                payload = inflater.feed(message)
-                if payload is None:
-                    continue
-            self.stats.frames_received += 1
-            return parse_frame(payload)
+            frame = reader.feed(await ws.recv())
+            if frame is not None:
+                self.stats.frames_received += 1
+                return frame
+
+    async def _read(self, ws: Connection, reader: FrameReader) -> End:
+        """Read frames until one ends the connection. This is the relay's hot loop: an ordinary
+        dispatch goes from the websocket to `emit` without another coroutine in between."""
+        recv, feed, emit, stats = ws.recv, reader.feed, self.emit, self.stats
+        while True:
+            frame = feed(await recv())
+            if frame is None:
+                continue
+            stats.frames_received += 1
+            if frame.op == _DISPATCH and frame.t not in _READ_D:
+                event = self._event(frame)
+                if event is not None:
+                    await emit(event)
+                continue
+            end = await self._handle(ws, frame)
+            if end is not None:
+                return end
 
     async def _send(self, ws: Connection, payload: dict[str, Any], *, priority: bool = False) -> None:
         await self.limiter.acquire(priority=priority)
@@ -634,46 +700,16 @@ class ShardSession:
         return None  # HELLO again, or an op this relay does not use
 
     async def _dispatch(self, frame: Frame) -> None:
+        """READY and RESUMED (the other dispatches take `_event` straight from `_read`)."""
         t = frame.t or ""
-        seq = frame.s
-        now = self.wall_clock()
+        now = self._now()
         if t == "READY":
             self._ready(frame)
             if self.pending_gap is not None:
                 await self._report_gap(now)
-        forward = True
-        if seq is None or self.session_id is None:
-            log.error(
-                "dispatch without a sequence number or session; not forwarded",
-                extra={"shard": self.shard[0], "t": t[:64]},
-            )
-            forward = False
-        elif t != "READY" and seq <= self.seq:
-            self.stats.repeats_skipped += 1  # already held (Discord replayed it): forwarding adds nothing
-            forward = False
-        if forward:
-            assert seq is not None and self.session_id is not None
-            if not _EVENT_TYPE.match(t):
-                log.warning("dispatch type outside A-Z, 0-9, _; forwarded renamed", extra={"shard": self.shard[0]})
-                t = (_NOT_EVENT_CHARS.sub("_", t.upper()) or "UNNAMED")[:64]
-            self._contact(now)
-            self.seq = seq
-            self.stats.seq = seq
-            self.stats.events[t] += 1
-            if self._resumed_from is not None and not self._established and t != "RESUMED":
-                self._replayed += 1
-            await self.emit(
-                RelayEvent(
-                    t=t,
-                    # Only READY's and RESUMED's `d` is kept parsed; the others travel as Discord's bytes.
-                    d=frame.d if t in _READ_D else None,
-                    raw_d=frame.raw_d if frame.raw_d is not None else b"null",
-                    received_at=now,
-                    seq=seq,
-                    session_id=self.session_id,
-                    shard=self.shard,
-                )
-            )
+        event = self._event(frame, now)
+        if event is not None:
+            await self.emit(event)
         if t == "READY" and self.session_id is not None:
             guilds = frame.d.get("guilds") if isinstance(frame.d, dict) else None
             await self.emit(
@@ -692,6 +728,58 @@ class ShardSession:
             )
             await self.emit(self.events.resume(now, self.session_id, self._resumed_from or 0, self._replayed))
             self._resumed_from = None
+
+    def _event(self, frame: Frame, now: datetime | None = None) -> RelayEvent | None:
+        """The event to forward for a dispatch, or None when it is not forwarded."""
+        t = frame.t or ""
+        seq = frame.s
+        if seq is None or self.session_id is None:
+            log.error(
+                "dispatch without a sequence number or session; not forwarded",
+                extra={"shard": self.shard[0], "t": t[:64]},
+            )
+            return None
+        if t != "READY" and seq <= self.seq:
+            self.stats.repeats_skipped += 1  # already held (Discord replayed it): forwarding adds nothing
+            return None
+        if t not in self._good_types:
+            if not _EVENT_TYPE.match(t):
+                log.warning("dispatch type outside A-Z, 0-9, _; forwarded renamed", extra={"shard": self.shard[0]})
+                t = (_NOT_EVENT_CHARS.sub("_", t.upper()) or "UNNAMED")[:64]
+            elif len(self._good_types) < _MAX_GOOD_TYPES:
+                self._good_types.add(t)
+        if now is None:
+            now = self._now()
+        self._contact(now)
+        self.seq = seq
+        stats = self.stats
+        stats.seq = seq
+        stats.events[t] += 1
+        if self._resumed_from is not None and not self._established and t != "RESUMED":
+            self._replayed += 1
+        return RelayEvent(
+            t,
+            # Only READY's and RESUMED's `d` is kept parsed; the others travel as Discord's bytes.
+            frame.d if t in _READ_D else None,
+            now,
+            seq,
+            self.session_id,
+            self.shard,
+            "gateway",
+            None,
+            frame.raw_d if frame.raw_d is not None else b"null",
+        )
+
+    def _now(self) -> datetime:
+        """The wall clock for `received_at`, to the millisecond. With the real clock, events received
+        within the same millisecond share one datetime object (see events._iso_bytes)."""
+        if self.wall_clock is not utcnow:
+            return self.wall_clock()
+        ms = int(time.time() * 1000)
+        if ms != self._now_ms:
+            self._now_ms = ms
+            self._now_at = _EPOCH + timedelta(milliseconds=ms)
+        return self._now_at
 
     def _ready(self, frame: Frame) -> None:
         d = frame.d if isinstance(frame.d, dict) else {}
