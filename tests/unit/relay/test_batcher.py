@@ -174,3 +174,15 @@ def test_batch_id_is_random_when_batch_holds_relay_events():
 def test_batcher_refuses_settings_when_batch_size_is_outside_protocol_limits(max_events):
     with pytest.raises(ValueError, match="max_events"):
         Batcher(max_events=max_events)
+
+
+def test_batcher_add_many_seals_the_same_batches_as_add_when_given_the_events_at_once(make_event):
+    events = [make_event(seq, session="a" if seq < 6 else "b") for seq in range(1, 12)]
+    one_by_one, at_once = Batcher(max_events=3), Batcher(max_events=3)
+
+    sealed = [b for event in events for b in one_by_one.add(event, now=5.0)]
+    sealed_at_once = at_once.add_many(events, now=5.0)
+
+    assert [(b.batch_id, b.body()) for b in sealed_at_once] == [(b.batch_id, b.body()) for b in sealed]
+    assert [b.batch_id for b in sealed] == ["a-0-1-3", "a-0-4-5", "b-0-6-8", "b-0-9-11"]
+    assert (one_by_one.flush(), at_once.flush()) == (None, None)

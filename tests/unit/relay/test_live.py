@@ -1,7 +1,9 @@
-"""Where each shard of the live relay starts, from its checkpoint and its spool (no network)."""
+"""Where each shard of the live relay starts, from its checkpoint and its spool, and the queue that
+feeds its pipeline (no network)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from guildlog.relay.batcher import Batcher
 from guildlog.relay.checkpoint import Checkpoint, PendingGap
 from guildlog.relay.discovery import GatewayInfo
-from guildlog.relay.live import LiveRelay, LiveSettings
+from guildlog.relay.live import EventQueue, LiveRelay, LiveSettings
 from guildlog.relay.pipeline import Pipeline
 from guildlog.relay.spool import Spool
 
@@ -85,3 +87,71 @@ def test_live_relay_reports_the_saved_session_as_a_gap_when_the_shard_count_chan
     assert resume.pending_gap is not None and resume.pending_gap.reason == "shard_count_changed"
     assert (resume.pending_gap.session_id, resume.pending_gap.last_seq) == ("s1", 7)
     assert initial is not None and initial.shard == (0, 2) and initial.gap == resume.pending_gap
+
+
+# -- the queue between a shard's session and its forwarder ---------------------------------------
+
+
+def test_event_queue_makes_put_wait_until_get_chunk_frees_room_when_full(make_event) -> None:
+    async def scenario() -> tuple[list[int], list[list[int]]]:
+        queue = EventQueue(3)
+        put: list[int] = []
+
+        async def producer() -> None:
+            for seq in range(1, 8):
+                await queue.put(make_event(seq))
+                put.append(seq)
+
+        task = asyncio.create_task(producer())
+        await asyncio.sleep(0)
+        chunks: list[list[int]] = []
+        assert put == [1, 2, 3] and queue.qsize() == 3  # the fourth put waits
+        while sum(len(c) for c in chunks) < 7:
+            chunk = await queue.get_chunk(2)
+            chunks.append([e.seq for e in chunk])
+            queue.task_done(len(chunk))
+            await asyncio.sleep(0)
+        await task
+        return put, chunks
+
+    put, chunks = asyncio.run(scenario())
+
+    assert put == list(range(1, 8))
+    assert [seq for chunk in chunks for seq in chunk] == list(range(1, 8)) and max(map(len, chunks)) == 2
+
+
+def test_event_queue_join_waits_for_task_done_of_every_event_when_chunks_are_taken(make_event) -> None:
+    async def scenario() -> list[str]:
+        queue = EventQueue(10)
+        seen: list[str] = []
+        for seq in (1, 2, 3):
+            await queue.put(make_event(seq))
+        joined = asyncio.create_task(queue.join())
+        chunk = await queue.get_chunk(10)
+        await asyncio.sleep(0)
+        seen.append(f"taken {len(chunk)}, joined {joined.done()}, empty {queue.empty()}")
+        queue.task_done(2)
+        await asyncio.sleep(0)
+        seen.append(f"joined {joined.done()}")
+        queue.task_done(1)
+        await asyncio.sleep(0)
+        seen.append(f"joined {joined.done()}")
+        return seen
+
+    assert asyncio.run(scenario()) == ["taken 3, joined False, empty True", "joined False", "joined True"]
+
+
+def test_event_queue_passes_room_on_when_a_waiting_put_is_cancelled(make_event) -> None:
+    async def scenario() -> list[int | None]:
+        queue = EventQueue(1)
+        await queue.put(make_event(1))
+        first = asyncio.create_task(queue.put(make_event(2)))
+        second = asyncio.create_task(queue.put(make_event(3)))
+        await asyncio.sleep(0)
+        await queue.get_chunk(1)  # room for one: the first waiting put is woken...
+        first.cancel()  # ...and cancelled before it ran, so the second must get the room
+        await asyncio.gather(first, return_exceptions=True)
+        await asyncio.wait_for(second, 1)
+        return [e.seq for e in await queue.get_chunk(5)]
+
+    assert asyncio.run(scenario()) == [3]

@@ -331,3 +331,58 @@ def test_pipeline_tries_the_tightest_gzip_before_giving_up_when_one_event_is_too
     assert result is not None and result.settled is Settled.ACKNOWLEDGED and result.dropped is None
     assert len(sizes) == 2 and sizes[1] < sizes[0]
     assert gzip_module.decompress(transport.calls[0]["body"]) == gzip_module.decompress(transport.calls[1]["body"])
+
+
+def test_pipeline_leaves_the_acknowledged_file_on_disk_when_asked_to_keep_it(make_pipeline, make_event, transport):
+    pipeline = make_pipeline()
+    feed(pipeline, make_event, [1, 2])
+
+    result = pipeline.send_next(keep_delivered=True)
+
+    assert result is not None and result.settled is Settled.ACKNOWLEDGED and result.ack is not None
+    assert result.delivered is not None and result.delivered.path.exists()
+    assert len(pipeline.spool) == 0 and pipeline.send_next(keep_delivered=True) is None
+
+
+def test_async_pipeline_deletes_a_batch_file_only_after_on_ack_returned_when_acknowledged(
+    make_pipeline, make_event, transport
+):
+    pipeline = make_pipeline()
+    on_disk_at_ack: list[bool] = []
+
+    def on_ack(ack) -> None:
+        on_disk_at_ack.append(any(ack.batch_id in p.name for p in pipeline.spool.dir.iterdir()))
+
+    async def main() -> None:
+        async with AsyncPipeline(pipeline, on_ack=on_ack) as pipe:
+            for seq in range(1, 5):
+                await pipe.submit(make_event(seq))
+
+    asyncio.run(main())
+
+    assert on_disk_at_ack == [True, True]
+    assert not list(pipeline.spool.dir.iterdir())
+
+
+def test_async_pipeline_hands_on_ack_the_newest_ack_of_each_session_when_acks_gather(
+    make_pipeline, make_event, transport
+):
+    pipeline = make_pipeline()
+    acks: list = []
+    sessions = ["old", "old", "old", "old", "new", "new", "new", "new"]
+
+    async def main() -> None:
+        async with AsyncPipeline(pipeline, on_ack=acks.append, ack_interval=3600) as pipe:
+            for seq, session in enumerate(sessions, start=1):
+                await pipe.submit(make_event(seq, session=session))
+            await pipe.flush()
+            while len(pipeline.spool):
+                await asyncio.sleep(0.01)
+            assert acks == [] and len(list(pipeline.spool.dir.iterdir())) == 4  # delivered, kept
+        # close() hands over what gathered, then deletes the files.
+
+    asyncio.run(main())
+
+    assert [(a.session_id, a.seq) for a in acks] == [("old", 4), ("new", 8)]
+    assert transport.delivered_seqs() == list(range(1, 9))
+    assert not list(pipeline.spool.dir.iterdir())

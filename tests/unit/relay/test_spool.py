@@ -176,3 +176,18 @@ def test_spool_finds_the_newest_batch_of_a_session_when_reopened_after_a_crash(t
     assert newest.last_received_at == "2026-03-01T12:00:06.000Z"
     assert Spool(tmp_path).newest_of_session("gone", (0, 1)) is None
     assert Spool(tmp_path).newest_of_session("sess", (1, 2)) is None
+
+
+def test_spool_keeps_a_delivered_batch_on_disk_out_of_the_queue_until_removed(tmp_path, batches):
+    spool = Spool(tmp_path)
+    first, second = (spool.put(b) for b in batches(2))
+
+    spool.deliver(first)
+
+    assert [e.name for e in spool.pending()] == [second.name] and len(spool) == 1
+    assert first.path.exists()
+    # A crash now: the next run sends it again (the webhook recognises it) and resumes after it.
+    reopened = Spool(tmp_path)
+    assert [e.name for e in reopened.pending()] == [first.name, second.name]
+    spool.remove(first)
+    assert not first.path.exists() and [e.name for e in Spool(tmp_path).pending()] == [second.name]

@@ -4,9 +4,12 @@
 sender task posts spooled batches one at a time (`Pipeline.send_next` in a worker thread) and a
 timer task seals a batch when it is `flush_ms` old. During a webhook outage the sender keeps
 retrying with a capped backoff while batches pile up on disk, not in memory. `on_ack` runs in the
-event loop after each acknowledged gateway batch: that is where the gateway checkpoints;
-`on_dropped` after events were moved to rejected/ for good (a single event over the webhook's
-size cap, an unreadable spool file): that is where the gateway records a gap.
+event loop after acknowledged gateway batches: that is where the gateway checkpoints; an
+acknowledged batch's file is deleted only after `on_ack` returned for it. With `ack_interval`,
+acknowledgements are gathered for that long and `on_ack` gets the newest of each session (one
+checkpoint write instead of one per batch). `on_dropped` runs after events were moved to
+rejected/ for good (a single event over the webhook's size cap, an unreadable spool file): that is
+where the gateway records a gap.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from guildlog.relay.batcher import Batch
 from guildlog.relay.events import RelayEvent
 from guildlog.relay.pipeline import Ack, DeliveryError, Dropped, Pipeline, Settled
+from guildlog.relay.spool import SpoolEntry
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,17 @@ class AsyncPipeline:
         on_dropped: Callable[[Dropped], Awaitable[None] | None] | None = None,
         clock: Callable[[], float] = time.time,
         first_pause_s: float = 1.0,
+        ack_interval: float = 0.0,
     ) -> None:
         self.core = pipeline
         self.on_ack = on_ack
         self.on_dropped = on_dropped
         self.clock = clock
         self.first_pause_s = first_pause_s
+        self.ack_interval = ack_interval
+        # Acknowledged, not yet handed to on_ack: (the file to delete after, the ack), in order.
+        self._delivered: list[tuple[SpoolEntry | None, Ack | None]] = []
+        self._acked = asyncio.Event()
         self._spool_lock = asyncio.Lock()
         self._work = asyncio.Event()  # something is in the spool
         self._buffered = asyncio.Event()  # the batcher holds events (the timer has a deadline)
@@ -65,6 +74,8 @@ class AsyncPipeline:
     def start(self) -> None:
         self._work.set()  # batches an earlier run left in the spool go first
         self._tasks = [asyncio.create_task(self._sender()), asyncio.create_task(self._timer())]
+        if self.ack_interval > 0:
+            self._tasks.append(asyncio.create_task(self._acker()))
 
     async def submit(self, event: RelayEvent, now: float | None = None) -> None:
         """Hand `event` over. Returns once it is buffered (and any batch it sealed is on disk)."""
@@ -84,9 +95,7 @@ class AsyncPipeline:
         if not events:
             return
         async with self._spool_lock:
-            now = self.clock()
-            add = self.core.batcher.add
-            sealed = [batch for event in events for batch in add(event, now)]
+            sealed = self.core.batcher.add_many(events, self.clock())
             if sealed:
                 await asyncio.to_thread(self._spool_all, sealed)
                 self._work.set()
@@ -120,6 +129,7 @@ class AsyncPipeline:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._settle()
         self._raise_failure()
         return len(self.core.spool)
 
@@ -137,14 +147,16 @@ class AsyncPipeline:
             await self._work.wait()
             # Cleared before looking, so a batch spooled while we look sets it again.
             self._work.clear()
-            result = await asyncio.to_thread(self.core.send_next)
+            result = await asyncio.to_thread(self.core.send_next, keep_delivered=True)
             if result is None:
                 continue
             self._work.set()
-            if result.ack is not None and self.on_ack is not None:
-                outcome = self.on_ack(result.ack)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            if result.delivered is not None or result.ack is not None:
+                self._delivered.append((result.delivered, result.ack))
+                if self.ack_interval > 0:
+                    self._acked.set()
+                else:
+                    await self._settle()
             if result.dropped is not None and self.on_dropped is not None:
                 reported = self.on_dropped(result.dropped)
                 if inspect.isawaitable(reported):
@@ -159,6 +171,37 @@ class AsyncPipeline:
                 pause = min(pause * 2, MAX_OUTAGE_PAUSE_S)
                 continue
             pause = self.first_pause_s
+
+    async def _acker(self) -> None:
+        while True:
+            await self._acked.wait()
+            await asyncio.sleep(self.ack_interval)
+            self._acked.clear()
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Hand the acknowledgements gathered so far to on_ack, then delete their batches' files.
+
+        Cancelled half-way, it leaves them to the next call: on_ack sees an ack again (which moves
+        nothing) and a file already gone is not an error.
+        """
+        count = len(self._delivered)
+        if not count:
+            return
+        settled = self._delivered[:count]
+        if self.on_ack is not None:
+            for ack in _newest_per_session([ack for _, ack in settled if ack is not None]):
+                outcome = self.on_ack(ack)
+                if inspect.isawaitable(outcome):
+                    await outcome
+        entries = [entry for entry, _ in settled if entry is not None]
+        if entries:
+            await asyncio.to_thread(self._remove_all, entries)
+        del self._delivered[:count]
+
+    def _remove_all(self, entries: list[SpoolEntry]) -> None:
+        for entry in entries:
+            self.core.spool.remove(entry)
 
     async def _timer(self) -> None:
         while True:
@@ -175,3 +218,15 @@ class AsyncPipeline:
                 if batch is not None:
                     await asyncio.to_thread(self._spool_all, [batch])
                     self._work.set()
+
+
+def _newest_per_session(acks: list[Ack]) -> list[Ack]:
+    """The last ack of each run of acks of one (session, shard), in order: acks only move a
+    checkpoint forward, so the last of a run moves it as far as all of them."""
+    newest: list[Ack] = []
+    for ack in acks:
+        if newest and (newest[-1].session_id, newest[-1].shard) == (ack.session_id, ack.shard):
+            newest[-1] = ack
+        else:
+            newest.append(ack)
+    return newest

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from guildlog import __version__
 from guildlog.models.envelope import BATCH_ID_PATTERN, MAX_EVENTS_PER_BATCH
@@ -63,7 +64,7 @@ def envelope_body(batch_id: str, session_id: str | None, shard: Shard | None, ev
     }
     head = dumps({"v": 1, "batch_id": batch_id, "relay": relay})
     # Splice the pre-serialized events in rather than decode and re-encode them.
-    return head[:-1] + b',"events":[' + b",".join(events) + b"]}"
+    return b"".join((head[:-1], b',"events":[', b",".join(events), b"]}"))
 
 
 def gateway_batch_id(
@@ -103,11 +104,22 @@ def make_batch(
     last_received_at: str | None = None,
 ) -> Batch:
     """A Batch from (serialized event, seq) pairs, with the id rule above."""
-    seqs = [s for _, s in events if s is not None]
-    first, last = (min(seqs), max(seqs)) if seqs else (None, None)
-    if gateway and session_id and first is not None and last is not None and len(seqs) == len(events):
-        contiguous = seqs == list(range(first, last + 1))
-        digest = None if contiguous else hashlib.sha256(b"\n".join(e for e, _ in events)).hexdigest()[:12]
+    return _make_batch(session_id, shard, [e for e, _ in events], [s for _, s in events], gateway, last_received_at)
+
+
+def _make_batch(
+    session_id: str | None,
+    shard: Shard | None,
+    events: list[bytes],
+    seqs: list[int | None],
+    gateway: bool,
+    last_received_at: str | None,
+) -> Batch:
+    numbered = [s for s in seqs if s is not None]
+    first, last = (min(numbered), max(numbered)) if numbered else (None, None)
+    if gateway and session_id and first is not None and last is not None and len(numbered) == len(events):
+        contiguous = numbered == list(range(first, last + 1))
+        digest = None if contiguous else hashlib.sha256(b"\n".join(events)).hexdigest()[:12]
         batch_id = gateway_batch_id(session_id, shard, first, last, digest=digest)
     else:
         batch_id = random_batch_id()
@@ -115,7 +127,7 @@ def make_batch(
         batch_id=batch_id,
         session_id=session_id,
         shard=shard,
-        events=tuple(e for e, _ in events),
+        events=tuple(events),
         first_seq=first,
         last_seq=last,
         gateway=gateway,
@@ -123,13 +135,20 @@ def make_batch(
     )
 
 
-@dataclass
 class _Buffer:
-    key: tuple[bool, str | None, Shard | None]
-    started: float
-    events: list[tuple[bytes, int | None]] = field(default_factory=list)
-    size: int = 0
-    last: RelayEvent | None = None
+    """The events of the batch being filled: all of one kind (gateway or not), session and shard."""
+
+    __slots__ = ("gateway", "session_id", "shard", "started", "events", "seqs", "size", "last")
+
+    def __init__(self, gateway: bool, session_id: str | None, shard: Shard | None, started: float) -> None:
+        self.gateway = gateway
+        self.session_id = session_id
+        self.shard = shard
+        self.started = started
+        self.events: list[bytes] = []
+        self.seqs: list[int | None] = []
+        self.size = 0
+        self.last: RelayEvent | None = None
 
 
 class Batcher:
@@ -160,23 +179,35 @@ class Batcher:
 
     def add(self, event: RelayEvent, now: float) -> list[Batch]:
         """Buffer `event` (at time `now`, seconds); return the batches this sealed, oldest first."""
-        data = event.to_json()
-        key = (event.source == "gateway", event.session_id, event.shard)
+        return self.add_many((event,), now)
+
+    def add_many(self, events: Iterable[RelayEvent], now: float) -> list[Batch]:
+        """`add` for several events in order, all at time `now`."""
         sealed: list[Batch] = []
         buffer = self._buffer
-        if buffer is not None and (
-            buffer.key != key or now - buffer.started >= self.max_age or buffer.size + len(data) > self.max_bytes
-        ):
-            sealed.append(self._seal())
-            buffer = None
-        if buffer is None:
-            buffer = self._buffer = _Buffer(key=key, started=now)
-        buffer.events.append((data, event.seq))
-        buffer.size += len(data)
-        buffer.last = event
-        # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
-        if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
-            sealed.append(self._seal())
+        max_events, max_bytes = self.max_events, self.max_bytes
+        for event in events:
+            data = event.to_json()
+            gateway = event.source == "gateway"
+            if buffer is not None and (
+                event.session_id != buffer.session_id
+                or event.shard != buffer.shard
+                or gateway is not buffer.gateway
+                or now - buffer.started >= self.max_age
+                or buffer.size + len(data) > max_bytes
+            ):
+                sealed.append(self._seal())
+                buffer = None
+            if buffer is None:
+                buffer = self._buffer = _Buffer(gateway, event.session_id, event.shard, now)
+            buffer.events.append(data)
+            buffer.seqs.append(event.seq)
+            buffer.size += len(data)
+            buffer.last = event
+            # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
+            if len(buffer.events) >= max_events or buffer.size >= max_bytes:
+                sealed.append(self._seal())
+                buffer = None
         return sealed
 
     def deadline(self) -> float | None:
@@ -198,6 +229,5 @@ class Batcher:
         buffer = self._buffer
         assert buffer is not None
         self._buffer = None
-        gateway, session_id, shard = buffer.key
         last = buffer.last.received_iso() if buffer.last is not None else None
-        return make_batch(session_id, shard, buffer.events, gateway, last)
+        return _make_batch(buffer.session_id, buffer.shard, buffer.events, buffer.seqs, buffer.gateway, last)

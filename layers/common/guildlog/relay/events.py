@@ -55,14 +55,15 @@ class RelayEvent:
 
     def to_json(self) -> bytes:
         """The compact JSON of this event as it appears in the envelope."""
-        if self.raw_d is not None and self.source == "gateway":
+        raw_d = self.raw_d
+        if raw_d is not None and self.source == "gateway":
             # The same keys in the same order as below, spliced around Discord's own bytes.
-            return b'{"t":%b,"seq":%d,"received_at":"%b%b%b}' % (
-                _json_str(self.t),
+            return b'%b%d,"received_at":"%b%b%b}' % (
+                _type_head(self.t),
                 self.seq,
                 _iso_bytes(self.received_at),
                 _gateway_tail(self.session_id, self.shard),
-                self.raw_d,
+                raw_d,
             )
         item: dict[str, Any] = {"t": self.t}
         if self.source == "gateway":
@@ -122,14 +123,36 @@ def _iso_bytes(value: datetime) -> bytes:
     return text
 
 
-@lru_cache(maxsize=256)
-def _json_str(value: str | None) -> bytes:
-    return dumps(value)
+# `{"t":"<type>","seq":` by type; Discord has about 80 types, the relay's own a few more.
+_type_heads: dict[str, bytes] = {}
+
+
+def _type_head(t: str) -> bytes:
+    head = _type_heads.get(t)
+    if head is None:
+        if len(_type_heads) >= 1024:
+            _type_heads.clear()
+        head = _type_heads[t] = b'{"t":' + dumps(t) + b',"seq":'
+    return head
+
+
+# The last session's tail, by identity: a session's events share its session_id and shard objects.
+_last_tail: tuple[str | None, Shard | None, bytes] = (None, None, b"")
+
+
+def _gateway_tail(session_id: str | None, shard: Shard | None) -> bytes:
+    """What follows received_at in a gateway event, up to d: the same for a whole session."""
+    global _last_tail
+    last = _last_tail
+    if last[0] is session_id and last[1] is shard and session_id is not None:
+        return last[2]
+    tail = _session_tail(session_id, shard)
+    _last_tail = (session_id, shard, tail)
+    return tail
 
 
 @lru_cache(maxsize=64)
-def _gateway_tail(session_id: str | None, shard: Shard | None) -> bytes:
-    """What follows received_at in a gateway event, up to d: the same for a whole session."""
+def _session_tail(session_id: str | None, shard: Shard | None) -> bytes:
     shard_json = dumps(list(shard) if shard is not None else None)
     return b'","source":"gateway","session_id":' + dumps(session_id) + b',"shard":' + shard_json + b',"d":'
 

@@ -115,6 +115,8 @@ class SendResult:
     ack: Ack | None = None
     message: str = ""
     dropped: Dropped | None = None
+    # An acknowledged batch whose file send_next(keep_delivered=True) left on disk.
+    delivered: SpoolEntry | None = None
 
 
 class Pipeline:
@@ -159,8 +161,15 @@ class Pipeline:
 
     # -- sending side: blocking, one batch at a time, oldest first -----------------------------
 
-    def send_next(self) -> SendResult | None:
-        """Post the oldest spooled batch and settle it; None when the spool is empty."""
+    def send_next(self, *, keep_delivered: bool = False) -> SendResult | None:
+        """Post the oldest spooled batch and settle it; None when the spool is empty.
+
+        With `keep_delivered`, an acknowledged batch leaves the queue but its file stays on disk
+        (`SendResult.delivered`) until the caller removes it (`Spool.remove`): the live relay does
+        once the checkpoint that covers the batch is saved, so a crash in between leaves the batch
+        on disk (the relay resumes after it, and sends it again, which the webhook recognises)
+        rather than a checkpoint that lags behind what the webhook holds.
+        """
         entry = self.spool.peek()
         if entry is None:
             return None
@@ -199,7 +208,7 @@ class Pipeline:
             result = self.poster.post(entry.batch_id, loaded.body, gzip_level=MAX_GZIP_LEVEL)
             self.stats.retries += result.retries
         if result.outcome is Outcome.ACCEPTED:
-            return self._acknowledged(loaded, result)
+            return self._acknowledged(loaded, result, keep_delivered)
         if result.outcome is Outcome.TOO_LARGE:
             return self._too_large(loaded, result)
         if result.outcome is Outcome.REJECTED:
@@ -209,8 +218,11 @@ class Pipeline:
             return SendResult(Settled.FATAL, entry.batch_id, message=refusal_message(result, self.poster.endpoint))
         return SendResult(Settled.UNAVAILABLE, entry.batch_id, message=unavailable_message(result, self.poster))
 
-    def _acknowledged(self, loaded: LoadedBatch, result: PostResult) -> SendResult:
-        self.spool.remove(loaded.entry)
+    def _acknowledged(self, loaded: LoadedBatch, result: PostResult, keep: bool) -> SendResult:
+        if keep:
+            self.spool.deliver(loaded.entry)
+        else:
+            self.spool.remove(loaded.entry)
         answer = result.answer
         self.stats.acknowledged += 1
         self.stats.accepted += _count(answer, "accepted")
@@ -218,7 +230,9 @@ class Pipeline:
         self.stats.quarantined += _count(answer, "quarantined")
         if answer.get("batch_id") not in (None, loaded.entry.batch_id):
             log.warning("webhook answered for another batch_id", extra={"batch_id": loaded.entry.batch_id})
-        return SendResult(Settled.ACKNOWLEDGED, loaded.entry.batch_id, ack=_ack(loaded))
+        return SendResult(
+            Settled.ACKNOWLEDGED, loaded.entry.batch_id, ack=_ack(loaded), delivered=loaded.entry if keep else None
+        )
 
     def _too_large(self, loaded: LoadedBatch, result: PostResult) -> SendResult:
         entry = loaded.entry

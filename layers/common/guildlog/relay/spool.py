@@ -188,6 +188,15 @@ class Spool:
                 return meta
         return None
 
+    def deliver(self, entry: SpoolEntry) -> None:
+        """Take `entry` off the queue (acknowledged) but keep its file until `remove`.
+
+        Until then the file still counts for `newest_of_session` after a restart, which also sends
+        it again: the same batch_id and bytes, which the webhook recognises.
+        """
+        with self._lock:
+            self._entries.pop(entry.key, None)
+
     def remove(self, entry: SpoolEntry) -> None:
         """Drop `entry` (acknowledged, or replaced by its halves)."""
         entry.path.unlink(missing_ok=True)
