@@ -258,7 +258,8 @@ def _spooled_events(state: Path) -> int:
     """Events in the spool, from the batch ids (`<session>-<shard>-<first>-<last>`)."""
     total = 0
     for path in (state / "shard-0" / "spool").iterdir():
-        parts = path.stem.split("_", 1)[-1].split("-")
+        stem = path.name.removesuffix(".gz").removesuffix(".json")  # `<key>_<batch id>.json[.gz]`
+        parts = stem.split("_", 1)[-1].split("-")
         if len(parts) >= 4 and parts[-1].isdigit() and parts[-2].isdigit():
             total += int(parts[-1]) - int(parts[-2]) + 1
     return total

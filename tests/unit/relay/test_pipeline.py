@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 
 import pytest
@@ -30,11 +31,16 @@ def feed(pipeline: Pipeline, make_event, seqs) -> None:
         pipeline.submit(make_event(seq), now=0.0)
 
 
-def test_pipeline_spools_the_batch_before_its_first_post_when_sealed(make_pipeline, make_event, transport):
+def test_pipeline_spools_the_batch_as_it_is_posted_before_its_first_post_when_sealed(
+    make_pipeline, make_event, transport
+):
     pipeline = make_pipeline()
     on_disk_at_post: list[bool] = []
     transport.on_call = lambda call: on_disk_at_post.append(
-        any(p.name.endswith(f"_{call['envelope']['batch_id']}.json") for p in pipeline.spool.dir.iterdir())
+        any(
+            p.name.endswith(f"_{call['envelope']['batch_id']}.json.gz") and p.read_bytes() == call["body"]
+            for p in pipeline.spool.dir.iterdir()
+        )
     )
 
     feed(pipeline, make_event, [1, 2])
@@ -146,8 +152,8 @@ def test_pipeline_stops_and_rejects_the_batch_when_webhook_answers_400_or_401(
 
     assert caught.value.fields["batch_id"] == "sess1-0-3-4"
     assert len(transport.calls) == 2
-    assert [p.name.split("_", 1)[1] for p in (tmp_path / "state" / "rejected").glob("*[0-9].json")] == [
-        "sess1-0-3-4.json"
+    assert [p.name.split("_", 1)[1] for p in (tmp_path / "state" / "rejected").glob("*[0-9].json.gz")] == [
+        "sess1-0-3-4.json.gz"
     ]
     assert [e.batch_id for e in pipeline.spool.pending()] == ["sess1-0-5-6"]
 
@@ -247,7 +253,9 @@ def test_pipeline_describes_the_dropped_event_for_a_gap_when_it_alone_is_too_lar
     dropped = result.dropped
     assert dropped is not None and (dropped.reason, dropped.first_seq, dropped.last_seq) == ("too_large", 7, 7)
     assert (dropped.session_id, dropped.event_type, dropped.events) == ("sess1", "GUILD_CREATE", 1)
-    assert dropped.kept_as and dropped.kept_as.endswith(".json") and dropped.received_at == "2026-03-01T12:00:02.500Z"
+    assert (
+        dropped.kept_as and dropped.kept_as.endswith(".json.gz") and dropped.received_at == "2026-03-01T12:00:02.500Z"
+    )
     assert result.ack.received_at == "2026-03-01T12:00:02.500Z"
 
 
@@ -386,3 +394,16 @@ def test_async_pipeline_hands_on_ack_the_newest_ack_of_each_session_when_acks_ga
     assert [(a.session_id, a.seq) for a in acks] == [("old", 4), ("new", 8)]
     assert transport.delivered_seqs() == list(range(1, 9))
     assert not list(pipeline.spool.dir.iterdir())
+
+
+def test_pipeline_sends_a_plain_spool_file_gzipped_when_an_earlier_run_left_it(
+    tmp_path, make_pipeline, make_event, transport
+):
+    batcher = Batcher(max_events=2)
+    (batch,) = [b for seq in (1, 2) for b in batcher.add(make_event(seq), now=0.0)]
+    Spool(tmp_path / "state").put(batch)  # a body as it was spooled before batches were kept gzipped
+
+    make_pipeline().drain()
+
+    (call,) = transport.calls
+    assert call["headers"]["Content-Encoding"] == "gzip" and gzip.decompress(call["body"]) == batch.body()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import stat
@@ -191,3 +192,53 @@ def test_spool_keeps_a_delivered_batch_on_disk_out_of_the_queue_until_removed(tm
     assert [e.name for e in reopened.pending()] == [first.name, second.name]
     spool.remove(first)
     assert not first.path.exists() and [e.name for e in Spool(tmp_path).pending()] == [second.name]
+
+
+def test_spool_keeps_the_gzip_payload_and_reads_the_body_back_when_reopened(tmp_path, batches):
+    batch, other = batches(2, per_batch=3, start=7)
+    payload = gzip.compress(batch.body(), mtime=0)
+    spool = Spool(tmp_path)
+    entry = spool.put(batch, payload, gzipped=True)
+    spool.put(other)
+
+    reopened = Spool(tmp_path)
+    loaded = reopened.load(reopened.peek())
+
+    assert entry.name.endswith("_sess1-0-7-9.json.gz") and entry.path.read_bytes() == payload
+    assert loaded.entry.gzipped and loaded.data == payload and loaded.body == batch.body()
+    assert (loaded.meta.first_seq, loaded.meta.last_seq, loaded.meta.count) == (7, 9, 3)
+    assert [e.gzipped for e in reopened.pending()] == [True, False]
+    newest = reopened.newest_of_session("sess1", (0, 1))
+    assert newest is not None and newest.last_seq == 12
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: b"not gzip at all", id="not-gzip"),
+        pytest.param(lambda data: gzip.compress(b'{"v":2}'), id="other-protocol"),
+    ],
+)
+def test_spool_load_raises_corrupt_when_a_recovered_gzip_file_is_damaged(tmp_path, batches, damage):
+    (batch,) = batches(1)
+    entry = Spool(tmp_path).put(batch, gzip.compress(batch.body()), gzipped=True)
+    entry.path.write_bytes(damage(entry.path.read_bytes()))
+    reopened = Spool(tmp_path)
+
+    with pytest.raises(SpoolCorruptError) as caught:
+        reopened.load(reopened.peek())
+
+    assert caught.value.fields["file"] == entry.name
+
+
+def test_spool_reject_keeps_the_gzip_name_and_writes_the_reason_beside_it_when_called(tmp_path, batches):
+    (batch,) = batches(1)
+    spool = Spool(tmp_path)
+    entry = spool.put(batch, gzip.compress(batch.body()), gzipped=True)
+
+    kept = spool.reject(entry, {"status": 400})
+
+    assert kept.name == entry.name and kept.read_bytes() == gzip.compress(batch.body())
+    stem = entry.name.removesuffix(".json.gz")
+    assert sorted(p.name for p in spool.rejected_dir.iterdir()) == [entry.name, f"{stem}.reason.json"]

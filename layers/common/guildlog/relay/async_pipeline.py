@@ -58,6 +58,7 @@ class AsyncPipeline:
         # Acknowledged, not yet handed to on_ack: (the file to delete after, the ack), in order.
         self._delivered: list[tuple[SpoolEntry | None, Ack | None]] = []
         self._acked = asyncio.Event()
+        self._sending = False
         self._spool_lock = asyncio.Lock()
         self._work = asyncio.Event()  # something is in the spool
         self._buffered = asyncio.Event()  # the batcher holds events (the timer has a deadline)
@@ -123,7 +124,8 @@ class AsyncPipeline:
                 await asyncio.to_thread(self._spool_all, [batch])
         self._work.set()
         deadline = time.monotonic() + timeout
-        while len(self.core.spool) and self._failure is None and time.monotonic() < deadline:
+        # A batch taken off the spool is still being sent (or its answer handled) while _sending.
+        while (len(self.core.spool) or self._sending) and self._failure is None and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self.core.poster.stop.set()  # a sender sleeping out a backoff returns at once
         for task in self._tasks:
@@ -147,20 +149,24 @@ class AsyncPipeline:
             await self._work.wait()
             # Cleared before looking, so a batch spooled while we look sets it again.
             self._work.clear()
-            result = await asyncio.to_thread(self.core.send_next, keep_delivered=True)
-            if result is None:
-                continue
-            self._work.set()
-            if result.delivered is not None or result.ack is not None:
-                self._delivered.append((result.delivered, result.ack))
-                if self.ack_interval > 0:
-                    self._acked.set()
-                else:
-                    await self._settle()
-            if result.dropped is not None and self.on_dropped is not None:
-                reported = self.on_dropped(result.dropped)
-                if inspect.isawaitable(reported):
-                    await reported
+            self._sending = True
+            try:
+                result = await asyncio.to_thread(self.core.send_next, keep_delivered=True)
+                if result is None:
+                    continue
+                self._work.set()
+                if result.delivered is not None or result.ack is not None:
+                    self._delivered.append((result.delivered, result.ack))
+                    if self.ack_interval > 0:
+                        self._acked.set()
+                    else:
+                        await self._settle()
+                if result.dropped is not None and self.on_dropped is not None:
+                    reported = self.on_dropped(result.dropped)
+                    if inspect.isawaitable(reported):
+                        await reported
+            finally:
+                self._sending = False
             if result.settled is Settled.FATAL:
                 log.error("delivery stopped", extra={"batch_id": result.batch_id})
                 self._failure = DeliveryError(result.message, batch_id=result.batch_id)

@@ -155,9 +155,9 @@ class Pipeline:
         return self.spool_batch(batch) if batch else None
 
     def spool_batch(self, batch: Batch) -> SpoolEntry:
-        """Append a sealed batch to the spool (durably)."""
+        """Append a sealed batch to the spool (durably), as the poster will send it."""
         self.stats.batches += 1
-        return self.spool.put(batch)
+        return self.spool.put(batch, self.poster.encode(batch.body()), gzipped=self.poster.compress)
 
     # -- sending side: blocking, one batch at a time, oldest first -----------------------------
 
@@ -196,7 +196,10 @@ class Pipeline:
                 message=f"corrupt spool file {entry.name}: {exc.message}",
                 dropped=dropped,
             )
-        result = self.poster.post(entry.batch_id, loaded.body)
+        if entry.gzipped == self.poster.compress:
+            result = self.poster.send(entry.batch_id, loaded.data)  # the file is what is sent
+        else:  # spooled by a run that compressed otherwise
+            result = self.poster.post(entry.batch_id, loaded.body)
         self.stats.retries += result.retries
         if (
             result.outcome is Outcome.TOO_LARGE
@@ -276,7 +279,8 @@ class Pipeline:
             make_batch(meta.session_id, meta.shard, part, meta.gateway, last_received_at(part))
             for part in (events[:middle], events[middle:])
         ]
-        self.spool.replace(entry, halves)
+        payloads = [self.poster.encode(half.body()) for half in halves]
+        self.spool.replace(entry, halves, payloads, gzipped=self.poster.compress)
         self.stats.splits += 1
         log.info("batch too large, split in two", extra={"batch_id": entry.batch_id, "events": len(events)})
         return SendResult(Settled.SPLIT, entry.batch_id)

@@ -159,10 +159,19 @@ class Poster:
         self.compress = compress
         self.gzip_level = gzip_level
 
+    def encode(self, body: bytes, *, gzip_level: int | None = None) -> bytes:
+        """`body` as it is sent: gzipped when this poster compresses (no timestamp, so the same body
+        always gives the same bytes); `gzip_level` overrides the default."""
+        if not self.compress:
+            return body
+        return gzip.compress(body, compresslevel=self.gzip_level if gzip_level is None else gzip_level, mtime=0)
+
     def post(self, batch_id: str, body: bytes, *, gzip_level: int | None = None) -> PostResult:
         """POST `body` until a final answer or the retries run out (`gzip_level` overrides the default)."""
-        level = self.gzip_level if gzip_level is None else gzip_level
-        payload = gzip.compress(body, compresslevel=level, mtime=0) if self.compress else body
+        return self.send(batch_id, self.encode(body, gzip_level=gzip_level))
+
+    def send(self, batch_id: str, payload: bytes) -> PostResult:
+        """`post` for a body already encoded by `encode`."""
         base_headers = {"Content-Type": "application/json", "User-Agent": f"guildlog-relay/{__version__}"}
         if self.compress:
             base_headers["Content-Encoding"] = "gzip"

@@ -5,20 +5,25 @@ POST and removed only after the webhook answered 200, so a batch the source hand
 the webhook being down and the process being killed. Only names and a little metadata are kept in
 memory: during an outage the batches sit on disk, not in RAM.
 
-File names order the queue: `<16-digit counter>[.<half>…]_<batch_id>.json`. A batch split after a
-413 is replaced by its halves `….1` and `….2`, which sort exactly where the parent was. The file
-content is the envelope body as sent (before gzip). Batches that must not be retried go to
-`<state-dir>/rejected/` with a `.reason.json` beside them: nothing is silently dropped.
+File names order the queue: `<16-digit counter>[.<half>…]_<batch_id>.json[.gz]`. A batch split after
+a 413 is replaced by its halves `….1` and `….2`, which sort exactly where the parent was. The file
+content is the batch as it is POSTed: the envelope body, gzipped (`.json.gz`) when the webhook gets
+it gzipped, so a batch is serialized and compressed once, and what is on disk is what was signed.
+Batches that must not be retried go to `<state-dir>/rejected/` with a `.reason.json` beside them:
+nothing is silently dropped.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
 import re
 import threading
+import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +39,10 @@ log = logging.getLogger(__name__)
 
 SPOOL_DIR = "spool"
 REJECTED_DIR = "rejected"
-_NAME = re.compile(r"^(?P<key>\d{16}(?:\.[12])*)_(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})\.json$")
+_NAME = re.compile(
+    r"^(?P<key>\d{16}(?:\.[12])*)_(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?P<suffix>\.json(?:\.gz)?)$"
+)
+_JSON, _GZIP = ".json", ".json.gz"
 _TMP_SUFFIX = ".tmp"
 
 
@@ -55,6 +63,16 @@ class SpoolEntry:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def gzipped(self) -> bool:
+        """The file holds the body gzipped (`.json.gz`), as the webhook gets it."""
+        return self.path.name.endswith(_GZIP)
+
+    @property
+    def stem(self) -> str:
+        """The name without `.json` or `.json.gz`."""
+        return self.path.name.removesuffix(_GZIP if self.gzipped else _JSON)
 
 
 @dataclass(frozen=True)
@@ -82,11 +100,16 @@ class BatchMeta:
 
 @dataclass(frozen=True)
 class LoadedBatch:
-    """A spooled batch read back for sending: the exact body and its metadata."""
+    """A spooled batch read back for sending: the file's bytes (the payload as POSTed) and metadata."""
 
     entry: SpoolEntry
-    body: bytes
+    data: bytes
     meta: BatchMeta
+
+    @cached_property
+    def body(self) -> bytes:
+        """The envelope JSON (inflated, for a gzipped file)."""
+        return _inflate(self.data, self.entry) if self.entry.gzipped else self.data
 
 
 class Spool:
@@ -133,27 +156,35 @@ class Spool:
         with self._lock:
             return self._entries[min(self._entries)] if self._entries else None
 
-    def put(self, batch: Batch) -> SpoolEntry:
-        """Append `batch`, durably, at the end of the queue."""
+    def put(self, batch: Batch, payload: bytes | None = None, *, gzipped: bool = False) -> SpoolEntry:
+        """Append `batch`, durably, at the end of the queue: `payload` is what the webhook gets,
+        `batch.body()` gzipped when `gzipped` (the body itself when no payload is given)."""
         with self._lock:
             self._counter += 1
             key: tuple[int, ...] = (self._counter,)
-        return self._write(key, batch)
+        return self._write(key, batch, payload, gzipped)
 
-    def replace(self, entry: SpoolEntry, halves: list[Batch]) -> list[SpoolEntry]:
-        """Put `halves` where `entry` was (after a 413), then drop `entry`.
+    def replace(
+        self, entry: SpoolEntry, halves: list[Batch], payloads: list[bytes] | None = None, *, gzipped: bool = False
+    ) -> list[SpoolEntry]:
+        """Put `halves` (with `payloads`, as for `put`) where `entry` was (after a 413), then drop `entry`.
 
         The halves are durable before the parent goes: a crash in between sends the parent again,
         which splits again into the same halves.
         """
-        written = [self._write((*entry.key, i), half) for i, half in enumerate(halves, start=1)]
+        written = [
+            self._write((*entry.key, i), half, payloads[i - 1] if payloads else None, gzipped)
+            for i, half in enumerate(halves, start=1)
+        ]
         self.remove(entry)
         return written
 
-    def _write(self, key: tuple[int, ...], batch: Batch) -> SpoolEntry:
+    def _write(self, key: tuple[int, ...], batch: Batch, payload: bytes | None, gzipped: bool) -> SpoolEntry:
+        if payload is None:
+            payload, gzipped = batch.body(), False
         name = ".".join(f"{part:016d}" if i == 0 else str(part) for i, part in enumerate(key))
-        path = self.dir / f"{name}_{batch.batch_id}.json"
-        write_atomic(path, batch.body())
+        path = self.dir / f"{name}_{batch.batch_id}{_GZIP if gzipped else _JSON}"
+        write_atomic(path, payload)
         entry = SpoolEntry(key=key, batch_id=batch.batch_id, path=path, meta=BatchMeta.of(batch))
         with self._lock:
             self._entries[key] = entry
@@ -165,12 +196,15 @@ class Spool:
         Raises SpoolCorruptError when it cannot be (truncated, edited, another protocol).
         """
         try:
-            body = entry.path.read_bytes()
+            data = entry.path.read_bytes()
         except OSError as exc:
             raise SpoolCorruptError(f"cannot read spool file: {exc.strerror}", file=entry.name) from None
-        if entry.meta is not None:
-            return LoadedBatch(entry, body, entry.meta)
-        return LoadedBatch(entry, body, read_meta(body, entry))
+        loaded = LoadedBatch(entry, data, entry.meta) if entry.meta is not None else None
+        if loaded is None:
+            body = _inflate(data, entry) if entry.gzipped else data
+            loaded = LoadedBatch(entry, data, read_meta(body, entry))
+            loaded.__dict__["body"] = body  # LoadedBatch.body, already inflated
+        return loaded
 
     def newest_of_session(self, session_id: str, shard: Shard | None) -> BatchMeta | None:
         """The newest spooled gateway batch of `session_id` on `shard`: the highest seq the spool
@@ -181,8 +215,8 @@ class Spool:
             if not entry.batch_id.startswith(prefix):
                 continue
             try:
-                meta = entry.meta or read_meta(entry.path.read_bytes(), entry)
-            except (OSError, SpoolCorruptError):
+                meta = entry.meta or self.load(entry).meta
+            except SpoolCorruptError:
                 continue
             if meta.gateway and meta.session_id == session_id and meta.last_seq is not None:
                 return meta
@@ -206,12 +240,13 @@ class Spool:
     def reject(self, entry: SpoolEntry, reason: dict[str, Any]) -> Path:
         """Move `entry` to `rejected/` with `reason` beside it; return where it went."""
         with self._lock:
-            target = _free_name(self.rejected_dir, entry.path.stem)
+            suffix = _GZIP if entry.gzipped else _JSON
+            target = _free_name(self.rejected_dir, entry.stem, suffix)
             if entry.path.exists():
                 os.replace(entry.path, target)
             self._entries.pop(entry.key, None)
         record = {"batch_id": entry.batch_id, "rejected_at": iso(utcnow()), "spool_file": entry.name, **reason}
-        write_atomic(target.with_name(target.stem + ".reason.json"), dumps(record) + b"\n")
+        write_atomic(target.with_name(target.name.removesuffix(suffix) + ".reason.json"), dumps(record) + b"\n")
         _fsync_dir(self.dir)
         return target
 
@@ -282,10 +317,17 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _free_name(folder: Path, stem: str) -> Path:
-    candidate = folder / f"{stem}.json"
+def _free_name(folder: Path, stem: str, suffix: str) -> Path:
+    candidate = folder / f"{stem}{suffix}"
     n = 1
     while candidate.exists():
         n += 1
-        candidate = folder / f"{stem}.{n}.json"
+        candidate = folder / f"{stem}.{n}{suffix}"
     return candidate
+
+
+def _inflate(data: bytes, entry: SpoolEntry) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise SpoolCorruptError(f"not a readable gzip file ({type(exc).__name__})", file=entry.name) from None
