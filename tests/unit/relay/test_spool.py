@@ -242,3 +242,22 @@ def test_spool_reject_keeps_the_gzip_name_and_writes_the_reason_beside_it_when_c
     assert kept.name == entry.name and kept.read_bytes() == gzip.compress(batch.body())
     stem = entry.name.removesuffix(".json.gz")
     assert sorted(p.name for p in spool.rejected_dir.iterdir()) == [entry.name, f"{stem}.reason.json"]
+
+
+def test_spool_hands_back_the_payloads_it_wrote_without_reading_them_when_within_the_held_bytes(
+    tmp_path, batches, monkeypatch
+):
+    monkeypatch.setattr(spool_module, "HELD_BYTES", 1000)
+    spool = Spool(tmp_path)
+    small, large = batches(2)
+    first = spool.put(small, b"x" * 600)
+    second = spool.put(large, b"y" * 600)  # over the budget with the first: on disk only
+    first.path.write_bytes(b"changed on disk")
+    second.path.write_bytes(b"changed on disk")
+
+    assert spool.load(first).data == b"x" * 600
+    assert spool.load(second).data == b"changed on disk"
+    spool.deliver(first)  # the budget is free again, but what was written meanwhile stays on disk
+    third = spool.put(batches(1, start=20)[0], b"z" * 600)
+    third.path.write_bytes(b"changed on disk")
+    assert spool.load(third).data == b"z" * 600

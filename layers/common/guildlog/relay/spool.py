@@ -43,6 +43,9 @@ _NAME = re.compile(
     r"^(?P<key>\d{16}(?:\.[12])*)_(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?P<suffix>\.json(?:\.gz)?)$"
 )
 _JSON, _GZIP = ".json", ".json.gz"
+# The payloads of the oldest queued batches this process wrote stay in memory up to this many bytes,
+# so that the sender does not read back what was just written; past it, batches wait on disk only.
+HELD_BYTES = 2 * 1024 * 1024
 _TMP_SUFFIX = ".tmp"
 
 
@@ -124,6 +127,8 @@ class Spool:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._entries: dict[tuple[int, ...], SpoolEntry] = {}
+        self._held: dict[tuple[int, ...], bytes] = {}  # see HELD_BYTES
+        self._held_size = 0
         self._recover()
         self._counter = max((k[0] for k in self._entries), default=0)
 
@@ -188,15 +193,27 @@ class Spool:
         entry = SpoolEntry(key=key, batch_id=batch.batch_id, path=path, meta=BatchMeta.of(batch))
         with self._lock:
             self._entries[key] = entry
+            if self._held_size + len(payload) <= HELD_BYTES:
+                self._held[key] = payload
+                self._held_size += len(payload)
         return entry
+
+    def _forget(self, key: tuple[int, ...]) -> None:
+        """Off the queue (call with the lock held)."""
+        self._entries.pop(key, None)
+        held = self._held.pop(key, None)
+        if held is not None:
+            self._held_size -= len(held)
 
     def load(self, entry: SpoolEntry) -> LoadedBatch:
         """Read `entry` back. A file found on start is validated as an envelope first.
 
         Raises SpoolCorruptError when it cannot be (truncated, edited, another protocol).
         """
+        with self._lock:
+            held = self._held.get(entry.key)
         try:
-            data = entry.path.read_bytes()
+            data = held if held is not None else entry.path.read_bytes()
         except OSError as exc:
             raise SpoolCorruptError(f"cannot read spool file: {exc.strerror}", file=entry.name) from None
         loaded = LoadedBatch(entry, data, entry.meta) if entry.meta is not None else None
@@ -229,13 +246,13 @@ class Spool:
         it again: the same batch_id and bytes, which the webhook recognises.
         """
         with self._lock:
-            self._entries.pop(entry.key, None)
+            self._forget(entry.key)
 
     def remove(self, entry: SpoolEntry) -> None:
         """Drop `entry` (acknowledged, or replaced by its halves)."""
         entry.path.unlink(missing_ok=True)
         with self._lock:
-            self._entries.pop(entry.key, None)
+            self._forget(entry.key)
 
     def reject(self, entry: SpoolEntry, reason: dict[str, Any]) -> Path:
         """Move `entry` to `rejected/` with `reason` beside it; return where it went."""
@@ -244,7 +261,7 @@ class Spool:
             target = _free_name(self.rejected_dir, entry.stem, suffix)
             if entry.path.exists():
                 os.replace(entry.path, target)
-            self._entries.pop(entry.key, None)
+            self._forget(entry.key)
         record = {"batch_id": entry.batch_id, "rejected_at": iso(utcnow()), "spool_file": entry.name, **reason}
         write_atomic(target.with_name(target.name.removesuffix(suffix) + ".reason.json"), dumps(record) + b"\n")
         _fsync_dir(self.dir)
