@@ -8,7 +8,7 @@ import pytest
 
 from guildlog.models.envelope import BATCH_ID_PATTERN, Envelope
 from guildlog.relay.batcher import Batcher, gateway_batch_id
-from guildlog.relay.events import RelayEvent, relay_event
+from guildlog.relay.events import DispatchEncoder, DispatchRun, RelayEvent, relay_event
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -186,3 +186,48 @@ def test_batcher_add_many_seals_the_same_batches_as_add_when_given_the_events_at
     assert [(b.batch_id, b.body()) for b in sealed_at_once] == [(b.batch_id, b.body()) for b in sealed]
     assert [b.batch_id for b in sealed] == ["a-0-1-3", "a-0-4-5", "b-0-6-8", "b-0-9-11"]
     assert (one_by_one.flush(), at_once.flush()) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("max_events", "max_bytes"),
+    [(3, 1_000_000), (500, 1_000_000), (4, 700), (100, 250), (2, 1)],
+    ids=["by-count", "one-batch", "count-and-bytes", "by-bytes", "each-alone"],
+)
+def test_batcher_seals_the_same_batches_from_a_dispatch_run_as_from_its_events_when_caps_fall_inside(
+    max_events: int, max_bytes: int
+):
+    at = [datetime(2026, 3, 1, 12, 0, 0, ms * 1000, tzinfo=UTC) for ms in range(11)]
+    raw = [b'{"id":"%d","content":"%s"}' % (seq, b"x" * (seq * 13 % 90)) for seq in range(1, 12)]
+    events = [RelayEvent("MESSAGE_CREATE", None, at[i], i + 1, "s", (0, 1), "gateway", None, raw[i]) for i in range(11)]
+    encode = DispatchEncoder("s", (0, 1))
+    run = DispatchRun("s", (0, 1))
+    for i in range(11):
+        run.add(encode("MESSAGE_CREATE", i + 1, at[i], raw[i]), i + 1, at[i])
+    gap = relay_event("GUILDLOG_GAP", {"x": 1}, event_id="gap-1", received_at=at[0])
+    one_by_one = Batcher(max_events=max_events, max_bytes=max_bytes)
+    as_run = Batcher(max_events=max_events, max_bytes=max_bytes)
+
+    expected = one_by_one.add_many([gap, *events], now=1.0) + [one_by_one.flush()]
+    sealed = as_run.add_many([gap, run], now=1.0) + [as_run.flush()]
+
+    def shape(batches: list) -> list:
+        return [(b.batch_id, b.body(), b.last_received_at) for b in batches if b is not None]
+
+    assert shape(sealed)[1:] == shape(expected)[1:] and len(sealed) == len(expected) >= 2
+
+
+def test_batcher_seals_a_dispatch_run_by_age_and_session_when_added_after_other_events(make_event):
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    batcher = Batcher(max_events=100, max_age_ms=1000)
+    batcher.add(make_event(1, session="a"), now=0.0)
+    run = DispatchRun("a", (0, 1))
+    run.add(DispatchEncoder("a", (0, 1))("MESSAGE_CREATE", 2, at, b"{}"), 2, at)
+    other = DispatchRun("b", (0, 1))
+    other.add(DispatchEncoder("b", (0, 1))("MESSAGE_CREATE", 1, at, b"{}"), 1, at)
+
+    late = batcher.add_many([run], now=1.5)  # the buffered batch is 1.5 s old: sealed first
+    switched = batcher.add_many([other], now=1.6)  # another session: sealed first
+
+    assert [(b.session_id, b.first_seq, b.last_seq) for b in late] == [("a", 1, 1)]
+    assert [(b.session_id, b.first_seq, b.last_seq) for b in switched] == [("a", 2, 2)]
+    assert batcher.flush().batch_id == "b-0-1-1"

@@ -12,6 +12,7 @@ import pytest
 from guildlog.relay.batcher import Batcher
 from guildlog.relay.checkpoint import Checkpoint, PendingGap
 from guildlog.relay.discovery import GatewayInfo
+from guildlog.relay.events import DispatchRun
 from guildlog.relay.live import EventQueue, LiveRelay, LiveSettings
 from guildlog.relay.pipeline import Pipeline
 from guildlog.relay.spool import Spool
@@ -92,8 +93,12 @@ def test_live_relay_reports_the_saved_session_as_a_gap_when_the_shard_count_chan
 # -- the queue between a shard's session and its forwarder ---------------------------------------
 
 
-def test_event_queue_makes_put_wait_until_get_chunk_frees_room_when_full(make_event) -> None:
-    async def scenario() -> tuple[list[int], list[list[int]]]:
+def _seqs(items: list) -> list[int | None]:
+    return [seq for item in items for seq in (item.seqs if isinstance(item, DispatchRun) else [item.seq])]
+
+
+def test_event_queue_makes_put_wait_until_get_all_frees_room_when_full(make_event) -> None:
+    async def scenario() -> tuple[list[int], list[list[int | None]]]:
         queue = EventQueue(3)
         put: list[int] = []
 
@@ -104,32 +109,77 @@ def test_event_queue_makes_put_wait_until_get_chunk_frees_room_when_full(make_ev
 
         task = asyncio.create_task(producer())
         await asyncio.sleep(0)
-        chunks: list[list[int]] = []
+        taken: list[list[int | None]] = []
         assert put == [1, 2, 3] and queue.qsize() == 3  # the fourth put waits
-        while sum(len(c) for c in chunks) < 7:
-            chunk = await queue.get_chunk(2)
-            chunks.append([e.seq for e in chunk])
-            queue.task_done(len(chunk))
+        while sum(len(c) for c in taken) < 7:
+            items, count = await queue.get_all()
+            assert count == len(items) <= 3
+            taken.append(_seqs(items))
+            queue.task_done(count)
             await asyncio.sleep(0)
         await task
-        return put, chunks
+        return put, taken
 
-    put, chunks = asyncio.run(scenario())
+    put, taken = asyncio.run(scenario())
 
-    assert put == list(range(1, 8))
-    assert [seq for chunk in chunks for seq in chunk] == list(range(1, 8)) and max(map(len, chunks)) == 2
+    assert put == list(range(1, 8)) and [seq for chunk in taken for seq in chunk] == list(range(1, 8))
 
 
-def test_event_queue_join_waits_for_task_done_of_every_event_when_chunks_are_taken(make_event) -> None:
+def test_event_queue_gathers_dispatches_in_one_run_between_other_events_when_put(make_event) -> None:
+    async def scenario() -> tuple[list, int]:
+        queue = EventQueue(100)
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        for seq in (1, 2):
+            assert queue.put_dispatch("s", (0, 1), b"{}", seq, at)
+        await queue.put(make_event(3))
+        for seq in (4, 5):
+            assert queue.put_dispatch("s", (0, 1), b"{}", seq, at)
+        assert queue.put_dispatch("other", (0, 1), b"{}", 1, at)
+        return await queue.get_all()
+
+    items, count = asyncio.run(scenario())
+
+    assert [type(item).__name__ for item in items] == ["DispatchRun", "RelayEvent", "DispatchRun", "DispatchRun"]
+    assert _seqs(items) == [1, 2, 3, 4, 5, 1] and count == 6
+
+
+def test_event_queue_refuses_a_dispatch_until_room_when_full() -> None:
+    async def scenario() -> list[str]:
+        queue = EventQueue(2)
+        at = datetime(2026, 3, 1, tzinfo=UTC)
+        seen = [str(queue.put_dispatch("s", (0, 1), b"{}", seq, at)) for seq in (1, 2, 3)]
+        waiting = asyncio.create_task(queue.room())
+        await asyncio.sleep(0)
+        seen.append(f"room {waiting.done()}")
+        items, _ = await queue.get_all()
+        await asyncio.sleep(0)
+        seen.append(f"room {waiting.done()}, taken {_seqs(items)}")
+        seen.append(str(queue.put_dispatch("s", (0, 1), b"{}", 3, at)))
+        items, _ = await queue.get_all()
+        seen.append(f"a new run {_seqs(items)}")
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        "True",
+        "True",
+        "False",
+        "room False",
+        "room True, taken [1, 2]",
+        "True",
+        "a new run [3]",
+    ]
+
+
+def test_event_queue_join_waits_for_task_done_of_every_event_when_taken(make_event) -> None:
     async def scenario() -> list[str]:
         queue = EventQueue(10)
         seen: list[str] = []
         for seq in (1, 2, 3):
             await queue.put(make_event(seq))
         joined = asyncio.create_task(queue.join())
-        chunk = await queue.get_chunk(10)
+        _, count = await queue.get_all()
         await asyncio.sleep(0)
-        seen.append(f"taken {len(chunk)}, joined {joined.done()}, empty {queue.empty()}")
+        seen.append(f"taken {count}, joined {joined.done()}, empty {queue.empty()}")
         queue.task_done(2)
         await asyncio.sleep(0)
         seen.append(f"joined {joined.done()}")
@@ -148,10 +198,11 @@ def test_event_queue_passes_room_on_when_a_waiting_put_is_cancelled(make_event) 
         first = asyncio.create_task(queue.put(make_event(2)))
         second = asyncio.create_task(queue.put(make_event(3)))
         await asyncio.sleep(0)
-        await queue.get_chunk(1)  # room for one: the first waiting put is woken...
+        await queue.get_all()  # room for one: the first waiting put is woken...
         first.cancel()  # ...and cancelled before it ran, so the second must get the room
         await asyncio.gather(first, return_exceptions=True)
         await asyncio.wait_for(second, 1)
-        return [e.seq for e in await queue.get_chunk(5)]
+        items, _ = await queue.get_all()
+        return _seqs(items)
 
     assert asyncio.run(scenario()) == [3]

@@ -187,6 +187,51 @@ def test_frame_reader_parses_ready_in_full_when_it_comes_again_on_the_connection
 # -- a session ----------------------------------------------------------------------------------
 
 
+class Dispatches:
+    """A DispatchQueue that keeps what it is given, and says it is full when told to."""
+
+    def __init__(self) -> None:
+        self.taken: list[tuple[str, Any, bytes, int, Any]] = []
+        self.full = False
+        self.waits = 0
+
+    def put_dispatch(self, session_id: str, shard: Any, data: bytes, seq: int, received_at: Any) -> bool:
+        if self.full:
+            return False
+        self.taken.append((session_id, shard, data, seq, received_at))
+        return True
+
+    async def room(self) -> None:
+        self.waits += 1
+        self.full = False
+
+
+def test_shard_session_queues_dispatches_as_their_envelope_json_when_given_a_dispatch_queue() -> None:
+    dispatches = Dispatches()
+
+    async def scenario() -> tuple[FakeDiscord, Harness]:
+        discord = FakeDiscord(TOKEN, heartbeat_interval_ms=HEARTBEAT_MS, shards=4)
+        harness = Harness(discord, shard=(2, 4), dispatches=dispatches)
+        harness.start()
+        await live(discord, shard=2)
+        await discord.dispatch("MESSAGE_CREATE", {"id": "1", "content": "caf\u00e9"}, shard=2)
+        dispatches.full = True  # the next one waits for room, then goes in
+        await discord.dispatch("MESSAGE_DELETE", {"id": "1"}, shard=2)
+        await discord.wait_for(lambda: len(dispatches.taken) == 2)
+        await harness.stop()
+        return discord, harness
+
+    discord, harness = run_virtual(scenario)
+    [session_id] = discord.sessions
+    assert harness.types()[:2] == ["READY", "GUILDLOG_CONNECT"]  # what the session reads still goes to emit
+    assert "MESSAGE_CREATE" not in harness.types() and dispatches.waits == 1
+    sent = [("MESSAGE_CREATE", b'{"id":"1","content":"caf\\u00e9"}'), ("MESSAGE_DELETE", b'{"id":"1"}')]
+    for (session, shard, data, seq, at), (t, d) in zip(dispatches.taken, sent, strict=True):
+        same = RelayEvent(t, None, at, seq, session, shard, "gateway", None, d)
+        assert (session, shard) == (session_id, (2, 4)) and data == same.to_json()
+    assert [seq for *_, seq, _ in dispatches.taken] == [2, 3]
+
+
 def test_shard_session_identifies_with_token_intents_and_shard_when_nothing_is_saved() -> None:
     async def scenario() -> tuple[FakeDiscord, Harness]:
         discord = FakeDiscord(TOKEN, heartbeat_interval_ms=HEARTBEAT_MS, shards=4)

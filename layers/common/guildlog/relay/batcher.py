@@ -13,10 +13,11 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from guildlog import __version__
 from guildlog.models.envelope import BATCH_ID_PATTERN, MAX_EVENTS_PER_BATCH
-from guildlog.relay.events import RelayEvent, Shard, dumps
+from guildlog.relay.events import DispatchRun, RelayEvent, Shard, dumps, iso_text
 
 DEFAULT_MAX_EVENTS = 500
 DEFAULT_MAX_AGE_MS = 1000
@@ -138,7 +139,7 @@ def _make_batch(
 class _Buffer:
     """The events of the batch being filled: all of one kind (gateway or not), session and shard."""
 
-    __slots__ = ("gateway", "session_id", "shard", "started", "events", "seqs", "size", "last")
+    __slots__ = ("gateway", "session_id", "shard", "started", "events", "seqs", "size", "last_received")
 
     def __init__(self, gateway: bool, session_id: str | None, shard: Shard | None, started: float) -> None:
         self.gateway = gateway
@@ -148,7 +149,7 @@ class _Buffer:
         self.events: list[bytes] = []
         self.seqs: list[int | None] = []
         self.size = 0
-        self.last: RelayEvent | None = None
+        self.last_received: datetime | None = None
 
 
 class Batcher:
@@ -181,34 +182,81 @@ class Batcher:
         """Buffer `event` (at time `now`, seconds); return the batches this sealed, oldest first."""
         return self.add_many((event,), now)
 
-    def add_many(self, events: Iterable[RelayEvent], now: float) -> list[Batch]:
-        """`add` for several events in order, all at time `now`."""
+    def add_many(self, events: Iterable[RelayEvent | DispatchRun], now: float) -> list[Batch]:
+        """`add` for several events in order, all at time `now`; a DispatchRun counts as its
+        dispatches, one after the other, and seals the same batches they would as RelayEvents."""
         sealed: list[Batch] = []
-        buffer = self._buffer
-        max_events, max_bytes = self.max_events, self.max_bytes
         for event in events:
-            data = event.to_json()
-            gateway = event.source == "gateway"
+            if type(event) is DispatchRun:
+                self._add_run(event, now, sealed)
+            else:
+                self._add(event.to_json(), event.seq, event.received_at, event, now, sealed)  # type: ignore[union-attr]
+        return sealed
+
+    def _add(
+        self,
+        data: bytes,
+        seq: int | None,
+        received_at: datetime,
+        key: RelayEvent | DispatchRun,
+        now: float,
+        sealed: list[Batch],
+    ) -> None:
+        gateway = type(key) is DispatchRun or key.source == "gateway"  # type: ignore[union-attr]
+        buffer = self._buffer
+        if buffer is not None and (
+            key.session_id != buffer.session_id
+            or key.shard != buffer.shard
+            or gateway is not buffer.gateway
+            or now - buffer.started >= self.max_age
+            or buffer.size + len(data) > self.max_bytes
+        ):
+            sealed.append(self._seal())
+            buffer = None
+        if buffer is None:
+            buffer = self._buffer = _Buffer(gateway, key.session_id, key.shard, now)
+        buffer.events.append(data)
+        buffer.seqs.append(seq)
+        buffer.size += len(data)
+        buffer.last_received = received_at
+        # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
+        if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
+            sealed.append(self._seal())
+
+    def _add_run(self, run: DispatchRun, now: float, sealed: list[Batch]) -> None:
+        """The dispatches of `run`, as many at a time as fit in the buffered batch by count and by
+        bytes (then each seals nothing before the last): the same batches as one by one."""
+        events, seqs, received = run.events, run.seqs, run.received
+        i, count = 0, len(events)
+        while i < count:
+            buffer = self._buffer
             if buffer is not None and (
-                event.session_id != buffer.session_id
-                or event.shard != buffer.shard
-                or gateway is not buffer.gateway
+                run.session_id != buffer.session_id
+                or run.shard != buffer.shard
+                or not buffer.gateway
                 or now - buffer.started >= self.max_age
-                or buffer.size + len(data) > max_bytes
             ):
                 sealed.append(self._seal())
                 buffer = None
             if buffer is None:
-                buffer = self._buffer = _Buffer(gateway, event.session_id, event.shard, now)
-            buffer.events.append(data)
-            buffer.seqs.append(event.seq)
-            buffer.size += len(data)
-            buffer.last = event
-            # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
-            if len(buffer.events) >= max_events or buffer.size >= max_bytes:
+                buffer = self._buffer = _Buffer(True, run.session_id, run.shard, now)
+            end = min(count, i + self.max_events - len(buffer.events))
+            part = events[i:end]
+            size = sum(map(len, part))
+            if buffer.size + size > self.max_bytes:
+                # The byte cap falls inside: one at a time from here (`_add` never finds an empty buffer).
+                if not buffer.events:
+                    self._buffer = None
+                for j in range(i, count):
+                    self._add(events[j], seqs[j], received[j], run, now, sealed)
+                return
+            buffer.events += part
+            buffer.seqs += seqs[i:end]
+            buffer.size += size
+            buffer.last_received = received[end - 1]
+            if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
                 sealed.append(self._seal())
-                buffer = None
-        return sealed
+            i = end
 
     def deadline(self) -> float | None:
         """When the buffered batch is due by age, or None when nothing is buffered."""
@@ -229,5 +277,5 @@ class Batcher:
         buffer = self._buffer
         assert buffer is not None
         self._buffer = None
-        last = buffer.last.received_iso() if buffer.last is not None else None
+        last = iso_text(buffer.last_received) if buffer.last_received is not None else None
         return _make_batch(buffer.session_id, buffer.shard, buffer.events, buffer.seqs, buffer.gateway, last)

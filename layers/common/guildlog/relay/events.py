@@ -1,7 +1,9 @@
 """What a source hands the pipeline: one event, and how it is written into an envelope.
 
-Serialization happens once, when the batcher takes the event: the batcher needs the size for its
-byte cap and the body is then a join of these bytes, so `d` is never re-encoded on retry.
+Each event is serialized once: a RelayEvent when the batcher takes it, a live gateway dispatch as
+it is received (DispatchEncoder, queued in a DispatchRun). The batcher needs the size for its byte
+cap and the body is then a join of these bytes, so `d` is never re-encoded, and a dispatch's `d` is
+the bytes Discord sent.
 """
 
 from __future__ import annotations
@@ -51,20 +53,12 @@ class RelayEvent:
             raise ValueError("a relay event needs an explicit id")
 
     def received_iso(self) -> str:
-        return _iso(self.received_at)
+        return iso_text(self.received_at)
 
     def to_json(self) -> bytes:
         """The compact JSON of this event as it appears in the envelope."""
-        raw_d = self.raw_d
-        if raw_d is not None and self.source == "gateway":
-            # The same keys in the same order as below, spliced around Discord's own bytes.
-            return b'%b%d,"received_at":"%b%b%b}' % (
-                _type_head(self.t),
-                self.seq,
-                _iso_bytes(self.received_at),
-                _gateway_tail(self.session_id, self.shard),
-                raw_d,
-            )
+        if self.raw_d is not None and self.source == "gateway":
+            return DispatchEncoder.of(self.session_id, self.shard)(self.t, self.seq, self.received_at, self.raw_d)
         item: dict[str, Any] = {"t": self.t}
         if self.source == "gateway":
             item["seq"] = self.seq
@@ -80,6 +74,69 @@ class RelayEvent:
             item["shard"] = list(self.shard) if self.shard is not None else None
         item["d"] = self.d
         return dumps(item)
+
+
+class DispatchEncoder:
+    """Writes gateway dispatches of one (session, shard) carried as Discord's bytes into their
+    envelope JSON: the same keys in the same order as `RelayEvent.to_json` writes for any event,
+    spliced around `d` as Discord sent it. What stays the same -- the type's head, the session's
+    tail, the received_at of one millisecond -- is encoded once."""
+
+    __slots__ = ("session_id", "shard", "_tail", "_stamp")
+
+    def __init__(self, session_id: str | None, shard: Shard | None) -> None:
+        self.session_id = session_id
+        self.shard = shard
+        self._tail = _session_tail(session_id, shard)
+        # The last received_at written and its text, as one tuple: replaced whole, never torn.
+        self._stamp: tuple[datetime | None, bytes] = (None, b"")
+
+    @classmethod
+    def of(cls, session_id: str | None, shard: Shard | None) -> DispatchEncoder:
+        """The encoder of (session_id, shard): the last one made, when it is the same pair."""
+        global _last_encoder
+        encoder = _last_encoder
+        if encoder is None or encoder.session_id != session_id or encoder.shard != shard:
+            encoder = _last_encoder = cls(session_id, shard)
+        return encoder
+
+    def __call__(self, t: str, seq: int | None, received_at: datetime, raw_d: bytes) -> bytes:
+        head = _type_heads.get(t) or _type_head(t)
+        stamp = self._stamp
+        if stamp[0] is not received_at:
+            # The live gateway stamps every event of one millisecond with the same datetime object.
+            stamp = self._stamp = (received_at, iso_text(received_at).encode())
+        return b'%b%d,"received_at":"%b%b%b}' % (head, seq, stamp[1], self._tail, raw_d)
+
+
+_last_encoder: DispatchEncoder | None = None
+
+
+class DispatchRun:
+    """Gateway dispatches of one session and shard in a row, each in its envelope JSON already
+    (`DispatchEncoder`): what the live gateway queues instead of a RelayEvent per dispatch. The
+    batcher takes a run as it would take the same dispatches as RelayEvents, to the byte."""
+
+    __slots__ = ("session_id", "shard", "events", "seqs", "received")
+
+    def __init__(self, session_id: str, shard: Shard | None) -> None:
+        self.session_id = session_id
+        self.shard = shard
+        self.events: list[bytes] = []
+        self.seqs: list[int] = []
+        self.received: list[datetime] = []
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def __repr__(self) -> str:
+        first, last = (self.seqs[0], self.seqs[-1]) if self.seqs else (None, None)
+        return f"DispatchRun(session_id={self.session_id!r}, shard={self.shard}, seqs={first}..{last})"
+
+    def add(self, data: bytes, seq: int, received_at: datetime) -> None:
+        self.events.append(data)
+        self.seqs.append(seq)
+        self.received.append(received_at)
 
 
 def relay_event(
@@ -101,26 +158,11 @@ def relay_event(
     )
 
 
-def _iso(value: datetime) -> str:
+def iso_text(value: datetime) -> str:
     """timefmt.iso, by the C isoformat for the common case (a UTC time after year 999)."""
     if value.tzinfo is UTC and value.year >= 1000:
         return value.isoformat(timespec="milliseconds")[:23] + "Z"
     return iso(value)
-
-
-# The last time formatted, and its text: the live gateway stamps every event received within the
-# same millisecond with the same datetime object, so most events find theirs here.
-_last_stamp: tuple[datetime | None, bytes] = (None, b"")
-
-
-def _iso_bytes(value: datetime) -> bytes:
-    global _last_stamp
-    last = _last_stamp
-    if last[0] is value:
-        return last[1]
-    text = _iso(value).encode()
-    _last_stamp = (value, text)
-    return text
 
 
 # `{"t":"<type>","seq":` by type; Discord has about 80 types, the relay's own a few more.
@@ -136,23 +178,9 @@ def _type_head(t: str) -> bytes:
     return head
 
 
-# The last session's tail, by identity: a session's events share its session_id and shard objects.
-_last_tail: tuple[str | None, Shard | None, bytes] = (None, None, b"")
-
-
-def _gateway_tail(session_id: str | None, shard: Shard | None) -> bytes:
-    """What follows received_at in a gateway event, up to d: the same for a whole session."""
-    global _last_tail
-    last = _last_tail
-    if last[0] is session_id and last[1] is shard and session_id is not None:
-        return last[2]
-    tail = _session_tail(session_id, shard)
-    _last_tail = (session_id, shard, tail)
-    return tail
-
-
 @lru_cache(maxsize=64)
 def _session_tail(session_id: str | None, shard: Shard | None) -> bytes:
+    """What follows received_at in a gateway event, up to d: the same for a whole session."""
     shard_json = dumps(list(shard) if shard is not None else None)
     return b'","source":"gateway","session_id":' + dumps(session_id) + b',"shard":' + shard_json + b',"d":'
 

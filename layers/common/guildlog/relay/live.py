@@ -3,13 +3,14 @@
 Per shard, in `<state-dir>/shard-<id>/`: the spool (`spool/`, `rejected/`) and `checkpoint.json`.
 Three tasks per shard:
 
-- the gateway session (shard.py) reads Discord and puts events on the shard's queue;
-- the forwarder takes them off in order and hands them to the pipeline, which seals batches to
-  the spool (so memory stays bounded during a webhook outage) and posts them;
+- the gateway session (shard.py) reads Discord and puts events on the shard's queue (dispatches
+  already in their envelope JSON, see EventQueue);
+- the forwarder takes everything queued, in order, and hands it to the pipeline, which seals
+  batches to the spool (so memory stays bounded during a webhook outage) and posts them;
 - the status task puts a GUILDLOG_HEARTBEAT on the queue every `status_interval` seconds.
 
-The pipeline's sender calls back on every acknowledged batch (checkpoint) and on every event it
-had to give up on (a gap record). SIGTERM/SIGINT: stop reading (close with a resumable code),
+The pipeline's sender calls back with the acknowledged batches (the checkpoint, written at most
+every `checkpoint_interval`) and on every event it had to give up on (a gap record). SIGTERM/SIGINT: stop reading (close with a resumable code),
 forward what was queued, send what the deadline allows (the rest stays in the spool), save the
 checkpoints, exit 0.
 """
@@ -34,7 +35,7 @@ from guildlog.relay.async_pipeline import AsyncPipeline
 from guildlog.relay.backoff import Backoff
 from guildlog.relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore, PendingGap
 from guildlog.relay.discovery import GatewayInfo
-from guildlog.relay.events import RelayEvent, Shard
+from guildlog.relay.events import DispatchRun, RelayEvent, Shard
 from guildlog.relay.health import HealthServer
 from guildlog.relay.metrics import ShardStats, ShardView, render
 from guildlog.relay.pipeline import DeliveryError, Dropped, Pipeline
@@ -54,8 +55,6 @@ DEFAULT_DRAIN_TIMEOUT_S = 10.0
 DEFAULT_CHECKPOINT_INTERVAL_S = 0.25
 # Of the drain deadline, the part given to closing the websockets before forwarding starts.
 _CLOSE_SHARE = 0.3
-# Events the forwarder hands to the pipeline in one call at most.
-_FORWARD_CHUNK = 256
 # Events the forwarder acts on after handing them over.
 _FORWARD_HOOKS = frozenset({"READY", status.GAP})
 
@@ -113,15 +112,18 @@ class EventQueue:
     """The bounded FIFO between a shard's gateway session (and status task) and its forwarder.
 
     asyncio.Queue's contract -- `put` waits while `maxsize` events are queued, `task_done` and
-    `join` -- but the one consumer takes whatever is queued in one call (`get_chunk`): a list
-    slice instead of a `get` per event, for a queue that carries every dispatch of the shard.
+    `join` -- for a queue that carries every dispatch of the shard, so: the one consumer takes
+    whatever is queued in one call (`get_all`), and dispatches come in as `put_dispatch`, which
+    extends the DispatchRun at the end of the queue instead of adding an object per dispatch.
+    Sizes count events (a run counts its dispatches).
     """
 
     def __init__(self, maxsize: int) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be at least 1")
         self.maxsize = maxsize
-        self._items: list[RelayEvent] = []
+        self._items: list[RelayEvent | DispatchRun] = []
+        self._size = 0  # events in _items
         self._getter: asyncio.Future[None] | None = None
         self._putters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._unfinished = 0
@@ -129,14 +131,46 @@ class EventQueue:
         self._finished.set()
 
     def qsize(self) -> int:
-        return len(self._items)
+        return self._size
 
     def empty(self) -> bool:
-        return not self._items
+        return not self._size
 
     async def put(self, event: RelayEvent) -> None:
         """Append `event`, waiting first while the queue is full."""
-        while len(self._items) >= self.maxsize:
+        while self._size >= self.maxsize:
+            await self.room()
+        self._items.append(event)
+        self._added()
+
+    def put_dispatch(self, session_id: str, shard: Shard, data: bytes, seq: int, received_at: datetime) -> bool:
+        """Queue a dispatch already in its envelope JSON (see DispatchEncoder): True, or False,
+        queuing nothing, when the queue is full (wait with `room`, then put it again)."""
+        if self._size >= self.maxsize:
+            return False
+        items = self._items
+        run = items[-1] if items else None
+        if type(run) is not DispatchRun or run.session_id != session_id or run.shard != shard:
+            run = DispatchRun(session_id, shard)
+            items.append(run)
+        # run.add() and self._added(), inlined: this is once per dispatch.
+        run.events.append(data)
+        run.seqs.append(seq)
+        run.received.append(received_at)
+        self._size += 1
+        if not self._unfinished:
+            self._finished.clear()
+        self._unfinished += 1
+        getter = self._getter
+        if getter is not None:
+            self._getter = None
+            if not getter.done():
+                getter.set_result(None)
+        return True
+
+    async def room(self) -> None:
+        """Return once the queue is not full."""
+        while self._size >= self.maxsize:
             waiter = asyncio.get_running_loop().create_future()
             self._putters.append(waiter)
             try:
@@ -147,17 +181,22 @@ class EventQueue:
                     self._putters.remove(waiter)
                 self._wake_putters()  # a wake-up this putter took is passed on
                 raise
-        self._items.append(event)
+
+    def _added(self) -> None:
+        self._size += 1
+        if not self._unfinished:
+            self._finished.clear()
         self._unfinished += 1
-        self._finished.clear()
         getter = self._getter
         if getter is not None:
             self._getter = None
             if not getter.done():
                 getter.set_result(None)
 
-    async def get_chunk(self, limit: int) -> list[RelayEvent]:
-        """The oldest `limit` events or fewer, all that are queued; waits while there are none."""
+    async def get_all(self) -> tuple[list[RelayEvent | DispatchRun], int]:
+        """Everything queued, oldest first, and how many events that is; waits while there is none.
+
+        Once taken, a DispatchRun is the caller's: later dispatches go to a new run."""
         while not self._items:
             getter = self._getter = asyncio.get_running_loop().create_future()
             try:
@@ -165,16 +204,13 @@ class EventQueue:
             finally:
                 if self._getter is getter:
                     self._getter = None
-        items = self._items
-        if len(items) > limit:
-            chunk, self._items = items[:limit], items[limit:]
-        else:
-            chunk, self._items = items, []
+        items, count = self._items, self._size
+        self._items, self._size = [], 0
         self._wake_putters()
-        return chunk
+        return items, count
 
     def task_done(self, count: int = 1) -> None:
-        """`count` events taken by `get_chunk` are handled."""
+        """`count` events taken by `get_all` are handled."""
         if count > self._unfinished:
             raise ValueError("task_done() called more times than there were events")
         self._unfinished -= count
@@ -186,7 +222,7 @@ class EventQueue:
         await self._finished.wait()
 
     def _wake_putters(self) -> None:
-        room = self.maxsize - len(self._items)
+        room = self.maxsize - self._size
         while room > 0 and self._putters:
             waiter = self._putters.popleft()
             if not waiter.done():
@@ -351,6 +387,7 @@ class LiveRelay:
             gateway=self.gateway.url,
             connector=self.connector or _default_connector(),
             emit=queue.put,
+            dispatches=queue,
             on_lost=checkpointer.session_lost,
             on_contact=checkpointer.contact,
             limiter=limiter,
@@ -435,19 +472,20 @@ class LiveRelay:
         go of it. Both happen after the events before them were handed over."""
         queue = s.queue
         while True:
-            chunk = await queue.get_chunk(_FORWARD_CHUNK)
+            chunk, count = await queue.get_all()
             try:
                 start = 0
-                for i in [i for i, event in enumerate(chunk) if event.t in _FORWARD_HOOKS]:
-                    await s.pipeline.submit_many(chunk[start : i + 1])
-                    start = i + 1
-                    await self._after(s, chunk[i])
+                for i, item in enumerate(chunk):
+                    if type(item) is RelayEvent and item.t in _FORWARD_HOOKS:
+                        await s.pipeline.submit_many(chunk[start : i + 1])
+                        start = i + 1
+                        await self._after(s, item)
                 await s.pipeline.submit_many(chunk[start:] if start else chunk)
             except DeliveryError as exc:
                 self._fail(exc.message, EXIT_CONFIG)
                 return
             finally:
-                queue.task_done(len(chunk))
+                queue.task_done(count)
 
     async def _after(self, s: _Shard, event: RelayEvent) -> None:
         if event.source == "gateway" and event.t == "READY" and event.session_id:

@@ -32,7 +32,7 @@ from guildlog.models.envelope import EVENT_TYPE_PATTERN
 from guildlog.relay import status
 from guildlog.relay.backoff import Backoff
 from guildlog.relay.checkpoint import PendingGap
-from guildlog.relay.events import RelayEvent, Shard
+from guildlog.relay.events import DispatchEncoder, RelayEvent, Shard
 from guildlog.relay.inflate import InflateError, ZlibStream
 from guildlog.relay.metrics import ShardStats
 from guildlog.relay.protocol import (
@@ -85,6 +85,13 @@ class Connection(Protocol):
 
 
 Connector = Callable[[str], Awaitable[Connection]]
+
+
+class DispatchQueue(Protocol):
+    """Takes dispatches already in their envelope JSON (live.EventQueue)."""
+
+    def put_dispatch(self, session_id: str, shard: Shard, data: bytes, seq: int, received_at: datetime) -> bool: ...
+    async def room(self) -> None: ...
 
 
 class FrameError(RelayError):
@@ -171,6 +178,13 @@ class FrameReader:
         payload = self._stream.feed(message)
         if payload is None:
             return None
+        # The first lines of parse(), inlined: this is the path of nearly every frame.
+        if payload.endswith(b"}}"):
+            head = _DISPATCH_HEAD.match(payload)
+            if head is not None:
+                t = self._known.get(head[1])
+                if t is not None:
+                    return _new_tuple(Frame, (_DISPATCH, t, int(head[2]), None, payload[head.end() - 1 : -1]))
         return self.parse(payload)
 
     def parse(self, payload: bytes) -> Frame:
@@ -302,6 +316,7 @@ class ShardSession:
         gateway: str,
         connector: Connector,
         emit: Callable[[RelayEvent], Awaitable[None]],
+        dispatches: DispatchQueue | None = None,
         on_lost: Callable[[PendingGap], Awaitable[None]] | None = None,
         on_contact: Callable[[datetime], None] | None = None,
         limiter: SendLimiter | None = None,
@@ -319,6 +334,10 @@ class ShardSession:
         self.gateway = gateway
         self.connector = connector
         self.emit = emit
+        # Where the dispatches go, already in their envelope JSON, when given (the live relay's
+        # queue); otherwise they are emitted as RelayEvents like everything else.
+        self.dispatches = dispatches
+        self._encoder: DispatchEncoder | None = None
         self.on_lost = on_lost
         self.on_contact = on_contact
         self.limiter = limiter or SendLimiter()
@@ -554,21 +573,35 @@ class ShardSession:
 
     async def _read(self, ws: Connection, reader: FrameReader) -> End:
         """Read frames until one ends the connection. This is the relay's hot loop: an ordinary
-        dispatch goes from the websocket to `emit` without another coroutine in between."""
-        recv, feed, emit, stats = ws.recv, reader.feed, self.emit, self.stats
+        dispatch goes from the websocket into its envelope JSON and onto `dispatches` (or `emit`)
+        without another coroutine in between."""
+        recv, feed, stats, queue = ws.recv, reader.feed, self.stats, self.dispatches
         while True:
             frame = feed(await recv())
             if frame is None:
                 continue
             stats.frames_received += 1
-            if frame.op == _DISPATCH and frame.t not in _READ_D:
-                event = self._event(frame)
-                if event is not None:
-                    await emit(event)
+            if frame.op != _DISPATCH or frame.t in _READ_D:
+                end = await self._handle(ws, frame)
+                if end is not None:
+                    return end
                 continue
-            end = await self._handle(ws, frame)
-            if end is not None:
-                return end
+            accepted = self._accept(frame)
+            if accepted is None:
+                continue
+            t, seq, now = accepted
+            raw_d = frame.raw_d
+            if queue is None or raw_d is None:
+                await self.emit(self._relay_event(frame, t, seq, now))
+                continue
+            session_id, shard = self.session_id, self.shard
+            assert session_id is not None  # _accept saw to it
+            encoder = self._encoder
+            if encoder is None or encoder.session_id != session_id:
+                encoder = self._encoder = DispatchEncoder(session_id, shard)
+            data = encoder(t, seq, now, raw_d)
+            while not queue.put_dispatch(session_id, shard, data, seq, now):
+                await queue.room()
 
     async def _send(self, ws: Connection, payload: dict[str, Any], *, priority: bool = False) -> None:
         await self.limiter.acquire(priority=priority)
@@ -735,6 +768,12 @@ class ShardSession:
 
     def _event(self, frame: Frame, now: datetime | None = None) -> RelayEvent | None:
         """The event to forward for a dispatch, or None when it is not forwarded."""
+        accepted = self._accept(frame, now)
+        return self._relay_event(frame, *accepted) if accepted is not None else None
+
+    def _accept(self, frame: Frame, now: datetime | None = None) -> tuple[str, int, datetime] | None:
+        """Whether a dispatch is forwarded: (its type, renamed if need be; seq; received_at), with
+        the session's seq and counters moved on; or None (no seq or session, or already held)."""
         t = frame.t or ""
         seq = frame.s
         if seq is None or self.session_id is None:
@@ -769,6 +808,9 @@ class ShardSession:
         stats.events[t] += 1
         if self._resumed_from is not None and not self._established and t != "RESUMED":
             self._replayed += 1
+        return t, seq, now
+
+    def _relay_event(self, frame: Frame, t: str, seq: int, now: datetime) -> RelayEvent:
         return RelayEvent(
             t,
             # Only READY's and RESUMED's `d` is kept parsed; the others travel as Discord's bytes.
