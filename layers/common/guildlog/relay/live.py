@@ -10,9 +10,9 @@ Three tasks per shard:
 - the status task puts a GUILDLOG_HEARTBEAT on the queue every `status_interval` seconds.
 
 The pipeline's sender calls back with the acknowledged batches (the checkpoint, written at most
-every `checkpoint_interval`) and on every event it had to give up on (a gap record). SIGTERM/SIGINT: stop reading (close with a resumable code),
-forward what was queued, send what the deadline allows (the rest stays in the spool), save the
-checkpoints, exit 0.
+every `checkpoint_interval`) and on every event it had to give up on (a gap record).
+SIGTERM/SIGINT: stop reading (close with a resumable code), forward what was queued, send what the
+deadline allows (the rest stays in the spool), save the checkpoints, exit 0.
 """
 
 from __future__ import annotations
