@@ -407,3 +407,27 @@ def test_pipeline_sends_a_plain_spool_file_gzipped_when_an_earlier_run_left_it(
 
     (call,) = transport.calls
     assert call["headers"]["Content-Encoding"] == "gzip" and gzip.decompress(call["body"]) == batch.body()
+
+
+def test_async_pipeline_keeps_the_files_and_hands_the_acks_over_again_when_on_ack_fails(
+    make_pipeline, make_event, transport
+):
+    pipeline = make_pipeline()
+    calls: list[tuple[int, bool]] = []
+
+    def on_ack(ack) -> None:
+        calls.append((ack.seq, any(ack.batch_id in p.name for p in pipeline.spool.dir.iterdir())))
+        if len(calls) == 1:
+            raise OSError("disk full")
+
+    async def main() -> None:
+        async with AsyncPipeline(pipeline, on_ack=on_ack, ack_interval=0.01) as pipe:
+            for seq in range(1, 3):
+                await pipe.submit(make_event(seq))
+            while len(calls) < 2:
+                await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+
+    assert calls == [(2, True), (2, True)]  # the same ack again, its batch still on disk
+    assert not list(pipeline.spool.dir.iterdir()) and transport.delivered_seqs() == [1, 2]

@@ -183,27 +183,34 @@ class AsyncPipeline:
             await self._acked.wait()
             await asyncio.sleep(self.ack_interval)
             self._acked.clear()
-            await self._settle()
+            if not await self._settle():
+                self._acked.set()  # try again after the interval
 
-    async def _settle(self) -> None:
+    async def _settle(self) -> bool:
         """Hand the acknowledgements gathered so far to on_ack, then delete their batches' files.
 
-        Cancelled half-way, it leaves them to the next call: on_ack sees an ack again (which moves
-        nothing) and a file already gone is not an error.
+        When on_ack fails (the checkpoint cannot be written), the files stay and so do the acks,
+        for the next call: False. Cancelled half-way, it leaves them to the next call too: on_ack
+        sees an ack again (which moves nothing) and a file already gone is not an error.
         """
         count = len(self._delivered)
         if not count:
-            return
+            return True
         settled = self._delivered[:count]
         if self.on_ack is not None:
-            for ack in _newest_per_session([ack for _, ack in settled if ack is not None]):
-                outcome = self.on_ack(ack)
-                if inspect.isawaitable(outcome):
-                    await outcome
+            try:
+                for ack in _newest_per_session([ack for _, ack in settled if ack is not None]):
+                    outcome = self.on_ack(ack)
+                    if inspect.isawaitable(outcome):
+                        await outcome
+            except Exception as exc:
+                log.error("acknowledged batches not checkpointed; kept on disk", extra={"error": repr(exc)[:200]})
+                return False
         entries = [entry for entry, _ in settled if entry is not None]
         if entries:
             await asyncio.to_thread(self._remove_all, entries)
         del self._delivered[:count]
+        return True
 
     def _remove_all(self, entries: list[SpoolEntry]) -> None:
         for entry in entries:
