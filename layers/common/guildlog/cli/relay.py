@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "relay",
         help="forward gateway events to the ingest webhook (live, or --replay a recorded session)",
         description="Hold Discord Gateway sessions and forward every dispatch event, batched and signed, to the "
-        "ingest webhook. Every batch is spooled to --state-dir before it is sent and removed once acknowledged and checkpointed; "
+        "ingest webhook. Every batch is spooled to --state-dir before it is sent and removed once acknowledged "
+        "and checkpointed; "
         "batches an earlier run left behind are sent first. Each shard checkpoints its session after the webhook "
         "acknowledged it and resumes it on the next start; a session that cannot be resumed is recorded as a gap. "
         "With --replay FILE, forward a recorded session instead and exit 0 only when every batch was acknowledged.",
