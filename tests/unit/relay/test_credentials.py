@@ -13,7 +13,8 @@ import pytest
 from guildlog.errors import ConfigurationError
 from guildlog.relay.credentials import REDACTED, RedactingFilter, resolve_token
 
-TOKEN = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs"
+# Token-shaped but made up: three dot-separated parts, like a real bot token.
+TOKEN = "MTk4NjIyNDgzNDcxOTI1MjQ4.Gfake1.made-up-token-for-these-tests-only"
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:guildlog/bot-token-AbCdEf"
 
 
