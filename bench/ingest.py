@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import math
 import os
-import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -216,25 +214,8 @@ def throughput(events: int, batch_size: int = 500, *, under_moto: bool) -> float
 
 _IMPORT_SNIPPETS = {
     "import boto3": "import boto3",
-    "ingest module (functions/ingest/app.py)": (
-        "import importlib.util as u; s = u.spec_from_file_location('app', 'functions/ingest/app.py'); "
-        "m = u.module_from_spec(s); s.loader.exec_module(m)"
-    ),
+    "ingest module (functions/ingest/app.py)": function_snippet("functions/ingest/app.py"),
 }
-
-
-def import_times(repeats: int = 7) -> dict[str, float]:
-    """Median wall time of each import in a fresh interpreter, interleaved so both see the same machine."""
-    samples: dict[str, list[float]] = {name: [] for name in _IMPORT_SNIPPETS}
-    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
-    for _ in range(repeats):
-        for name, snippet in _IMPORT_SNIPPETS.items():
-            code = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
-            out = subprocess.run(
-                [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
-            )
-            samples[name].append(float(out.stdout.strip()))
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def report() -> None:
@@ -272,7 +253,7 @@ def report() -> None:
         f"Ingest throughput in process under moto: {moto:,.0f} events/s (1,000 events; moto copies the whole table"
         " for every TransactWriteItems action, so this falls as the table grows)"
     )
-    times = import_times()
+    times = import_times(_IMPORT_SNIPPETS)
     boto = times["import boto3"]
     for name, seconds in times.items():
         print(

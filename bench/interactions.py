@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,25 +194,8 @@ def handler_times(runs: int = RUNS) -> dict[str, list[float]]:
 
 _IMPORT_SNIPPETS = {
     "import boto3": "import boto3",
-    "interactions module (functions/interactions/app.py)": (
-        "import importlib.util as u; s = u.spec_from_file_location('app', 'functions/interactions/app.py'); "
-        "m = u.module_from_spec(s); s.loader.exec_module(m)"
-    ),
+    "interactions module (functions/interactions/app.py)": function_snippet("functions/interactions/app.py"),
 }
-
-
-def import_times(repeats: int = 7) -> dict[str, float]:
-    """Median wall time of each import in a fresh interpreter, interleaved so both see the same machine."""
-    samples: dict[str, list[float]] = {name: [] for name in _IMPORT_SNIPPETS}
-    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
-    for _ in range(repeats):
-        for name, snippet in _IMPORT_SNIPPETS.items():
-            code = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
-            out = subprocess.run(
-                [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
-            )
-            samples[name].append(float(out.stdout.strip()))
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -239,7 +221,7 @@ def report() -> None:
     for name, samples in handler_times().items():
         p50, p99 = _percentile(samples, 0.50), _percentile(samples, 0.99)
         print(f"{name:<22} {p50:>8.2f} {p99:>8.2f} {BUDGET_MS:>10} {p99 / BUDGET_MS:>12.2%}")
-    times = import_times()
+    times = import_times(_IMPORT_SNIPPETS)
     boto = times["import boto3"]
     for name, seconds in times.items():
         print(
