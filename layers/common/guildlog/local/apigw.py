@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from guildlog.errors import ConfigurationError
+from guildlog.local.loopback import LoopbackServer
 
 # API Gateway refuses larger requests before the function sees them.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -415,10 +416,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Silenced: `_access` writes one line per request when the access log is on."""
 
 
-class ApiGatewayServer(ThreadingHTTPServer):
+class ApiGatewayServer(LoopbackServer):
     """The routes on a loopback socket; `serve_in_thread()` to run it, `stop()` to end it."""
 
-    daemon_threads = True
+    thread_name = "guildlog-apigw"
     allow_reuse_address = True
 
     def __init__(
@@ -437,20 +438,7 @@ class ApiGatewayServer(ThreadingHTTPServer):
         self.access_log = access_log
         self.log_stream = log_stream or sys.stderr
         self.function_log = function_log
-        self._thread: threading.Thread | None = None
         super().__init__((host, port), _RequestHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def serve_in_thread(self) -> None:
-        # A short poll keeps stop() quick; the loop is idle work on a loopback socket.
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="guildlog-apigw", daemon=True
-        )
-        self._thread.start()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up before its answer (a relay that timed out) is one line, not a traceback."""
@@ -461,10 +449,3 @@ class ApiGatewayServer(ThreadingHTTPServer):
             )
             return
         super().handle_error(request, client_address)
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.server_close()

@@ -19,8 +19,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TextIO
+
+from guildlog.local.loopback import LoopbackServer
 
 API_PREFIX = "/api/v10"
 _WEBHOOK = re.compile(r"^/api/v10/webhooks/(\d+)/([^/]+)(/messages/@original)?$")
@@ -37,10 +39,10 @@ class Edit:
     body: dict[str, Any]
 
 
-class FakeDiscordServer(ThreadingHTTPServer):
+class FakeDiscordServer(LoopbackServer):
     """`serve_in_thread()`, `api_base`, `edits`, `wait_for_edits(n)`, `stop()`."""
 
-    daemon_threads = True
+    thread_name = "guildlog-fake-discord"
     allow_reuse_address = True
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, log_stream: TextIO | None = None) -> None:
@@ -49,26 +51,11 @@ class FakeDiscordServer(ThreadingHTTPServer):
         self.edits: list[Edit] = []
         self.originals: dict[tuple[str, str], dict[str, Any]] = {}
         self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
         super().__init__((host, port), _Handler)
 
     @property
     def api_base(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}{API_PREFIX}"
-
-    def serve_in_thread(self) -> None:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="guildlog-fake-discord", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.server_close()
+        return f"{self.url}{API_PREFIX}"
 
     def record(self, edit: Edit) -> None:
         if self.log_stream is not None:

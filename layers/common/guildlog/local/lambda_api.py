@@ -22,11 +22,12 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from guildlog.local.apigw import _INVOKE_LOCK, LocalLambdaContext, Route, environment, function_output
+from guildlog.local.loopback import LoopbackServer
 
 _INVOKE_PATH = "/2015-03-31/functions/"
 # Lambda waits minutes between retries; locally a moment is enough to let a transient fault pass.
@@ -47,10 +48,10 @@ class Run:
     error: str | None = None
 
 
-class LambdaInvokeServer(ThreadingHTTPServer):
+class LambdaInvokeServer(LoopbackServer):
     """`functions`: name → Route (handler file, environment). `serve_in_thread()`, `drain()`, `stop()`."""
 
-    daemon_threads = True
+    thread_name = "guildlog-lambda-api"
     allow_reuse_address = True
 
     def __init__(
@@ -71,19 +72,7 @@ class LambdaInvokeServer(ThreadingHTTPServer):
         self._pending: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._thread: threading.Thread | None = None
         super().__init__((host, port), _InvokeHandler)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def serve_in_thread(self) -> None:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="guildlog-lambda-api", daemon=True
-        )
-        self._thread.start()
 
     def submit(self, function_id: str, payload: bytes) -> str:
         """Start one async invocation of `function_id` with `payload` (JSON bytes); its request id."""
@@ -109,11 +98,7 @@ class LambdaInvokeServer(ThreadingHTTPServer):
         return True
 
     def stop(self, drain_timeout: float = 30.0) -> None:
-        if self._thread is not None:
-            self.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.server_close()
+        super().stop()
         if not self.drain(drain_timeout):
             print("async invocations were still running when the local stack stopped", file=self.log_stream)
 
