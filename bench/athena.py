@@ -204,8 +204,8 @@ def timed(engine: Any, bound: Any) -> tuple[float, Any]:
 def big_archive() -> dict[str, Any]:
     import boto3
 
-    from guildlog.local.query_engine import LocalQueryEngine
     from guildlog.queries import bind, named_queries
+    from guildlog_tools.local.query_engine import LocalQueryEngine
 
     per_day = EVENTS // DAYS
     history = History(start=START, days=DAYS, total=EVENTS, batch_size=BATCH_EVENTS)

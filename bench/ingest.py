@@ -64,7 +64,7 @@ class CallCounter:
 def _stack() -> tuple[Any, Any, CallCounter]:
     import boto3
 
-    from guildlog.local.template import load_template, table_definition
+    from guildlog_tools.local.template import load_template, table_definition
 
     counter = CallCounter()
     ddb = counter.attach(boto3.client("dynamodb", region_name="us-east-1"))

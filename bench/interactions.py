@@ -148,7 +148,7 @@ def handler_times(runs: int = RUNS) -> dict[str, list[float]]:
 
     from guildlog.adapters.signatures import Signer, generate_keypair
     from guildlog.handlers import interactions as handler_module
-    from guildlog.local.template import load_template, table_definition
+    from guildlog_tools.local.template import load_template, table_definition
 
     keys = generate_keypair()
     signer = Signer(keys.private_key)

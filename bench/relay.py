@@ -85,7 +85,7 @@ class _FramesConnection:
         for message in self._frames:
             return message
         await self._closed.wait()
-        from guildlog.relay.shard import GatewayClosed
+        from guildlog_relay.shard import GatewayClosed
 
         raise GatewayClosed(4000, "closed")
 
@@ -98,7 +98,7 @@ class _FramesConnection:
 
 def _null_transport(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Any:
     """A webhook that takes everything at once (the poster still gzips and signs every batch)."""
-    from guildlog.relay.poster import Response
+    from guildlog_relay.poster import Response
 
     return Response(200, {}, b'{"accepted":0,"duplicates":0,"quarantined":0}')
 
@@ -107,12 +107,12 @@ def relay_throughput(frames: list[bytes], events: int) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of the live relay taking every frame to an acknowledged batch:
     inflate, parse, queue, batch, spool to disk (fsync), gzip, sign, POST, checkpoint."""
     from guildlog.adapters.signatures import Signer, generate_keypair
-    from guildlog.relay.batcher import Batcher
-    from guildlog.relay.discovery import GatewayInfo
-    from guildlog.relay.live import LiveRelay, LiveSettings
-    from guildlog.relay.pipeline import Pipeline
-    from guildlog.relay.poster import Poster
-    from guildlog.relay.spool import Spool
+    from guildlog_relay.batcher import Batcher
+    from guildlog_relay.discovery import GatewayInfo
+    from guildlog_relay.live import LiveRelay, LiveSettings
+    from guildlog_relay.pipeline import Pipeline
+    from guildlog_relay.poster import Poster
+    from guildlog_relay.spool import Spool
 
     signer = Signer(generate_keypair().private_key)
     last_seq = events + 1
@@ -205,7 +205,7 @@ def rss_during_outage() -> dict[str, Any]:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("GUILDLOG_", "DISCORD_"))}
             env["DISCORD_TOKEN"] = TOKEN
             command = [
-                sys.executable, "-m", "guildlog.cli", "relay", "--api-base", discord.api_base,
+                sys.executable, "-m", "guildlog_tools.cli", "relay", "--api-base", discord.api_base,
                 "--endpoint", f"http://127.0.0.1:{dead_port}/gateway/events", "--signing-key-file", str(key),
                 "--state-dir", str(state), "--log-level", "error", "--status-interval", "0",
             ]  # fmt: skip
@@ -274,9 +274,9 @@ def frames_per_minute() -> dict[str, int]:
     sys.path.insert(0, str(REPO))
     import random
 
-    from guildlog.relay.backoff import Backoff
-    from guildlog.relay.ratelimit import IdentifyGate
-    from guildlog.relay.shard import ShardSession
+    from guildlog_relay.backoff import Backoff
+    from guildlog_relay.ratelimit import IdentifyGate
+    from guildlog_relay.shard import ShardSession
     from tests.fakes.discord_gateway import FakeDiscord, VirtualClockLoop, memory_connector
 
     def busiest(times: list[float]) -> int:
@@ -314,7 +314,7 @@ def frames_per_minute() -> dict[str, int]:
         return busiest([f.at for f in discord.client_frames() if f.at >= after])
 
     def run(storm: bool, backoff: Backoff, after: float = 0.0) -> int:
-        relay_log = logging.getLogger("guildlog.relay")
+        relay_log = logging.getLogger("guildlog_relay")
         level = relay_log.level
         relay_log.setLevel(logging.CRITICAL)  # a storm logs every one of its thousands of disconnects
         try:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-FIXTURES_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+from tests.paths import FIXTURES_ROOT
+
 MISSING_REASON = "../shared/fixtures not found: conformance suite skipped"
 
 

@@ -14,7 +14,7 @@ import pytest
 from guildlog.services.exports import ExportRequest, build_file, collect_rows
 from tests.conformance.conftest import FIXTURES_ROOT, MISSING_REASON, fixtures_present
 from tests.fakes import archive_data as data
-from tests.unit.test_exports import MemoryArchive
+from tests.fakes.archive_stores import MemoryArchive
 
 if not fixtures_present():
     pytest.skip(MISSING_REASON, allow_module_level=True)

@@ -449,14 +449,14 @@ class MemorySocket:
         item = await self.inbox.get()
         if isinstance(item, _Closed):
             self.inbox.put_nowait(item)  # every later recv sees the close too
-            from guildlog.relay.shard import GatewayClosed
+            from guildlog_relay.shard import GatewayClosed
 
             raise GatewayClosed(item.code, item.reason)
         return item
 
     async def send(self, data: Any) -> None:
         if self.close_code is not None:
-            from guildlog.relay.shard import GatewayClosed
+            from guildlog_relay.shard import GatewayClosed
 
             raise GatewayClosed(self.close_code, "closed")
         assert self.peer is not None

@@ -8,13 +8,13 @@ import importlib.util
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
+
 TABLE = "guildlog-test-table"
 BUCKET = "guildlog-test-archive"
 
@@ -25,7 +25,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     import boto3
     from moto import mock_aws
 
-    from guildlog.local.template import load_template, table_definition, ttl_attribute
+    from guildlog_tools.local.template import load_template, table_definition, ttl_attribute
 
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",

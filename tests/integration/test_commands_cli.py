@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from guildlog.cli import main
 from guildlog.services.commands.definitions import registration_payload
+from guildlog_tools.cli import main
 from tests.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Scripted
 
 pytestmark = pytest.mark.integration

@@ -13,12 +13,12 @@ import pytest
 
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.adapters.s3_compaction import S3CompactionStore
-from guildlog.cli import main
-from guildlog.local.query_engine import LocalQueryEngine
 from guildlog.models.envelope import Envelope
 from guildlog.queries import bind, named_queries
 from guildlog.services.compaction import Compactor, merged_key
 from guildlog.services.partition import DATASETS
+from guildlog_tools.cli import main
+from guildlog_tools.local.query_engine import LocalQueryEngine
 from tests.fakes import archive_data as data
 from tests.integration.conftest import LambdaContext, load_function
 from tests.integration.s3_server import S3Server, moto_s3_server

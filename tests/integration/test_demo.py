@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from guildlog.local.demo import default_session_file
+from guildlog_tools.local.demo import default_session_file
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ DEMO_TIMEOUT_S = 600
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "guildlog.cli", "demo", *args]
+    command = [sys.executable, "-m", "guildlog_tools.cli", "demo", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
 
 

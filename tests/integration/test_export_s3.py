@@ -13,8 +13,8 @@ import pytest
 
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
-from guildlog.cli import main
 from guildlog.services.exports import Exporter, ExportRequest
+from guildlog_tools.cli import main
 from tests.fakes import archive_data as data
 from tests.integration.s3_server import S3Server, moto_s3_server
 

@@ -198,7 +198,7 @@ def test_ingest_ends_in_same_state_when_delivery_is_out_of_order(ingest, aws, or
         ingest(envelope([event], batch_id=f"b{seq}", first_seq=seq))
     in_order = table_dump(aws)
     aws["dynamodb"].delete_table(TableName=aws["table"])
-    from guildlog.local.template import load_template, table_definition
+    from guildlog_tools.local.template import load_template, table_definition
 
     aws["dynamodb"].create_table(**{**table_definition(load_template()), "TableName": aws["table"]})
 

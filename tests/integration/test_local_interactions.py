@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from guildlog.adapters.signatures import Signer
-from guildlog.local.stack import LocalStack
 from guildlog.services.commands import protocol as p
+from guildlog_tools.local.stack import LocalStack
 from tests.fakes import interactions as fx
 
 pytestmark = pytest.mark.integration

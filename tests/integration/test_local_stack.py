@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from guildlog.adapters.signatures import Signer, generate_keypair
-from guildlog.local.apigw import ApiGatewayServer, Route
-from guildlog.local.stack import LocalStack
-from guildlog.local.template import http_routes, load_template, table_definition, ttl_attribute
+from guildlog_tools.local.apigw import ApiGatewayServer, Route
+from guildlog_tools.local.stack import LocalStack
+from guildlog_tools.local.template import http_routes, load_template, table_definition, ttl_attribute
 
 pytestmark = pytest.mark.integration
 

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.signatures import Signer
-from guildlog.local.stack import LocalStack
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.pipeline import Pipeline
-from guildlog.relay.poster import Poster, RetryPolicy
-from guildlog.relay.replay import run_replay
-from guildlog.relay.spool import Spool
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.pipeline import Pipeline
+from guildlog_relay.poster import Poster, RetryPolicy
+from guildlog_relay.replay import run_replay
+from guildlog_relay.spool import Spool
+from guildlog_tools.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

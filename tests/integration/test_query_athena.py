@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.athena import AthenaQueryRunner
-from guildlog.cli import main
-from guildlog.local.template import load_template, resources_of_type
 from guildlog.queries import bind, get_named_query
+from guildlog_tools.cli import main
+from guildlog_tools.local.template import load_template, resources_of_type
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ import pytest
 
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.errors import QueryError
-from guildlog.local.query_engine import LocalQueryEngine
 from guildlog.models.row import ROW_FIELDS
 from guildlog.queries import bind, get_named_query
 from guildlog.queries.result import QueryResult
 from guildlog.services.csv_render import unescape_cell
+from guildlog_tools.local.query_engine import LocalQueryEngine
 from tests.fakes import archive_data as data
 from tests.integration.s3_server import S3Server, moto_s3_server
 
@@ -273,7 +273,7 @@ def test_query_command_prints_the_answer_as_json_when_run_with_local(
 ) -> None:
     import json
 
-    from guildlog.cli import main
+    from guildlog_tools.cli import main
 
     dev_file = tmp_path / "dev.json"
     dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))

@@ -28,14 +28,14 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.signatures import Signer
-from guildlog.local.stack import LocalStack
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.discovery import GatewayInfo, fetch_gateway_bot
-from guildlog.relay.live import LiveRelay, LiveSettings, RelayExit
-from guildlog.relay.pipeline import Pipeline
-from guildlog.relay.poster import Poster, RetryPolicy
-from guildlog.relay.shard import Tuning
-from guildlog.relay.spool import Spool
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.discovery import GatewayInfo, fetch_gateway_bot
+from guildlog_relay.live import LiveRelay, LiveSettings, RelayExit
+from guildlog_relay.pipeline import Pipeline
+from guildlog_relay.poster import Poster, RetryPolicy
+from guildlog_relay.shard import Tuning
+from guildlog_relay.spool import Spool
+from guildlog_tools.local.stack import LocalStack
 from tests.fakes.discord_gateway import FakeDiscord
 
 pytestmark = pytest.mark.integration

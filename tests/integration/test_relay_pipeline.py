@@ -14,12 +14,12 @@ from collections import defaultdict
 import pytest
 
 from guildlog.adapters.signatures import Signer, generate_keypair
-from guildlog.cli import main
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.pipeline import Pipeline
-from guildlog.relay.poster import Poster, RetryPolicy
-from guildlog.relay.replay import run_replay
-from guildlog.relay.spool import Spool
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.pipeline import Pipeline
+from guildlog_relay.poster import Poster, RetryPolicy
+from guildlog_relay.replay import run_replay
+from guildlog_relay.spool import Spool
+from guildlog_tools.cli import main
 from tests.fakes.webhook import Answer, FakeWebhook, event_id
 
 pytestmark = pytest.mark.integration
@@ -129,7 +129,7 @@ def test_relay_command_uses_the_dev_stack_when_no_endpoint_is_given(tmp_path, ke
 def relay_process(recording, hook: FakeWebhook, key_file, state_dir) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDLOG_")}
     command = [
-        sys.executable, "-c", "import sys; from guildlog.cli import main; sys.exit(main())",
+        sys.executable, "-c", "import sys; from guildlog_tools.cli import main; sys.exit(main())",
         "relay", "--replay", str(recording), "--endpoint", hook.url, "--signing-key-file", str(key_file),
         "--state-dir", str(state_dir), "--batch-size", "5", "--flush-ms", "60000", "--timeout", str(PATIENCE_S),
         "--backoff-ms", "1", "--max-backoff-ms", "10", "--json",

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from guildlog.local.stack import LocalStack
-from guildlog.relay.spool import Spool
+from guildlog_relay.spool import Spool
+from guildlog_tools.local.stack import LocalStack
 from tests.fakes.discord_gateway import FakeDiscordThread
 from tests.integration import test_relay_gateway as gateway_tests
 from tests.integration.test_relay_gateway import TOKEN, SwitchableProxy, check_invariant, message
@@ -49,7 +49,7 @@ def start_relay(
     environ.update({"DISCORD_TOKEN": TOKEN, **(env or {})})
     target = ["--endpoint", endpoint, "--signing-key-file", str(key_file)] if endpoint else []
     command = [
-        sys.executable, "-m", "guildlog.cli", "relay", "--api-base", api_base, *target, "--state-dir", str(state),
+        sys.executable, "-m", "guildlog_tools.cli", "relay", "--api-base", api_base, *target, "--state-dir", str(state),
         # Batches of five, never sealed by age: which events are on disk when the process dies is exact.
         "--batch-size", "5", "--flush-ms", "600000",
         "--timeout", "30", "--backoff-ms", "1", "--max-backoff-ms", "10",

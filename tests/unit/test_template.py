@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from guildlog.local.template import (
+from guildlog_tools.local.template import (
     function_environment,
     function_properties,
     http_routes,
@@ -19,8 +18,8 @@ from guildlog.local.template import (
     table_definition,
     ttl_attribute,
 )
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO / "template.yaml"
 SETTINGS_VARIABLES = {
     "GUILDLOG_TABLE_NAME",

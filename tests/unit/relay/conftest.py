@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.signatures import KeyPair, Signer, generate_keypair
-from guildlog.relay.events import RelayEvent
-from guildlog.relay.poster import Poster, Response, RetryPolicy
+from guildlog_relay.events import RelayEvent
+from guildlog_relay.poster import Poster, Response, RetryPolicy
 
 EPOCH = datetime(2026, 3, 1, 12, 0, tzinfo=UTC).timestamp()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from guildlog.relay.backoff import Backoff
+from guildlog_relay.backoff import Backoff
 
 
 def test_backoff_doubles_within_jitter_up_to_the_cap_when_failures_repeat() -> None:

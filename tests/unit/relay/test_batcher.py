@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from guildlog.models.envelope import BATCH_ID_PATTERN, Envelope
-from guildlog.relay.batcher import Batcher, gateway_batch_id
-from guildlog.relay.events import DispatchEncoder, DispatchRun, RelayEvent, relay_event
+from guildlog_relay.batcher import Batcher, gateway_batch_id
+from guildlog_relay.events import DispatchEncoder, DispatchRun, RelayEvent, relay_event
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from guildlog.relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore, PendingGap
-from guildlog.relay.pipeline import Ack
+from guildlog_relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore, PendingGap
+from guildlog_relay.pipeline import Ack
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GAP = PendingGap(session_id="s1", last_seq=40, since="2026-03-01T11:59:00.000Z", reason="session_expired")

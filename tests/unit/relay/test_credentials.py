@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from guildlog.errors import ConfigurationError
-from guildlog.relay.credentials import REDACTED, RedactingFilter, resolve_token
+from guildlog_relay.credentials import REDACTED, RedactingFilter, resolve_token
 
 # Token-shaped but made up: three dot-separated parts, like a real bot token.
 TOKEN = "MTk4NjIyNDgzNDcxOTI1MjQ4.Gfake1.made-up-token-for-these-tests-only"
@@ -81,7 +81,7 @@ def test_redacting_filter_hides_the_token_everywhere_in_a_record_when_logged() -
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s %(url)s"))
     handler.addFilter(RedactingFilter(TOKEN))
-    logger = logging.getLogger("guildlog.relay.test-redaction")
+    logger = logging.getLogger("guildlog_relay.test-redaction")
     logger.addHandler(handler)
     logger.propagate = False
     try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from guildlog.errors import ConfigurationError
-from guildlog.relay.discovery import DiscoveryError, GatewayInfo, fetch_gateway_bot
+from guildlog_relay.discovery import DiscoveryError, GatewayInfo, fetch_gateway_bot
 
 ANSWER = {
     "url": "wss://gateway.discord.gg",

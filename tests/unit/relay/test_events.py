@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from guildlog.relay.events import RelayEvent
+from guildlog_relay.events import RelayEvent
 
 
 def test_relay_event_splices_discords_bytes_into_the_same_json_when_raw_d_is_given() -> None:

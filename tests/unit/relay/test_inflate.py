@@ -6,8 +6,8 @@ import zlib
 
 import pytest
 
-from guildlog.relay import inflate
-from guildlog.relay.inflate import InflateError, ZlibStream
+from guildlog_relay import inflate
+from guildlog_relay.inflate import InflateError, ZlibStream
 
 
 def stream(*payloads: bytes) -> list[bytes]:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.checkpoint import Checkpoint, PendingGap
-from guildlog.relay.discovery import GatewayInfo
-from guildlog.relay.events import DispatchRun
-from guildlog.relay.live import EventQueue, LiveRelay, LiveSettings
-from guildlog.relay.pipeline import Pipeline
-from guildlog.relay.spool import Spool
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.checkpoint import Checkpoint, PendingGap
+from guildlog_relay.discovery import GatewayInfo
+from guildlog_relay.events import DispatchRun
+from guildlog_relay.live import EventQueue, LiveRelay, LiveSettings
+from guildlog_relay.pipeline import Pipeline
+from guildlog_relay.spool import Spool
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from guildlog.relay.metrics import ShardStats, ShardView, render
-from guildlog.relay.pipeline import RelayStats
+from guildlog_relay.metrics import ShardStats, ShardView, render
+from guildlog_relay.pipeline import RelayStats
 
 
 def test_render_writes_help_type_and_labelled_samples_once_per_metric_when_shards_report() -> None:

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from guildlog.relay.async_pipeline import AsyncPipeline
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.pipeline import DeliveryError, Pipeline, Settled
-from guildlog.relay.poster import Response, TransportError
-from guildlog.relay.spool import Spool
+from guildlog_relay.async_pipeline import AsyncPipeline
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.pipeline import DeliveryError, Pipeline, Settled
+from guildlog_relay.poster import Response, TransportError
+from guildlog_relay.spool import Spool
 
 
 @pytest.fixture
@@ -262,7 +262,7 @@ def test_pipeline_describes_the_dropped_event_for_a_gap_when_it_alone_is_too_lar
 def test_pipeline_reports_nothing_dropped_when_a_relay_event_alone_is_too_large(make_pipeline, transport):
     from datetime import UTC, datetime
 
-    from guildlog.relay.events import relay_event
+    from guildlog_relay.events import relay_event
 
     pipeline = make_pipeline(max_events=1)
     transport.on_call = lambda call: 413

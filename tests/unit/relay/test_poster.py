@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from guildlog.adapters.signatures import verify_request
-from guildlog.relay.poster import Outcome, Poster, Response, RetryPolicy, TransportError
+from guildlog_relay.poster import Outcome, Poster, Response, RetryPolicy, TransportError
 
 BODY = b'{"v":1,"batch_id":"b1","relay":{},"events":[]}'
 

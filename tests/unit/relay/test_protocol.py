@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guildlog.relay.protocol import (
+from guildlog_relay.protocol import (
     DEFAULT_INTENTS,
     PRIVILEGED_INTENTS,
     CloseAction,

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.pipeline import Pipeline
-from guildlog.relay.replay import ReplayFormatError, ReplaySource, run_replay
-from guildlog.relay.spool import Spool
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.pipeline import Pipeline
+from guildlog_relay.replay import ReplayFormatError, ReplaySource, run_replay
+from guildlog_relay.spool import Spool
 
 NOW = datetime(2026, 5, 5, 5, 5, 5, tzinfo=UTC)
 

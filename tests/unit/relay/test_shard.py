@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from guildlog.relay.backoff import Backoff
-from guildlog.relay.checkpoint import PendingGap
-from guildlog.relay.events import RelayEvent
-from guildlog.relay.protocol import SEND_LIMIT, SEND_WINDOW_S
-from guildlog.relay.ratelimit import IdentifyGate, SendLimiter
-from guildlog.relay.shard import (
+from guildlog_relay.backoff import Backoff
+from guildlog_relay.checkpoint import PendingGap
+from guildlog_relay.events import RelayEvent
+from guildlog_relay.protocol import SEND_LIMIT, SEND_WINDOW_S
+from guildlog_relay.ratelimit import IdentifyGate, SendLimiter
+from guildlog_relay.shard import (
     FrameError,
     FrameReader,
     ResumeState,

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from guildlog.relay import spool as spool_module
-from guildlog.relay.batcher import Batcher
-from guildlog.relay.spool import Spool, SpoolCorruptError
+from guildlog_relay import spool as spool_module
+from guildlog_relay.batcher import Batcher
+from guildlog_relay.spool import Spool, SpoolCorruptError
 
 
 @pytest.fixture

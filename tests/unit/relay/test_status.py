@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 
 from guildlog.models.envelope import EnvelopeEvent
-from guildlog.relay.checkpoint import PendingGap
-from guildlog.relay.pipeline import Dropped
-from guildlog.relay.status import StatusEvents
+from guildlog_relay.checkpoint import PendingGap
+from guildlog_relay.pipeline import Dropped
+from guildlog_relay.status import StatusEvents
 
 UNTIL = datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
 GAP = PendingGap(session_id="abc", last_seq=41, since="2026-03-01T12:00:00.250Z", reason="session_expired")

@@ -2,7 +2,7 @@
 
 Lambda queues the job and retries a failed run twice. Locally, `guildlog dev` points Lambda's
 endpoint (`AWS_ENDPOINT_URL_LAMBDA`) at its own loopback Invoke API, which runs the worker's
-handler in a background thread of the same process (guildlog.local.lambda_api): this adapter is
+handler in a background thread of the same process (guildlog_tools.local.lambda_api): this adapter is
 the same in both places.
 """
 

@@ -1,8 +1,8 @@
 """The named Athena queries: one `.sql` file each, in Athena's (Trino) dialect, stored once.
 
-The same text becomes an `AWS::Athena::NamedQuery` in template.yaml (`python -m guildlog.queries`
+The same text becomes an `AWS::Athena::NamedQuery` in template.yaml (`python -m guildlog_tools.named_queries`
 writes that block, a test checks it matches) and runs on DuckDB for `guildlog query --local`
-(transpiled with sqlglot by `guildlog.local.query_engine`).
+(transpiled with sqlglot by `guildlog_tools.local.query_engine`).
 
 Each file starts with a header:
 

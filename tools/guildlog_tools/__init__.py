@@ -1,0 +1,1 @@
+"""Developer tooling, never shipped to Lambda: the `guildlog` CLI, the embedded local stack and its fakes."""

@@ -1,0 +1,56 @@
+"""The `guildlog` command line. Each subcommand lives in its own module with `register(subparsers)`.
+
+Heavy or dev-only dependencies (websockets, duckdb, moto) are imported inside the commands that
+need them, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from guildlog import __version__
+from guildlog.errors import GuildlogError
+
+# The module of each subcommand, in the order `guildlog --help` lists them. The relay's command
+# lives with the relay daemon; every other one is developer or operator tooling.
+SUBCOMMANDS = {
+    "dev": "guildlog_tools.cli.dev",
+    "demo": "guildlog_tools.cli.demo",
+    "relay": "guildlog_relay.cli",
+    "keygen": "guildlog_tools.cli.keygen",
+    "query": "guildlog_tools.cli.query",
+    "compact": "guildlog_tools.cli.compact",
+    "commands": "guildlog_tools.cli.commands",
+    "export": "guildlog_tools.cli.export",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guildlog", description="A serverless, lossless Discord logger.")
+    parser.add_argument("--version", action="version", version=f"guildlog {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in SUBCOMMANDS.values():
+        module = importlib.import_module(module_name)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GuildlogError as exc:
+        print(f"guildlog {args.command}: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""`guildlog export`: a channel's (or a server's) log over a day or a range as JSON, CSV or a
+DiscordChatExporter file, stored under exports/ with a presigned link, like `/logs export`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from guildlog.services.exports import DEFAULT_LINK_SECONDS, FORMATS, MAX_EXPORT_DAYS
+
+    parser = subparsers.add_parser(
+        "export",
+        help="export a channel's log as json, csv or dce (DiscordChatExporter) with a presigned link",
+        description="Read the asked days from the S3 archive (events/), keep the server's (and channel's) rows, "
+        "and store the file under exports/ (expired by the bucket after a week) with a presigned link. "
+        f"At most {MAX_EXPORT_DAYS} days.",
+    )
+    parser.add_argument("--guild", required=True, help="the server's id")
+    parser.add_argument("--channel", default=None, help="only this channel (required for --format dce)")
+    parser.add_argument("--day", default=None, help="one day, YYYY-MM-DD (UTC)")
+    parser.add_argument("--from", dest="first", default=None, help="first day of a range")
+    parser.add_argument("--to", dest="last", default=None, help="last day of a range")
+    parser.add_argument("--format", choices=FORMATS, default="json", help="json (default), csv or dce")
+    parser.add_argument("--out", type=Path, default=None, help="also write the file here")
+    parser.add_argument(
+        "--link-seconds", type=int, default=DEFAULT_LINK_SECONDS, help=f"link lifetime (default {DEFAULT_LINK_SECONDS})"
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--local", action="store_true", help="the running `guildlog dev` stack's bucket")
+    target.add_argument("--bucket", default=None, help="an archive bucket on AWS ($GUILDLOG_BUCKET_NAME)")
+    target.add_argument("--stack", default=None, help="the archive bucket of this deployed stack")
+    parser.add_argument("--dev-file", default=None, help="the local stack's dev.json (with --local)")
+    parser.add_argument("--region", default=None, help="AWS region (default: boto3's)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
+    from guildlog.errors import ExportError
+    from guildlog.queries import parse_day
+    from guildlog.services.exports import Exporter, ExportRequest
+    from guildlog_tools.cli.compact import resolve_bucket
+
+    if args.day and (args.first or args.last):
+        raise ExportError("give either --day or --from and --to")
+    if args.day:
+        first = last = parse_day(args.day, "--day")
+    elif args.first and args.last:
+        first, last = parse_day(args.first, "--from"), parse_day(args.last, "--to")
+    else:
+        raise ExportError("name the days: --day D, or --from D --to D")
+    request = ExportRequest(
+        guild_id=args.guild, channel_id=args.channel, first=first, last=last, output_format=args.format
+    )
+    bucket, client = resolve_bucket(args)
+    exporter = Exporter(S3ArchiveRows(bucket, client), S3ExportStore(bucket, client), link_seconds=args.link_seconds)
+    result = exporter.export(request)
+    if args.out:
+        args.out.write_bytes(result.file.body)
+    print(
+        f"{result.file.name}: {result.file.rows} events, {result.file.messages} messages, {len(result.file.body)} bytes"
+    )
+    print(f"stored   s3://{bucket}/{result.key}")
+    print(f"link     {result.url}")
+    print(f"expires  {result.expires_at.strftime('%Y-%m-%d %H:%M:%S')} UTC")
+    if args.out:
+        print(f"written  {args.out}")
+    return 0
