@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo dev test test-fast lint format bench build validate clean
+.PHONY: demo dev test lint typecheck format bench layer-check validate clean
 
 $(BIN)/.installed: pyproject.toml layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
@@ -14,14 +14,20 @@ demo: $(BIN)/.installed
 dev: $(BIN)/.installed
 	$(BIN)/guildlog dev
 
-test: $(BIN)/.installed
+test: lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/cfn-lint template.yaml
 
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
 format: $(BIN)/.installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+layer-check: $(BIN)/.installed
+	$(BIN)/python -m guildlog_tools.layer_check
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from guildlog_relay.batcher import Batch
-from guildlog_relay.events import RelayEvent
+from guildlog_relay.events import DispatchRun, RelayEvent
 from guildlog_relay.pipeline import Ack, DeliveryError, Dropped, Pipeline, Settled
 from guildlog_relay.spool import SpoolEntry
 
@@ -89,7 +89,7 @@ class AsyncPipeline:
         if len(self.core.batcher):
             self._buffered.set()
 
-    async def submit_many(self, events: list[RelayEvent]) -> None:
+    async def submit_many(self, events: list[RelayEvent | DispatchRun]) -> None:
         """`submit` for several events in order, at one time and under one lock: the live relay's
         forwarder hands over whatever its queue holds in one call."""
         self._raise_failure()

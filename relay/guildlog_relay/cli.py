@@ -505,10 +505,10 @@ def _print_counts(path: Path, counts: dict[str, Any]) -> None:
         print(f"  {label:<22} {value}")
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time (tests swap it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

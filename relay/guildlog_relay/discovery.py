@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from guildlog import __version__
 from guildlog.errors import ConfigurationError, RelayError
@@ -38,7 +39,8 @@ class DiscoveryError(RelayError):
 def parse_gateway_bot(data: object) -> GatewayInfo:
     if not isinstance(data, dict) or not isinstance(data.get("url"), str):
         raise DiscoveryError("the /gateway/bot answer has no url")
-    limit = data.get("session_start_limit") if isinstance(data.get("session_start_limit"), dict) else {}
+    start_limit = data.get("session_start_limit")
+    limit: dict[str, Any] = start_limit if isinstance(start_limit, dict) else {}
     shards = data.get("shards")
     concurrency = limit.get("max_concurrency")
     remaining = limit.get("remaining")
@@ -71,7 +73,7 @@ def fetch_gateway_bot(
     for attempt in range(1, _ATTEMPTS + 1):
         delay = min(2.0**attempt, 30.0)
         try:
-            with open_url(request, timeout=timeout) as answer:  # type: ignore[attr-defined]
+            with open_url(request, timeout=timeout) as answer:  # type: ignore[union-attr]
                 return parse_gateway_bot(json.loads(answer.read(_MAX_ANSWER_BYTES)))
         except urllib.error.HTTPError as err:
             status = err.code

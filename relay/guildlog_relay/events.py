@@ -106,7 +106,8 @@ class DispatchEncoder:
         if stamp[0] is not received_at:
             # The live gateway stamps every event of one millisecond with the same datetime object.
             stamp = self._stamp = (received_at, iso_text(received_at).encode())
-        return b'%b%d,"received_at":"%b%b%b}' % (head, seq, stamp[1], self._tail, raw_d)
+        # Only sequenced dispatches take this path: Discord numbers every op 0 frame.
+        return b'%b%d,"received_at":"%b%b%b}' % (head, seq, stamp[1], self._tail, raw_d)  # type: ignore[str-format]
 
 
 _last_encoder: DispatchEncoder | None = None

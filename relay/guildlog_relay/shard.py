@@ -206,7 +206,7 @@ class FrameReader:
 
 
 def _parse_frame_slowly(data: bytes | str) -> Frame:
-    scan = json.decoder.scanstring
+    scan = json.decoder.scanstring  # type: ignore[attr-defined]  # present at run time, absent from typeshed
     fields: dict[str, Any] = {}
     spans: dict[str, tuple[int, int]] = {}
     try:
@@ -484,7 +484,7 @@ class ShardSession:
     async def _connection(self) -> End:
         resuming = self.session_id is not None
         use_resume_url = resuming and self.resume_url and self._failed_connects < RESUME_URL_ATTEMPTS
-        url = self.resume_url if use_resume_url else self.gateway
+        url = self.resume_url if use_resume_url and self.resume_url else self.gateway
         self._end = None
         self._established = False
         try:

@@ -25,7 +25,7 @@ class WebsocketConnection:
         from websockets.exceptions import ConnectionClosed
 
         try:
-            return await self._ws.recv()  # type: ignore[attr-defined, no-any-return]
+            return await self._ws.recv()  # type: ignore[attr-defined]
         except ConnectionClosed as exc:
             raise _closed(exc) from None
 

@@ -3,6 +3,7 @@ conditionally (If-Match / If-None-Match), delete the batch objects that went int
 
 from __future__ import annotations
 
+import builtins
 import gzip
 import itertools
 import tempfile
@@ -38,7 +39,7 @@ class S3CompactionStore:
             self._client = boto3.client("s3")
         return self._client
 
-    def list(self, prefix: str) -> list[StoredObject]:
+    def list(self, prefix: str) -> builtins.list[StoredObject]:
         found = []
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
@@ -48,7 +49,7 @@ class S3CompactionStore:
             raise StorageError("S3 did not list the partition", prefix=prefix, error=type(exc).__name__) from exc
         return found
 
-    def read_texts(self, objects: list[StoredObject]) -> Iterator[str]:
+    def read_texts(self, objects: builtins.list[StoredObject]) -> Iterator[str]:
         """The objects' texts in order, up to READ_AHEAD fetched at once (a day can hold thousands of
         small batch objects: one at a time, S3's latency alone would outlast the function)."""
         with ThreadPoolExecutor(max_workers=READ_AHEAD, thread_name_prefix="compaction-read") as pool:
@@ -92,7 +93,7 @@ class S3CompactionStore:
                 raise StorageError("S3 refused the merged object", key=key, error=type(exc).__name__) from exc
         return size
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), _DELETE_BATCH):
             chunk = keys[start : start + _DELETE_BATCH]
             try:

@@ -16,6 +16,7 @@ merges them away. Objects that are neither batch objects nor the merged one are 
 
 from __future__ import annotations
 
+import builtins
 import csv
 import json
 import logging
@@ -54,13 +55,13 @@ class StoredObject:
 class CompactionStore(Protocol):
     """What compaction needs from the archive bucket (adapters.s3_compaction implements it on S3)."""
 
-    def list(self, prefix: str) -> list[StoredObject]: ...
-    def read_texts(self, objects: list[StoredObject]) -> Iterator[str]:
+    def list(self, prefix: str) -> builtins.list[StoredObject]: ...
+    def read_texts(self, objects: builtins.list[StoredObject]) -> Iterator[str]:
         """Each object's text, in the order given (an implementation may fetch ahead)."""
         ...
 
     def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int: ...
-    def delete(self, keys: list[str]) -> None: ...
+    def delete(self, keys: builtins.list[str]) -> None: ...
 
 
 @dataclass(frozen=True)

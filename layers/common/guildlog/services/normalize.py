@@ -269,7 +269,8 @@ def _channel(data: dict[str, Any], action: str) -> Fields:
 
 
 def _thread_sync(data: dict[str, Any], action: str) -> Fields:
-    threads = data.get("threads") if isinstance(data.get("threads"), list) else []
+    listed = data.get("threads")
+    threads: list[Any] = listed if isinstance(listed, list) else []
     return {"details": {"threads": [_obj(t).get("id") for t in threads[:_MAX_LIST_ITEMS]]}}
 
 
@@ -371,7 +372,8 @@ def _interaction(data: dict[str, Any], action: str) -> Fields:
 
 def _ready(data: dict[str, Any], action: str) -> Fields:
     user = _obj(data.get("user"))
-    guilds = data.get("guilds") if isinstance(data.get("guilds"), list) else []
+    listed = data.get("guilds")
+    guilds: list[Any] = listed if isinstance(listed, list) else []
     return {
         "user_id": _sf(user.get("id"), "d.user.id"),
         "user_name": _user_name(user),

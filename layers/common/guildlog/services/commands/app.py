@@ -177,6 +177,7 @@ class InteractionApp:
         leaf = target.leaf
         if leaf is not None and target.custom_id is None and leaf.defer(target.options):
             return self._defer(job, component)
+        reply: Reply | None
         if leaf is not None and leaf.mutates:
             reply = self._safely(interaction, target)
         else:

@@ -163,7 +163,7 @@ def build_file(request: ExportRequest, collected: Collected, exported_at: dateti
     if request.output_format == "csv":
         body = render_csv(EventRow.model_validate(r) for r in rows).encode("utf-8")
     elif request.output_format == "json":
-        document = {
+        document: dict[str, Any] = {
             "guild_id": request.guild_id,
             "channel_id": request.channel_id,
             "from": request.first.isoformat(),
