@@ -19,12 +19,17 @@ def function_snippet(path: str) -> str:
     )
 
 
-def import_times(snippets: dict[str, str], repeats: int = 7) -> dict[str, float]:
-    """Median wall time of each snippet in a fresh interpreter, interleaved so all see the same machine."""
+def import_times(
+    snippets: dict[str, str], repeats: int = 7, envs: dict[str, dict[str, str]] | None = None
+) -> dict[str, float]:
+    """Median wall time of each snippet in a fresh interpreter, interleaved so all see the same machine.
+
+    `envs` adds environment variables for the snippets it names."""
     samples: dict[str, list[float]] = {name: [] for name in snippets}
-    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
+    base = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
     for _ in range(repeats):
         for name, snippet in snippets.items():
+            env = base | (envs or {}).get(name, {})
             code = f"import time; t = time.perf_counter(); {snippet}; print(time.perf_counter() - t)"
             out = subprocess.run(
                 [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True

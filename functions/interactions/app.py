@@ -1,25 +1,23 @@
 """InteractionsFunction: POST /interactions from Discord. Thin: verify, answer or route, reply.
 
 Cold starts matter here (Discord allows 3 s, and checks the endpoint with PINGs): nothing heavy is
-imported at module level. No Tracer either — Powertools' Tracer pulls in the X-Ray SDK and
-botocore at import; the function's X-Ray segments come from `Tracing: Active` without it.
+imported at module level, and no metrics (Discord's PINGs would be most of them).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from guildlog.handlers.interactions import handle
+from guildlog.observability import Observability
 
-logger = Logger()
+observe = Observability(metrics=False)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     answer = handle(event)
     if answer["statusCode"] != 200:
         # Structured fields only: never the body, the signature or a token.
-        logger.info("interaction refused", extra={"status": answer["statusCode"]})
+        observe.logger.info("interaction refused", extra={"status": answer["statusCode"]})
     return answer

@@ -15,14 +15,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from guildlog.adapters.signatures import raw_body, verify_request
-from guildlog.errors import GuildlogError, SignatureError
-from guildlog.handlers.http import error_body, json_response, status_for
+from guildlog.errors import GuildlogError, MalformedRequestError, SignatureError
+from guildlog.handlers.environment import DISCORD_PUBLIC_KEY_VARIABLE
+from guildlog.handlers.http import error_response, json_response
 from guildlog.services.commands import protocol as p
 
 if TYPE_CHECKING:
     from guildlog.services.commands.app import InteractionApp
-
-PUBLIC_KEY_VARIABLE = "GUILDLOG_DISCORD_PUBLIC_KEY"
 
 
 def handle(event: dict[str, Any], app: Callable[[], InteractionApp] | None = None) -> dict[str, Any]:
@@ -32,28 +31,33 @@ def handle(event: dict[str, Any], app: Callable[[], InteractionApp] | None = Non
     unknown interaction type, or not a valid interaction. 200: Discord's answer.
     """
     try:
-        body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
-        verify_request(body, event.get("headers"), os.environ.get(PUBLIC_KEY_VARIABLE, ""))
-    except SignatureError:
-        return json_response(401, {"error": "invalid request signature"})
+        payload = _verified_interaction(event)
+        if payload["type"] == p.PING:
+            return json_response(200, {"type": p.PONG})
+        answer = (app or default_app)().handle(payload)
+    except SignatureError as exc:
+        # Which check failed is for the log, not for whoever is probing the endpoint.
+        return error_response(exc, public_message="invalid request signature")
+    except GuildlogError as exc:
+        return error_response(exc)
+    return json_response(200, answer)
+
+
+def _verified_interaction(event: dict[str, Any]) -> dict[str, Any]:
+    body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    verify_request(body, event.get("headers"), os.environ.get(DISCORD_PUBLIC_KEY_VARIABLE, ""))
     try:
         payload = json.loads(body)
     except ValueError:  # includes UnicodeDecodeError
-        return json_response(400, {"error": "body is not JSON"})
+        raise MalformedRequestError("body is not JSON") from None
     except RecursionError:
-        return json_response(400, {"error": "body is nested too deeply"})
+        raise MalformedRequestError("body is nested too deeply") from None
     if not isinstance(payload, dict):
-        return json_response(400, {"error": "body is not an interaction"})
+        raise MalformedRequestError("body is not an interaction")
     kind = payload.get("type")
     if not isinstance(kind, int) or isinstance(kind, bool) or kind not in p.INTERACTION_TYPES:
-        return json_response(400, {"error": "unknown interaction type"})
-    if kind == p.PING:
-        return json_response(200, {"type": p.PONG})
-    try:
-        answer = (app or default_app)().handle(payload)
-    except GuildlogError as exc:
-        return json_response(status_for(exc), error_body(exc))
-    return json_response(200, answer)
+        raise MalformedRequestError("unknown interaction type")
+    return payload
 
 
 @lru_cache(maxsize=1)

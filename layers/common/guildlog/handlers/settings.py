@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guildlog.errors import ConfigurationError
-
-PREFIX = "GUILDLOG_"
+from guildlog.handlers.environment import variable
 
 
 class Settings(BaseModel):
@@ -31,12 +30,10 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {
-            name: env[PREFIX + name.upper()] for name in cls.model_fields if PREFIX + name.upper() in env
-        }
+        values: dict[str, object] = {name: env[variable(name)] for name in cls.model_fields if variable(name) in env}
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            names = sorted({PREFIX + str(e["loc"][0]).upper() for e in exc.errors()})
+            names = sorted({variable(str(e["loc"][0])) for e in exc.errors()})
             raise ConfigurationError("invalid or missing settings", variables=names) from None
