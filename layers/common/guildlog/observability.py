@@ -59,4 +59,4 @@ class Observability:
         if self.tracer is not None:
             wrapped = self.tracer.capture_lambda_handler(wrapped)
         wrapped = self.logger.inject_lambda_context(clear_state=True)(wrapped)
-        return wrapped  # type: ignore[no-any-return]
+        return wrapped
