@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import QueryError
 from guildlog.queries import BoundQuery
 from guildlog.queries.result import QueryResult
@@ -55,13 +56,7 @@ class AthenaQueryRunner:
         self.clock = clock or time.monotonic
         self.waits: list[float] = []
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("athena")
-        return self._client
+    client = BotoClient("athena")
 
     def run_bound(self, bound: BoundQuery) -> QueryResult:
         return self.run(bound.sql, bound.athena_parameters())

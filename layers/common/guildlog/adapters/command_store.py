@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.hot_reader import plain_item
 from guildlog.errors import StorageError
 from guildlog.services.commands.context import Item
@@ -23,13 +24,7 @@ class CommandStore:
         self.table_name = table_name
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+    client = BotoClient("dynamodb")
 
     def claim(self, interaction_id: str, expires_at: int) -> bool:
         try:

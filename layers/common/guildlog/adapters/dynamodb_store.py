@@ -7,6 +7,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
 from guildlog.models.config import GuildConfig
@@ -50,13 +51,7 @@ class DynamoStore:
         self._client = client
         self.backoff = backoff or Backoff()
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+    client = BotoClient("dynamodb")
 
     # --- writes -------------------------------------------------------------------------------
     def put_items(self, items: Iterable[Item]) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
 from guildlog.services.commands.context import Item, QueryPage
@@ -37,13 +38,7 @@ class HotReader:
         self._client = client
         self.backoff = backoff or Backoff(attempts=4)
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+    client = BotoClient("dynamodb")
 
     def query(
         self,

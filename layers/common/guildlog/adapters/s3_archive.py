@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import StorageError
 
 
@@ -20,13 +21,7 @@ class S3Archive:
         self.bucket = bucket
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
+    client = BotoClient("s3")
 
     def put(self, key: str, text: str) -> None:
         try:

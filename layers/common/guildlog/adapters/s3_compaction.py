@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import StorageError
 from guildlog.services.compaction import ConcurrentWriteError, StoredObject
 
@@ -31,13 +32,7 @@ class S3CompactionStore:
         self.bucket = bucket
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
+    client = BotoClient("s3")
 
     def list(self, prefix: str) -> builtins.list[StoredObject]:
         found = []

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import ExportError, StorageError
 from guildlog.services.exports import EXPORTS_PREFIX, ExportFile
 from guildlog.services.partition import partition_prefix
@@ -19,13 +20,7 @@ class _Client:
         self.bucket = bucket
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
+    client = BotoClient("s3")
 
 
 class S3ArchiveRows(_Client):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import ConfigurationError
 
 
@@ -21,13 +22,7 @@ class SecretString:
     def __repr__(self) -> str:
         return f"SecretString({self.secret_id!r})"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("secretsmanager")
-        return self._client
+    client = BotoClient("secretsmanager")
 
     def value(self) -> str:
         if self._value is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import ConfigurationError, StorageError
 from guildlog.models.worker_job import WorkerJob
 
@@ -27,13 +28,7 @@ class LambdaWorkerInvoker:
         self.function_name = function_name
         self._client = client
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("lambda")
-        return self._client
+    client = BotoClient("lambda")
 
     def invoke(self, job: WorkerJob) -> None:
         payload = job.model_dump_json().encode("utf-8")
