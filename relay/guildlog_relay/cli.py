@@ -15,7 +15,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +44,22 @@ def _env(name: str, default: Any = None, cast: Callable[[str], Any] = str) -> An
         raise ConfigurationError(f"{name}={value!r} is not valid") from None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+@dataclass(frozen=True)
+class LocalTarget:
+    """A running local stack the relay may forward to when no endpoint is given."""
+
+    ingest_url: str
+    private_key: str
+    source: str  # where it was read, for messages (e.g. the dev file's path)
+
+
+# Finds a running local stack from the environment: a LocalTarget, or the text of where it looked.
+LocalTargetReader = Callable[[Mapping[str, str]], "LocalTarget | str"]
+
+
+def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTargetReader | None = None) -> None:
+    """Add `relay`. `local_target` is how the CLI finds a running `guildlog dev` (the relay itself
+    knows nothing of the developer tooling)."""
     parser = subparsers.add_parser(
         "relay",
         help="forward gateway events to the ingest webhook (live, or --replay a recorded session)",
@@ -54,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "acknowledged it and resumes it on the next start; a session that cannot be resumed is recorded as a gap. "
         "With --replay FILE, forward a recorded session instead and exit 0 only when every batch was acknowledged.",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, local_target=local_target)
     target = parser.add_argument_group("webhook")
     target.add_argument(
         "--endpoint", help=f"the webhook URL, …/gateway/events (env {ENDPOINT_ENV}; default: the running dev stack)"
@@ -395,28 +411,26 @@ def _say(message: str) -> None:
     print(f"guildlog relay: {message}", file=sys.stderr)
 
 
-def resolve_target(args: argparse.Namespace, environ: os._Environ[str] | dict[str, str]) -> tuple[str, str, str]:
+def resolve_target(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, str, str]:
     """(endpoint, private key hex, where the key came from): flags, then environment, then the dev stack."""
-    from guildlog_relay.devstack import dev_file_path, read_dev_stack
-
     endpoint = args.endpoint or environ.get(ENDPOINT_ENV) or None
     key_file = args.signing_key_file or (
         Path(environ[SIGNING_KEY_FILE_ENV]) if environ.get(SIGNING_KEY_FILE_ENV) else None
     )
     if endpoint is None:
-        dev_file = dev_file_path(environ)
-        dev = read_dev_stack(dev_file)
-        if dev is None:
+        reader: LocalTargetReader | None = getattr(args, "local_target", None)
+        local = reader(environ) if reader is not None else "nowhere: no local stack is known to this command"
+        if isinstance(local, str):
             raise ConfigurationError(
                 f"no endpoint: pass --endpoint URL --signing-key-file PATH (or set {ENDPOINT_ENV}), "
-                f"or start `guildlog dev`, which writes {dev_file}"
+                f"or start `guildlog dev`, which writes {local}"
             )
-        endpoint = dev.ingest_url
+        endpoint = local.ingest_url
         if key_file is None:
             return (
-                _checked_url(endpoint, f"api_url in {dev_file}"),
-                dev.relay_private_key,
-                f"relay_private_key in {dev_file}",
+                _checked_url(endpoint, f"api_url in {local.source}"),
+                local.private_key,
+                f"relay_private_key in {local.source}",
             )
     if key_file is None:
         raise ConfigurationError(f"--signing-key-file PATH (or {SIGNING_KEY_FILE_ENV}) is required with --endpoint")

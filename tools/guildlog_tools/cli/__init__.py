@@ -31,9 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guildlog", description="A serverless, lossless Discord logger.")
     parser.add_argument("--version", action="version", version=f"guildlog {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in SUBCOMMANDS.values():
+    for name, module_name in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
-        module.register(subparsers)
+        if name == "relay":
+            from guildlog_tools.local.devfile import relay_target
+
+            module.register(subparsers, local_target=relay_target)
+        else:
+            module.register(subparsers)
     return parser
 
 

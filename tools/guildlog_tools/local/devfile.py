@@ -16,23 +16,27 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guildlog.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from guildlog_relay.cli import LocalTarget
 
 DEV_FILE_ENV = "GUILDLOG_DEV_FILE"
 DEFAULT_STATE_DIR = Path(".guildlog")
 DEV_FILE_NAME = "dev.json"
+INGEST_PATH = "/gateway/events"
 # Discord's epoch (2015-01-01T00:00:00Z) in ms: snowflakes count from it.
 _DISCORD_EPOCH_MS = 1_420_070_400_000
 _HEX_KEY_LENGTH = 64
 
 
-def default_dev_file(state_dir: Path | str | None = None) -> Path:
+def default_dev_file(state_dir: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Path:
     """Where dev.json lives: `state_dir/dev.json`, else $GUILDLOG_DEV_FILE, else `.guildlog/dev.json`."""
     if state_dir is not None:
         return Path(state_dir) / DEV_FILE_NAME
-    override = os.environ.get(DEV_FILE_ENV)
+    override = (os.environ if environ is None else environ).get(DEV_FILE_ENV)
     if override:
         return Path(override)
     return DEFAULT_STATE_DIR / DEV_FILE_NAME
@@ -136,3 +140,32 @@ def write_dev_file(path: Path | str, data: Mapping[str, Any]) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def relay_target(environ: Mapping[str, str]) -> LocalTarget | str:
+    """The running stack's ingest URL and relay key for `guildlog relay` with no --endpoint; the dev
+    file's path when there is no such file. ConfigurationError when the file is unusable."""
+    from guildlog_relay.cli import LocalTarget
+
+    path = default_dev_file(environ=environ)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return str(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the dev stack file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigurationError(f"the dev stack file {path} is not JSON; restart `guildlog dev`") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"the dev stack file {path} is not a JSON object; restart `guildlog dev`")
+    api_url, key = data.get("api_url"), data.get("relay_private_key")
+    missing = [
+        name
+        for name, value in (("api_url", api_url), ("relay_private_key", key))
+        if not isinstance(value, str) or not value
+    ]
+    if missing:
+        raise ConfigurationError(f"the dev stack file {path} has no {' or '.join(missing)}; restart `guildlog dev`")
+    return LocalTarget(ingest_url=str(api_url).rstrip("/") + INGEST_PATH, private_key=str(key), source=str(path))
