@@ -14,18 +14,16 @@ Two archives, both written through the ingest service (normalization, CSV, gzip)
 
 from __future__ import annotations
 
-import http.client
-import logging
 import os
 import statistics
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bench.archive_data import History
+from guildlog_tools.local.moto_server import moto_server
 
 EVENTS = int(os.environ.get("GUILDLOG_BENCH_EVENTS", "1000000"))
 DAYS = 30
@@ -172,24 +170,6 @@ def relay_day() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the 1,000,000-event archive
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        connection = http.client.HTTPConnection(host, port, timeout=30)
-        connection.request("POST", "/moto-api/reset")
-        connection.getresponse().read()
-        connection.close()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def timed(engine: Any, bound: Any) -> tuple[float, Any]:

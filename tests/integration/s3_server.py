@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from guildlog_tools.local.moto_server import moto_server
 
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -37,19 +37,7 @@ class S3Server:
 def moto_s3_server() -> Iterator[S3Server]:
     """A fresh moto server (state reset) on 127.0.0.1 and an S3 client for it."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        connection = http.client.HTTPConnection(host, port, timeout=30)
-        connection.request("POST", "/moto-api/reset")
-        assert connection.getresponse().status == 200
-        connection.close()
-        url = f"http://{host}:{port}"
+    with moto_server() as url:
         client = boto3.session.Session().client("s3", endpoint_url=url, region_name=REGION, **CREDENTIALS)
         yield S3Server(endpoint_url=url, s3=client)
-    finally:
-        server.stop()

@@ -16,8 +16,6 @@ process at a time.
 
 from __future__ import annotations
 
-import http.client
-import logging
 import os
 import re
 import socket
@@ -209,26 +207,11 @@ class LocalStack:
     # -- internals
 
     def _start_moto(self) -> str:
-        from moto.server import ThreadedMotoServer
+        from guildlog_tools.local.moto_server import moto_server
 
-        # Moto's server logs every request through werkzeug; the stack's own output says enough.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self.aws_port:
             _require_free_port(self.host, self.aws_port)  # moto's thread would hang on a port in use
-        server = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
-        server.start()
-        self._exit.callback(server.stop)
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
-        # Moto's backends are process-wide: a second stack in one process would see the first one's data.
-        connection = http.client.HTTPConnection(host, port, timeout=30)
-        try:
-            connection.request("POST", "/moto-api/reset")
-            if connection.getresponse().status != 200:
-                raise ConfigurationError("moto did not reset its state")
-        finally:
-            connection.close()
-        return url
+        return self._exit.enter_context(moto_server(self.host, self.aws_port))
 
     def _aws_environment(self) -> dict[str, str | None]:
         values: dict[str, str | None] = {
