@@ -173,7 +173,7 @@ class AsyncPipeline:
                 return
             if result.settled is Settled.UNAVAILABLE:
                 # The batch stays first in line; events keep going to the spool meanwhile.
-                await asyncio.sleep(random.uniform(pause / 2, pause))
+                await asyncio.sleep(pause / 2 + random.random() * pause / 2)  # half jitter
                 pause = min(pause * 2, MAX_OUTAGE_PAUSE_S)
                 continue
             pause = self.first_pause_s

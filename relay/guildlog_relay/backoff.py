@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from guildlog.adapters.retry import half_jitter
+
 DEFAULT_BASE_S = 1.0
 DEFAULT_CAP_S = 60.0
 
@@ -23,9 +25,9 @@ class Backoff:
     failures: int = 0
 
     def next(self) -> float:
-        ceiling = min(self.cap, self.base * 2 ** min(self.failures, 32))
+        delay = half_jitter(self.failures, self.base, self.cap, self.rng.random)
         self.failures += 1
-        return self.rng.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
+        return delay
 
     def reset(self) -> None:
         self.failures = 0

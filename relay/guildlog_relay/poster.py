@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from guildlog import __version__
+from guildlog.adapters.retry import full_jitter
 from guildlog.adapters.signatures import Signer
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """The delay before retry number `retry` (1-based)."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (retry - 1)))
+        return full_jitter(retry - 1, self.base_delay, self.max_delay, rng.random)
 
 
 @dataclass(frozen=True)

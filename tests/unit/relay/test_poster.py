@@ -107,14 +107,14 @@ def test_poster_caps_retry_after_when_webhook_asks_for_too_long(make_poster, tra
 
 
 class _Extreme(random.Random):
-    """uniform(a, b) at one end of its range, to see the bounds of full jitter."""
+    """random() at one end of its range, to see the bounds of full jitter."""
 
     def __init__(self, upper: bool) -> None:
         super().__init__()
         self.upper = upper
 
-    def uniform(self, a: float, b: float) -> float:
-        return b if self.upper else a
+    def random(self) -> float:
+        return 1.0 if self.upper else 0.0
 
 
 @pytest.mark.parametrize(("upper", "expected"), [(True, [1.0, 2.0, 4.0, 4.0, 4.0]), (False, [0.0] * 5)])
