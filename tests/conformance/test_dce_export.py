@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 
 from guildlog.services.exports import ExportRequest, build_file, collect_rows
-from tests.conformance.conftest import FIXTURES_ROOT, MISSING_REASON, fixtures_present
+from tests.conformance.conftest import FIXTURES_ROOT, skip_module_without_fixtures
 from tests.fakes import archive_data as data
 from tests.fakes.archive_stores import MemoryArchive
 
-if not fixtures_present():
-    pytest.skip(MISSING_REASON, allow_module_level=True)
+skip_module_without_fixtures()
 
 pytestmark = pytest.mark.conformance
 

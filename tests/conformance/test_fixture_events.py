@@ -21,10 +21,9 @@ from guildlog.models.row import EventRow
 from guildlog.services.categories import DISPATCH_TYPES, classify
 from guildlog.services.normalize import normalize
 from guildlog.services.timefmt import iso, snowflake_time
-from tests.conformance.conftest import FIXTURES_ROOT, MISSING_REASON, fixtures_present, load_json
+from tests.conformance.conftest import FIXTURES_ROOT, load_json, skip_module_without_fixtures
 
-if not fixtures_present():
-    pytest.skip(MISSING_REASON, allow_module_level=True)
+skip_module_without_fixtures()
 
 pytestmark = pytest.mark.conformance
 

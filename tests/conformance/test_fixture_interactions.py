@@ -29,12 +29,11 @@ from guildlog.services.commands.context import Ports, command_path
 from guildlog.services.commands.cursor import HmacCursorCodec
 from guildlog.services.commands.definitions import check_command
 from guildlog.services.commands.registration import diff_commands
-from tests.conformance.conftest import FIXTURES_ROOT, MISSING_REASON, fixtures_present, load_json
+from tests.conformance.conftest import FIXTURES_ROOT, load_json, skip_module_without_fixtures
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
 
-if not fixtures_present():
-    pytest.skip(MISSING_REASON, allow_module_level=True)
+skip_module_without_fixtures()
 
 pytestmark = pytest.mark.conformance
 
