@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guildlog.services.commands import protocol as p
+from guildlog.services.commands import routes
+
+if TYPE_CHECKING:
+    from guildlog.services.commands.context import Call, Ports, Reply
 
 # Hot retention a server may choose, days; the same bounds as models.config.GuildConfig (a test checks).
 MIN_RETENTION_DAYS = 1
@@ -73,14 +77,14 @@ def _never(options: Mapping[str, Any]) -> bool:
 class Leaf:
     """What a member can run: a sub-command, or a command without sub-commands.
 
-    `handler`: `module:function` under guildlog.services.commands. `defer(options)`: answer type 5
+    `handler`: the service function (see routes.py). `defer(options)`: answer type 5
     at once and let WorkerFunction finish. `mutates`: writes something (never run twice, never
     handed to the worker speculatively).
     """
 
     name: str
     description: str
-    handler: str
+    handler: Callable[[Call, Ports], Reply]
     options: tuple[Option, ...] = ()
     defer: Callable[[Mapping[str, Any]], bool] = _never
     mutates: bool = False
@@ -159,7 +163,7 @@ LOGS = Command(
         Leaf(
             "search",
             "Events newest first, 10 per page",
-            handler="search:run",
+            handler=routes.search,
             options=(
                 Option(p.USER, "user", "Only events of this member"),
                 _CHANNEL,
@@ -173,14 +177,14 @@ LOGS = Command(
         Leaf(
             "message",
             "Every version of a message, and who deleted it",
-            handler="message:run",
+            handler=routes.message,
             options=(Option(p.STRING, "message", "The message id or link", required=True, max_length=200),),
         ),
-        Leaf("status", "Relay health, today's events and the retention in force", handler="status:run"),
+        Leaf("status", "Relay health, today's events and the retention in force", handler=routes.status),
         Leaf(
             "export",
             "A channel's log as a file (JSON, CSV or DiscordChatExporter), linked for an hour",
-            handler="export:run",
+            handler=routes.export,
             options=(
                 Option(p.CHANNEL, "channel", "The channel (default: this one)", channel_types=p.LOGGED_CHANNEL_TYPES),
                 Option(p.STRING, "date", "A day like 2026-11-20 or a range like 2026-11-19..2026-11-20", max_length=32),
@@ -198,11 +202,11 @@ LOGS = Command(
             "config",
             "What guildlog logs in this server",
             subcommands=(
-                Leaf("show", "Show this server's logging configuration", handler="settings:show"),
+                Leaf("show", "Show this server's logging configuration", handler=routes.config_show),
                 Leaf(
                     "channel",
                     "Set the log channel (leave empty to clear it)",
-                    handler="settings:channel",
+                    handler=routes.config_channel,
                     options=(
                         Option(
                             p.CHANNEL,
@@ -216,7 +220,7 @@ LOGS = Command(
                 Leaf(
                     "events",
                     "Switch a kind of event on or off in the searchable logs",
-                    handler="settings:events",
+                    handler=routes.config_events,
                     options=(
                         Option(
                             p.STRING,
@@ -232,7 +236,7 @@ LOGS = Command(
                 Leaf(
                     "ignore",
                     "Keep a channel out of the searchable logs, or bring it back",
-                    handler="settings:ignore",
+                    handler=routes.config_ignore,
                     options=(
                         Option(
                             p.CHANNEL, "channel", "The channel", required=True, channel_types=p.LOGGED_CHANNEL_TYPES
@@ -244,7 +248,7 @@ LOGS = Command(
                 Leaf(
                     "retention",
                     "How many days events stay searchable",
-                    handler="settings:retention",
+                    handler=routes.config_retention,
                     options=(
                         Option(
                             p.INTEGER,
@@ -268,7 +272,7 @@ STATS = Command(
     leaf=Leaf(
         "stats",
         "This server's activity from guildlog's daily counters",
-        handler="stats:run",
+        handler=routes.stats,
         options=(
             Option(p.STRING, "period", "How far back (default 7d)", choices=tuple(Choice(x, x) for x in PERIODS)),
             Option(p.USER, "user", "Only this member"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 
 import pytest
 
@@ -20,8 +22,14 @@ def test_registration_payload_follows_discords_rules_when_built(command: dict[st
 @pytest.mark.parametrize(
     ("path", "leaf"), all_leaves(), ids=lambda v: "/" + " ".join(v) if isinstance(v, tuple) else ""
 )
-def test_every_leaf_names_a_function_that_exists_when_routed(path: tuple[str, ...], leaf: definitions.Leaf) -> None:
-    module_name, _, function = leaf.handler.partition(":")
+def test_every_leaf_routes_to_a_function_of_its_command_module_when_routed(
+    path: tuple[str, ...], leaf: definitions.Leaf
+) -> None:
+    assert leaf.handler.__module__ == "guildlog.services.commands.routes", path
+    # The route's body names a module and a function: both must exist.
+    source = inspect.getsource(leaf.handler)
+    [(module_name, alias)] = re.findall(r"from guildlog\.services\.commands import (\w+)(?: as (\w+))?", source)
+    [function] = re.findall(rf"return {alias or module_name}\.(\w+)\(call, ports\)", source)
     module = importlib.import_module(f"guildlog.services.commands.{module_name}")
     assert callable(getattr(module, function)), path
 
