@@ -278,6 +278,11 @@ class LiveRelay:
         """Begin the drain (what SIGTERM and SIGINT do)."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the drain has begun (asked for, or after a fatal error)."""
+        return self._stop.is_set()
+
     def _fail(self, message: str, code: int = EXIT_ERROR) -> None:
         if self._exit is None:
             self._exit = RelayExit(code, message)
@@ -372,7 +377,7 @@ class LiveRelay:
         pipeline = await asyncio.to_thread(self.make_pipeline, folder)
         store = CheckpointStore(folder)
         saved = await asyncio.to_thread(store.load)
-        resume, initial, earlier_gap = self._resume_state(shard, saved, pipeline)
+        resume, initial, earlier_gap = resume_state(shard, saved, pipeline, iso(self.wall_clock()))
         checkpointer = Checkpointer(store, shard, initial, clock=self.wall_clock)
         if initial is not saved:
             await checkpointer.save()
@@ -422,49 +427,6 @@ class LiveRelay:
                 extra={"shard": shard[0], "session_id": resume.session_id, "seq": resume.seq},
             )
         return s
-
-    def _resume_state(
-        self, shard: Shard, saved: Checkpoint | None, pipeline: Pipeline
-    ) -> tuple[ResumeState, Checkpoint | None, PendingGap | None]:
-        """Where the shard starts, the checkpoint to keep, and a gap to report at once (if any)."""
-        if saved is None:
-            return ResumeState(), None, None
-        if saved.gap is not None:
-            checked = _held_gap(saved.gap, saved.shard, pipeline)
-            if checked != saved.gap:
-                saved = replace(saved, gap=checked)
-        held_seq, since = saved.seq, saved.received_at or saved.last_contact
-        if saved.session_id:
-            newest = pipeline.spool.newest_of_session(saved.session_id, saved.shard)
-            if newest is not None and newest.last_seq is not None and newest.last_seq > held_seq:
-                # Already on disk, waiting for the webhook: Discord need not send it again.
-                held_seq, since = newest.last_seq, newest.last_received_at or since
-        if saved.shard != shard:
-            # The saved session belongs to another sharding of the bot: it cannot be resumed here.
-            earlier = saved.gap
-            gap = None
-            if saved.session_id:
-                gap = PendingGap(
-                    session_id=saved.session_id,
-                    last_seq=held_seq,
-                    since=since or iso(self.wall_clock()),
-                    reason=status.SHARD_COUNT_CHANGED,
-                    detail=f"saved for shard {list(saved.shard)}, running as {list(shard)}",
-                )
-            if gap is None:
-                gap, earlier = earlier, None
-            return ResumeState(pending_gap=gap), Checkpoint(shard=shard, gap=gap), earlier
-        return (
-            ResumeState(
-                session_id=saved.session_id,
-                resume_url=saved.resume_url,
-                seq=held_seq,
-                since=since,
-                pending_gap=saved.gap,
-            ),
-            saved,
-            None,
-        )
 
     async def _forward(self, s: _Shard) -> None:
         """Queue → pipeline, in order, whatever the queue holds at a time. READY moves the
@@ -600,3 +562,48 @@ def _default_connector() -> Connector:
     from guildlog_relay.websocket import connect
 
     return connect
+
+
+def resume_state(
+    shard: Shard, saved: Checkpoint | None, pipeline: Pipeline, now: str
+) -> tuple[ResumeState, Checkpoint | None, PendingGap | None]:
+    """Where a shard starts from its saved checkpoint and its spool: the resume state, the checkpoint
+    to keep, and a gap to report at once (if any). `now` (ISO) dates a gap with no better time."""
+    if saved is None:
+        return ResumeState(), None, None
+    if saved.gap is not None:
+        checked = _held_gap(saved.gap, saved.shard, pipeline)
+        if checked != saved.gap:
+            saved = replace(saved, gap=checked)
+    held_seq, since = saved.seq, saved.received_at or saved.last_contact
+    if saved.session_id:
+        newest = pipeline.spool.newest_of_session(saved.session_id, saved.shard)
+        if newest is not None and newest.last_seq is not None and newest.last_seq > held_seq:
+            # Already on disk, waiting for the webhook: Discord need not send it again.
+            held_seq, since = newest.last_seq, newest.last_received_at or since
+    if saved.shard != shard:
+        # The saved session belongs to another sharding of the bot: it cannot be resumed here.
+        earlier = saved.gap
+        gap = None
+        if saved.session_id:
+            gap = PendingGap(
+                session_id=saved.session_id,
+                last_seq=held_seq,
+                since=since or now,
+                reason=status.SHARD_COUNT_CHANGED,
+                detail=f"saved for shard {list(saved.shard)}, running as {list(shard)}",
+            )
+        if gap is None:
+            gap, earlier = earlier, None
+        return ResumeState(pending_gap=gap), Checkpoint(shard=shard, gap=gap), earlier
+    return (
+        ResumeState(
+            session_id=saved.session_id,
+            resume_url=saved.resume_url,
+            seq=held_seq,
+            since=since,
+            pending_gap=saved.gap,
+        ),
+        saved,
+        None,
+    )

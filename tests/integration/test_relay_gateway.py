@@ -445,7 +445,7 @@ def test_live_relay_exits_78_saying_why_and_keeps_what_it_received_when_discord_
                 await connected(discord)
                 await messages(discord, 5)
                 await discord.close(code)
-                await discord.wait_for(lambda: relay._stop.is_set(), PATIENCE_S)
+                await discord.wait_for(lambda: relay.stopping, PATIENCE_S)
             return discord, check_invariant(stack, discord)
 
     discord, stored = asyncio.run(scenario())
@@ -466,7 +466,7 @@ def test_live_relay_exits_78_naming_the_portal_setting_when_a_privileged_intent_
             FakeDiscord(TOKEN, allowed_intents=no_message_content) as discord,
             running(discord, stack, tmp_path / "state", result=result) as relay,
         ):
-            await discord.wait_for(lambda: relay._stop.is_set(), PATIENCE_S)
+            await discord.wait_for(lambda: relay.stopping, PATIENCE_S)
 
     asyncio.run(scenario())
     assert result[0].code == 78 and "4014" in result[0].message and "Privileged Gateway Intents" in result[0].message

@@ -13,7 +13,7 @@ from guildlog_relay.batcher import Batcher
 from guildlog_relay.checkpoint import Checkpoint, PendingGap
 from guildlog_relay.discovery import GatewayInfo
 from guildlog_relay.events import DispatchRun
-from guildlog_relay.live import EventQueue, LiveRelay, LiveSettings
+from guildlog_relay.live import EventQueue, LiveRelay, LiveSettings, resume_state
 from guildlog_relay.pipeline import Pipeline
 from guildlog_relay.spool import Spool
 
@@ -21,6 +21,9 @@ from guildlog_relay.spool import Spool
 @pytest.fixture
 def pipeline(tmp_path: Path, make_poster) -> Pipeline:
     return Pipeline(spool=Spool(tmp_path / "shard-0"), poster=make_poster(), batcher=Batcher(max_events=5))
+
+
+NOW_ISO = "2026-03-01T13:00:00.000Z"
 
 
 def relay(tmp_path: Path, shard_count: int = 1) -> LiveRelay:
@@ -39,50 +42,50 @@ def spool_seqs(pipeline: Pipeline, make_event, session: str, seqs: range) -> Non
             pipeline.spool.put(batch)
 
 
-def test_live_relay_resumes_after_the_newest_spooled_seq_when_it_is_past_the_checkpoint(
+def test_resume_state_resumes_after_the_newest_spooled_seq_when_it_is_past_the_checkpoint(
     tmp_path: Path, pipeline: Pipeline, make_event
 ) -> None:
     spool_seqs(pipeline, make_event, "s1", range(11, 21))
     saved = Checkpoint(shard=(0, 1), session_id="s1", resume_url="wss://r", seq=10, received_at="x")
 
-    resume, initial, earlier = relay(tmp_path)._resume_state((0, 1), saved, pipeline)
+    resume, initial, earlier = resume_state((0, 1), saved, pipeline, NOW_ISO)
 
     assert (resume.session_id, resume.resume_url, resume.seq) == ("s1", "wss://r", 20)
     assert resume.since == "2026-03-01T12:00:20.000Z" and initial == saved and earlier is None
 
 
-def test_live_relay_starts_the_pending_gap_at_what_is_on_disk_when_a_crash_took_events_from_memory(
+def test_resume_state_starts_the_pending_gap_at_what_is_on_disk_when_a_crash_took_events_from_memory(
     tmp_path: Path, pipeline: Pipeline, make_event
 ) -> None:
     spool_seqs(pipeline, make_event, "s1", range(11, 16))
     gap = PendingGap("s1", last_seq=22, since="2026-03-01T12:00:22.000Z", reason="invalid_session", acked_seq=10)
     saved = Checkpoint(shard=(0, 1), gap=gap)
 
-    resume, initial, _ = relay(tmp_path)._resume_state((0, 1), saved, pipeline)
+    resume, initial, _ = resume_state((0, 1), saved, pipeline, NOW_ISO)
 
     assert resume.session_id is None and resume.pending_gap is not None
     assert (resume.pending_gap.last_seq, resume.pending_gap.since) == (15, "2026-03-01T12:00:15.000Z")
     assert initial is not None and initial.gap == resume.pending_gap
 
 
-def test_live_relay_keeps_the_pending_gap_when_everything_it_claims_reached_the_disk(
+def test_resume_state_keeps_the_pending_gap_when_everything_it_claims_reached_the_disk(
     tmp_path: Path, pipeline: Pipeline
 ) -> None:
     gap = PendingGap("s1", last_seq=22, since="2026-03-01T12:00:22.000Z", reason="invalid_session", acked_seq=22)
 
-    resume, initial, _ = relay(tmp_path)._resume_state((0, 1), Checkpoint(shard=(0, 1), gap=gap), pipeline)
+    resume, initial, _ = resume_state((0, 1), Checkpoint(shard=(0, 1), gap=gap), pipeline, NOW_ISO)
 
     assert resume.pending_gap == gap and initial is not None and initial.gap == gap
 
 
-def test_live_relay_reports_the_saved_session_as_a_gap_when_the_shard_count_changed(
+def test_resume_state_reports_the_saved_session_as_a_gap_when_the_shard_count_changed(
     tmp_path: Path, pipeline: Pipeline
 ) -> None:
     saved = Checkpoint(
         shard=(0, 1), session_id="s1", resume_url="wss://r", seq=7, received_at="2026-03-01T12:00:07.000Z"
     )
 
-    resume, initial, earlier = relay(tmp_path, shard_count=2)._resume_state((0, 2), saved, pipeline)
+    resume, initial, earlier = resume_state((0, 2), saved, pipeline, NOW_ISO)
 
     assert resume.session_id is None and earlier is None
     assert resume.pending_gap is not None and resume.pending_gap.reason == "shard_count_changed"
