@@ -7,32 +7,16 @@ on the relay's loggers, replaces the token wherever it would still appear.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from guildlog.adapters.secrets import clean_token, read_token_secret
 from guildlog.errors import ConfigurationError
 
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the variable's name, not a token
 REDACTED = "[token redacted]"
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
-# Keys a JSON secret may keep the token under.
-_SECRET_KEYS = ("token", "bot_token", "DISCORD_TOKEN", "discord_token")
-
-
-def clean_token(value: str, where: str) -> str:
-    """The token without surrounding whitespace or a `Bot ` prefix; ConfigurationError if unusable."""
-    token = value.strip()
-    if token.lower().startswith("bot "):
-        token = token[4:].strip()
-    if not token:
-        raise ConfigurationError(f"{where} is empty: it must hold the bot token")
-    if any(c.isspace() for c in token) or not token.isprintable():
-        raise ConfigurationError(f"{where} does not look like a bot token (it contains spaces or control characters)")
-    return token
 
 
 def read_token_file(path: Path) -> str:
@@ -43,36 +27,6 @@ def read_token_file(path: Path) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"token file {path}: {getattr(exc, 'strerror', None) or 'not a text file'}") from None
     return clean_token(text, f"token file {path}")
-
-
-def read_token_secret(arn: str, client: Any | None = None) -> str:
-    """The token from a Secrets Manager secret: the secret string itself, or a JSON object's
-    `token` key. boto3 is imported only here, and only when no client is given."""
-    match = _SECRET_ARN.match(arn)
-    if not match:
-        raise ConfigurationError(f"{arn!r} is not a Secrets Manager secret ARN")
-    if client is None:
-        import boto3
-
-        client = boto3.client("secretsmanager", region_name=match["region"])
-    try:
-        answer = client.get_secret_value(SecretId=arn)
-    except Exception as exc:  # botocore's errors; their text names the ARN, never the value
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-        raise ConfigurationError(f"cannot read the token secret {arn}: {code}") from None
-    value = answer.get("SecretString")
-    if not isinstance(value, str):
-        raise ConfigurationError(f"the token secret {arn} has no SecretString")
-    if value.lstrip().startswith("{"):
-        try:
-            data = json.loads(value)
-        except ValueError:
-            raise ConfigurationError(f"the token secret {arn} looks like JSON but is not") from None
-        found = next((data[k] for k in _SECRET_KEYS if isinstance(data, dict) and isinstance(data.get(k), str)), None)
-        if found is None:
-            raise ConfigurationError(f"the token secret {arn} is a JSON object without a 'token' key")
-        value = found
-    return clean_token(value, f"the token secret {arn}")
 
 
 def resolve_token(

@@ -67,7 +67,7 @@ def default_app() -> InteractionApp:
 
     from guildlog.adapters.command_store import CommandStore
     from guildlog.adapters.hot_reader import HotReader
-    from guildlog.adapters.secrets import SecretString
+    from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.adapters.worker_invoker import LambdaWorkerInvoker
     from guildlog.handlers.settings import Settings
     from guildlog.services.commands.app import InteractionApp
@@ -75,7 +75,7 @@ def default_app() -> InteractionApp:
     from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
 
     settings = Settings.from_env()
-    bot_token = SecretString(settings.bot_token_secret_arn)
+    bot_token = BotTokenSecret(settings.bot_token_secret_arn)
     ports = Ports(
         reader=HotReader(settings.table_name),
         config=CommandStore(settings.table_name),

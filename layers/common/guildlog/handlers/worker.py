@@ -19,7 +19,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.s3_archive import S3Archive
     from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
-    from guildlog.adapters.secrets import SecretString
+    from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.interactions import services_clock
     from guildlog.handlers.settings import Settings
     from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
@@ -27,7 +27,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.services.ingest import Ingestor
 
     settings = Settings.from_env()
-    bot_token = SecretString(settings.bot_token_secret_arn)
+    bot_token = BotTokenSecret(settings.bot_token_secret_arn)
     ports = Ports(
         reader=HotReader(settings.table_name),
         config=CommandStore(settings.table_name),
