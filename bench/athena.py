@@ -42,11 +42,8 @@ class NullStore:
     def put_items(self, items: list[Any]) -> int:
         return len(items)
 
-    def apply_counters(self, batch_id: str, updates: list[Any]) -> int:
-        return len(updates)
-
-    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        return set()
+    def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {}
 
     def guild_configs(self, guild_ids: list[str]) -> dict[str, Any]:
         return {}

@@ -14,7 +14,7 @@ from typing import Any
 
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope
-from guildlog.services.hot_items import CounterUpdate, Item
+from guildlog.services.hot_items import Item
 from guildlog.services.ingest import Ingestor, IngestResult
 
 GUILD = "700000000000000001"
@@ -218,11 +218,8 @@ class NullStore:
     def put_items(self, items: list[Item]) -> int:
         return len(items)
 
-    def apply_counters(self, batch_id: str, updates: list[CounterUpdate]) -> int:
-        return len(updates)
-
-    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        return set()
+    def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {}
 
     def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]:
         return {}

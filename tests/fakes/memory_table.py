@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from guildlog.models.row import EventRow
-from guildlog.services import hot_items
+from guildlog.services import hot_items, keys
 from guildlog.services.commands.context import Item, QueryPage
 
 
@@ -26,8 +26,8 @@ class MemoryTable:
     def put(self, item: Item) -> None:
         self.items[(item["PK"], item["SK"])] = copy.deepcopy(item)
 
-    def add_rows(self, rows: Iterable[EventRow], retention_days: int = 30) -> None:
-        """The items ingest would write for these rows, counters included."""
+    def add_rows(self, rows: Iterable[EventRow], retention_days: int = 30, batch_id: str = "b1") -> None:
+        """The items ingest would write for these rows, as one batch, counters included."""
         rows = list(rows)
         ttls = {}
         for row in rows:
@@ -39,10 +39,8 @@ class MemoryTable:
                 *hot_items.relay_items(row),
             ):
                 self.put(item)
-        for update in hot_items.counter_updates(rows, ttls) + hot_items.shard_counter_updates(rows):
-            counter = self.items.setdefault((update.pk, update.sk), {"PK": update.pk, "SK": update.sk})
-            for name, count in update.add.items():
-                counter[name] = counter.get(name, 0) + count
+        for item in hot_items.counter_items(batch_id, rows, ttls) + hot_items.shard_items(batch_id, rows):
+            self.put(item)
 
     # -- HotReader
 
@@ -99,7 +97,7 @@ class MemoryTable:
         add_to_sets: Mapping[str, str] | None = None,
         delete_from_sets: Mapping[str, str] | None = None,
     ) -> Item:
-        key = (f"G#{guild_id}", "CONFIG")
+        key = (keys.guild_pk(guild_id), keys.CONFIG_SK)
         item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
         item.update({"guild_id": guild_id, "updated_by": actor_id, "updated_at": at, **(set_fields or {})})
         for name in remove_fields:
@@ -113,7 +111,7 @@ class MemoryTable:
         return copy.deepcopy(item)
 
     def claim(self, interaction_id: str, expires_at: int) -> bool:
-        key = (f"I#{interaction_id}", "CLAIM")
+        key = (keys.claim_pk(interaction_id), keys.CLAIM_SK)
         if key in self.items:
             return False
         self.items[key] = {"PK": key[0], "SK": key[1], "expires_at": expires_at}

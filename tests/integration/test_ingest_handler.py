@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
+from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.handlers import ingest as ingest_handler
+from guildlog.services import keys
+from guildlog.services.commands.stats import day_counters
 from tests.integration.conftest import LambdaContext, apigw_event, gzip_json, load_function
 
 pytestmark = pytest.mark.integration
@@ -136,7 +139,7 @@ def test_ingest_writes_archive_and_hot_items_when_batch_is_signed(ingest, aws):
     versions = aws["dynamodb"].query(
         TableName=aws["table"],
         KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"M#{MESSAGE_ID}"}},
+        ExpressionAttributeValues={":pk": {"S": keys.message_pk(MESSAGE_ID)}},
     )["Items"]
     assert [v["SK"]["S"] for v in versions] == ["DEL", f"V#{at(0)[:19]}.000Z", f"V#{at(5)[:19]}.000Z"]
     assert [v.get("content", {}).get("S") for v in versions] == [None, "first words", "second words"]
@@ -170,10 +173,7 @@ def test_ingest_counts_each_event_once_when_replayed_in_another_batch(ingest, aw
     ingest(envelope([message_create()], batch_id="second"))  # Discord replays after a RESUME
 
     day = at(0)[:10]
-    total = aws["dynamodb"].get_item(
-        TableName=aws["table"], Key={"PK": {"S": f"G#{GUILD}#D#{day}"}, "SK": {"S": "TOTAL"}}
-    )
-    assert total["Item"]["messages"]["N"] == "1"
+    assert day_counters(HotReader(aws["table"], aws["dynamodb"]), GUILD, day)["messages"] == 1
 
 
 @pytest.mark.parametrize(
@@ -230,7 +230,7 @@ def test_ingest_writes_every_item_when_batch_has_more_than_25_events(ingest, aws
     feed = aws["dynamodb"].query(
         TableName=aws["table"],
         KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
-        ExpressionAttributeValues={":pk": {"S": f"G#{GUILD}"}, ":e": {"S": "E#"}},
+        ExpressionAttributeValues={":pk": {"S": keys.guild_pk(GUILD)}, ":e": {"S": keys.FEED_FIRST}},
     )["Items"]
     assert len(feed) == 60
 
@@ -243,7 +243,7 @@ def test_ingest_trims_item_and_keeps_raw_when_message_is_near_400_kb(ingest, aws
     version = aws["dynamodb"].query(
         TableName=aws["table"],
         KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"M#{MESSAGE_ID}"}},
+        ExpressionAttributeValues={":pk": {"S": keys.message_pk(MESSAGE_ID)}},
     )["Items"][0]
     assert version["truncated"]["BOOL"] is True
     raw = [line for key, blob in archive_dump(aws).items() if key.startswith("raw/") for line in jsonl(blob)]

@@ -18,14 +18,17 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.dynamodb_store import DynamoStore
+from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.handlers import interactions as interactions_handler
 from guildlog.handlers import worker as worker_handler
 from guildlog.models.envelope import Envelope
 from guildlog.models.worker_job import WorkerJob
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+from guildlog.services.commands.stats import day_counters
 from guildlog.services.ingest import Ingestor
 from guildlog.services.timefmt import DISCORD_EPOCH_MS, iso
 from tests.fakes import interactions as fx
@@ -129,6 +132,10 @@ class Stack:
             **kwargs,
         )["Items"]
 
+    def day_counters(self, day: str) -> dict[str, int]:
+        """The guild's counters for a day, folded from its items as `/stats` reads them."""
+        return dict(day_counters(HotReader(self.aws["table"], self.aws["dynamodb"]), fx.GUILD, day))
+
     def ingest(self, events: list[dict[str, Any]], batch_id: str) -> None:
         body = {"v": 1, "batch_id": batch_id, "relay": {"shard": [0, 1], "session_id": "s1"}, "events": events}
         ingestor = Ingestor(
@@ -199,13 +206,12 @@ def test_every_command_is_logged_as_a_command_event_without_its_token_when_the_w
 
     stack.invoker.run_all()
 
-    [item] = stack.query(f"G#{fx.GUILD}#K#command", index="GSI3")
+    [item] = stack.query(keys.category_index_pk(fx.GUILD, "command"), index="GSI3")
     assert item["event_id"]["S"] == f"interaction:{payload['id']}"
     assert item["action"]["S"] == "command"
     assert json.loads(item["details"]["S"])["command"] == "/logs status"
     day = item["occurred_at"]["S"][:10]
-    [total] = [i for i in stack.query(f"G#{fx.GUILD}#D#{day}") if i["SK"]["S"] == "TOTAL"]
-    assert total["cmd#/logs status"]["N"] == "1"
+    assert stack.day_counters(day)["cmd#/logs status"] == 1
     raw = [
         json.loads(line)
         for obj in stack.aws["s3"].list_objects_v2(Bucket=stack.aws["bucket"], Prefix="raw/")["Contents"]
@@ -229,13 +235,12 @@ def test_redelivered_interaction_has_its_side_effects_once_when_sent_twice(stack
     stack.invoker.run_all()
 
     assert "90 days" in content(first[1]) and "already answered" in content(again[1])
-    config = stack.query(f"G#{fx.GUILD}")
-    assert [i["retention_days"]["N"] for i in config if i["SK"]["S"] == "CONFIG"] == ["90"]
-    logged = stack.query(f"G#{fx.GUILD}#K#command", index="GSI3")
+    config = stack.query(keys.guild_pk(fx.GUILD))
+    assert [i["retention_days"]["N"] for i in config if i["SK"]["S"] == keys.CONFIG_SK] == ["90"]
+    logged = stack.query(keys.category_index_pk(fx.GUILD, "command"), index="GSI3")
     assert len(logged) == 1
     day = logged[0]["occurred_at"]["S"][:10]
-    total = [i for i in stack.query(f"G#{fx.GUILD}#D#{day}") if i["SK"]["S"] == "TOTAL"][0]
-    assert total["commands"]["N"] == "1"
+    assert stack.day_counters(day)["commands"] == 1
 
 
 def test_stats_over_thirty_days_is_deferred_and_finished_through_discords_webhook_when_asked(stack: Stack) -> None:
@@ -292,11 +297,11 @@ def test_ignored_channel_is_archived_but_not_indexed_when_configured_before_inge
 
     stack.ingest([{"seq": 99, "received_at": at(30), "t": "MESSAGE_CREATE", "d": quiet}], "after-config")
 
-    assert stack.query(f"G#{fx.GUILD}#C#{fx.OTHER_CHANNEL}", index="GSI2") == []
-    assert stack.query(f"M#{quiet['id']}") == []
-    keys = [o["Key"] for o in stack.aws["s3"].list_objects_v2(Bucket=stack.aws["bucket"])["Contents"]]
-    assert any(k.startswith("raw/") and k.endswith("after-config.jsonl.gz") for k in keys)
-    assert any(k.startswith("events/") and k.endswith("after-config.jsonl.gz") for k in keys)
+    assert stack.query(keys.channel_index_pk(fx.GUILD, fx.OTHER_CHANNEL), index="GSI2") == []
+    assert stack.query(keys.message_pk(quiet["id"])) == []
+    objects = [o["Key"] for o in stack.aws["s3"].list_objects_v2(Bucket=stack.aws["bucket"])["Contents"]]
+    assert any(k.startswith("raw/") and k.endswith("after-config.jsonl.gz") for k in objects)
+    assert any(k.startswith("events/") and k.endswith("after-config.jsonl.gz") for k in objects)
 
 
 def test_worker_sends_nothing_after_the_token_life_when_the_job_comes_late(stack: Stack) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from guildlog.adapters.signatures import Signer
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog_tools.local.stack import LocalStack
 from tests.fakes import interactions as fx
@@ -78,7 +79,7 @@ def test_local_stack_logs_each_command_through_the_worker_when_answered(stack: L
         TableName=stack.table,
         IndexName="GSI3",
         KeyConditionExpression="GSI3PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"G#{fx.GUILD}#K#command"}},
+        ExpressionAttributeValues={":pk": {"S": keys.category_index_pk(fx.GUILD, "command")}},
     )["Items"]
     assert f"interaction:{payload['id']}" in {item["event_id"]["S"] for item in found}
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from guildlog.adapters.signatures import Signer, generate_keypair
+from guildlog.services import keys
 from guildlog_tools.local.apigw import ApiGatewayServer, Route
 from guildlog_tools.local.stack import LocalStack
 from guildlog_tools.local.template import http_routes, load_template, table_definition, ttl_attribute
@@ -124,7 +125,7 @@ def test_local_stack_lands_batch_in_s3_and_dynamodb_when_post_is_signed(stack: L
     items = stack.client("dynamodb").query(
         TableName=stack.table,
         KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"M#{MESSAGE_ID}"}},
+        ExpressionAttributeValues={":pk": {"S": keys.message_pk(MESSAGE_ID)}},
     )["Items"]
     assert [item["content"]["S"] for item in items] == ["said through the local stack"]
 

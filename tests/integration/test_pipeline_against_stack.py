@@ -17,7 +17,10 @@ from typing import Any
 
 import pytest
 
+from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.signatures import Signer
+from guildlog.services import keys
+from guildlog.services.commands.stats import day_counters
 from guildlog_relay.batcher import Batcher
 from guildlog_relay.pipeline import Pipeline
 from guildlog_relay.poster import Poster, RetryPolicy
@@ -172,19 +175,14 @@ def test_pipeline_into_stack_loses_nothing_and_duplicates_nothing_when_webhook_f
         feed = query_all(
             stack,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
-            ExpressionAttributeValues={":pk": {"S": f"G#{GUILD}"}, ":e": {"S": "E#"}},
+            ExpressionAttributeValues={":pk": {"S": keys.guild_pk(GUILD)}, ":e": {"S": keys.FEED_FIRST}},
         )
         ids = Counter(item["event_id"]["S"] for item in feed)
         assert sorted(ids) == sorted(f"gw:faultsession:{n}" for n in range(2, EVENTS + 2))
         assert set(ids.values()) == {1}
         days = {item["occurred_at"]["S"][:10] for item in feed}
-        totals = [
-            stack.client("dynamodb").get_item(
-                TableName=stack.table, Key={"PK": {"S": f"G#{GUILD}#D#{day}"}, "SK": {"S": "TOTAL"}}
-            )["Item"]
-            for day in days
-        ]
-        assert sum(int(t["messages"]["N"]) for t in totals) == EVENTS
+        reader = HotReader(stack.table, stack.client("dynamodb"))
+        assert sum(day_counters(reader, GUILD, day)["messages"] for day in days) == EVENTS
         s3 = stack.client("s3")
         raw_seqs: Counter[int] = Counter()
         for obj in s3.list_objects_v2(Bucket=stack.bucket, Prefix="raw/").get("Contents", []):

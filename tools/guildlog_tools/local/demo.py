@@ -253,22 +253,24 @@ def report_categories(run: DemoRun) -> None:
 
 
 def report_counters(run: DemoRun) -> None:
-    """The hot table's daily counters for the guild (GetItem TOTAL, Query U#...)."""
+    """The hot table's daily counters for the guild: the day's counter items (Query), folded."""
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.services.commands.stats import day_counters
+    from guildlog.services.keys import day_pk
+
     guild = run.session.guild_id
     run.heading(f"Hot table {run.stack.table}: daily counters for {run.session.guild_name or 'the guild'} ({guild})")
     if not guild:
         run.line("the session names no guild")
         return
-    dynamodb = run.stack.client("dynamodb")
+    reader = HotReader(run.stack.table, run.stack.client("dynamodb"))
     for day in run.days:
-        pk = f"G#{guild}#D#{day}"
-        found = dynamodb.get_item(TableName=run.stack.table, Key={"PK": {"S": pk}, "SK": {"S": "TOTAL"}}).get("Item")
-        if not found:
+        pk = day_pk(guild, day)
+        total = day_counters(reader, guild, day)
+        if not total:
             run.line(f"{day}: no counters")
             continue
-        total = {name: _number(value) for name, value in found.items() if "N" in value and name != "expires_at"}
-        members = _query(dynamodb, run.stack.table, pk, begins_with="U#")
-        by_member = {item["SK"][2:]: int(item.get("messages", 0)) for item in members}
+        by_member = {name[2:]: n for name, n in total.items() if name.startswith("u#") and n}
         run.line(f"{day}  ({pk})")
         run.line(f"messages     {total.get('messages', 0)}{_breakdown(total, 'c#', run.session.channel)}", 2)
         if by_member:
@@ -403,52 +405,6 @@ def _partition(key: str) -> tuple[str, str | None]:
 
 def _example_key(run: DemoRun) -> str:
     return next(iter(_keys(run, "events/")), "(none)")
-
-
-def _query(
-    client: Any,
-    table: str,
-    pk: str,
-    *,
-    index: str | None = None,
-    begins_with: str | None = None,
-    between: tuple[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """Every item under one partition key (all pages), as plain Python values."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
-    condition = "#pk = :pk"
-    names = {"#pk": pk_name}
-    values: dict[str, Any] = {":pk": {"S": pk}}
-    if begins_with is not None:
-        condition += " AND begins_with(#sk, :prefix)"
-        names["#sk"] = sk_name
-        values[":prefix"] = {"S": begins_with}
-    if between is not None:
-        condition += " AND #sk BETWEEN :low AND :high"
-        names["#sk"] = sk_name
-        values[":low"], values[":high"] = {"S": between[0]}, {"S": between[1]}
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "KeyConditionExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
-    if index:
-        kwargs["IndexName"] = index
-    deserializer = TypeDeserializer()
-    items: list[dict[str, Any]] = []
-    while True:
-        page = client.query(**kwargs)
-        items.extend({k: deserializer.deserialize(v) for k, v in item.items()} for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _number(value: dict[str, str]) -> int:
-    return int(float(value["N"]))
 
 
 def _breakdown(total: dict[str, int], prefix: str, label: Callable[[str], str], word: str = "") -> str:

@@ -239,11 +239,18 @@ def _print_followup(run: DemoRun, show: _Show, edits_before: int) -> None:
 def _print_logged_commands(run: DemoRun) -> None:
     """Every use is logged as a `command` event by WorkerFunction (GSI3 `G#<guild>#K#command`)."""
     from guildlog.adapters.hot_reader import HotReader
+    from guildlog.services import keys
 
     if run.stack.lambda_api is not None:
         run.stack.lambda_api.drain(FOLLOWUP_TIMEOUT_S)
     reader = HotReader(run.stack.table, run.stack.client("dynamodb"))
-    page = reader.query(f"G#{run.session.guild_id}#K#command", index="GSI3", sk_from="E#", sk_to="E$", limit=100)
+    page = reader.query(
+        keys.category_index_pk(run.session.guild_id, "command"),
+        index="GSI3",
+        sk_from=keys.FEED_FIRST,
+        sk_to=keys.FEED_LAST,
+        limit=100,
+    )
     ours = [i for i in page.items if str(i.get("event_id", "")).startswith("interaction:")]
     run.line()
     run.line(f"{len(ours)} interactions logged as `command` events (source interaction), newest first:")

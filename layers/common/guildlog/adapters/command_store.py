@@ -14,6 +14,7 @@ from typing import Any
 from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.hot_reader import plain_item
 from guildlog.errors import StorageError
+from guildlog.services import keys
 from guildlog.services.commands.context import Item
 
 
@@ -31,8 +32,8 @@ class CommandStore:
             self.client.put_item(
                 TableName=self.table_name,
                 Item={
-                    "PK": {"S": f"I#{interaction_id}"},
-                    "SK": {"S": "CLAIM"},
+                    "PK": {"S": keys.claim_pk(interaction_id)},
+                    "SK": {"S": keys.CLAIM_SK},
                     "kind": {"S": "interaction_claim"},
                     "expires_at": {"N": str(expires_at)},
                 },
@@ -91,7 +92,7 @@ class CommandStore:
         try:
             answer = self.client.update_item(
                 TableName=self.table_name,
-                Key={"PK": {"S": f"G#{guild_id}"}, "SK": {"S": "CONFIG"}},
+                Key={"PK": {"S": keys.guild_pk(guild_id)}, "SK": {"S": keys.CONFIG_SK}},
                 UpdateExpression=expression,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

@@ -1,4 +1,4 @@
-"""The hot table: batch writes that never report partial success, idempotent counters, config reads."""
+"""The hot table: batch writes that never report partial success, stored-item and config reads."""
 
 from __future__ import annotations
 
@@ -11,17 +11,11 @@ from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
 from guildlog.models.config import GuildConfig
-from guildlog.services.hot_items import CounterUpdate, Item
+from guildlog.services import keys
+from guildlog.services.hot_items import Item
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
 BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
-# TransactWriteItems takes 100 actions; one is the batch marker that makes the chunk idempotent.
-TRANSACTION_CHUNK = 99
-
-# Why a transaction was cancelled, per action, when trying again may succeed: a conflicting
-# write, or throttling (on-demand tables report a hot key, such as a busy guild's daily
-# counter, here rather than as a ThrottlingException).
-_TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -79,78 +73,23 @@ class DynamoStore:
                 raise StorageError("DynamoDB left items unprocessed after retries", unprocessed=left)
         return calls
 
-    def apply_counters(self, batch_id: str, updates: list[CounterUpdate]) -> int:
-        """ADD each update once per batch: every chunk's transaction carries a conditional marker
-        `B#<batch_id>`/`CTR#<n>`, so a retried batch finds its markers and adds nothing twice."""
-        calls = 0
-        for n, start in enumerate(range(0, len(updates), TRANSACTION_CHUNK)):
-            chunk = updates[start : start + TRANSACTION_CHUNK]
-            actions: list[dict[str, Any]] = [
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _typed(
-                            {
-                                "PK": f"B#{batch_id}",
-                                "SK": f"CTR#{n}",
-                                "kind": "counter_marker",
-                                # As long as the counters it guards: deterministic, so a retry writes the same item.
-                                "expires_at": max(u.expires_at for u in chunk),
-                            }
-                        ),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                }
-            ]
-            for update in chunk:
-                names = {f"#a{i}": name for i, name in enumerate(update.add)}
-                values = {f":v{i}": {"N": str(count)} for i, count in enumerate(update.add.values())}
-                adds = ", ".join(f"#a{i} :v{i}" for i in range(len(update.add)))
-                names["#ttl"] = "expires_at"
-                values[":ttl"] = {"N": str(update.expires_at)}
-                actions.append(
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": _typed({"PK": update.pk, "SK": update.sk}),
-                            "UpdateExpression": f"ADD {adds} SET #ttl = :ttl",
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": values,
-                        }
-                    }
-                )
-            calls += self._transact(actions)
-        return calls
-
-    def _transact(self, actions: list[dict[str, Any]]) -> int:
-        for attempt in range(self.backoff.attempts):
-            try:
-                self.client.transact_write_items(TransactItems=actions)
-                return attempt + 1
-            except Exception as exc:
-                reasons = [r.get("Code") for r in getattr(exc, "response", {}).get("CancellationReasons", [])]
-                if reasons and reasons[0] == "ConditionalCheckFailed":
-                    return attempt + 1  # this chunk's counters were applied by an earlier delivery
-                if not (_retryable(exc) or _TRANSIENT_CANCELLATIONS.intersection(reasons)):
-                    raise StorageError("DynamoDB refused the counter update", error=type(exc).__name__) from exc
-            self._pause(attempt)
-        raise StorageError("DynamoDB counter update did not go through after retries")
-
     def _pause(self, attempt: int) -> None:
         """Back off before the next attempt; after the last one there is none to wait for."""
         if attempt + 1 < self.backoff.attempts:
             self.backoff.wait(attempt)
 
     # --- reads --------------------------------------------------------------------------------
-    def existing_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of these (PK, SK) keys are already stored (BatchGetItem, keys only)."""
-        return {(item["PK"], item["SK"]) for item in self._batch_get(keys, projection="PK, SK")}
+    def stored_batches(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Of these (PK, SK) keys, those already stored, each with the `batch_id` that wrote it
+        ("" when the item has none). BatchGetItem, eventually consistent, three attributes."""
+        found = self._batch_get(keys, projection="PK, SK, batch_id")
+        return {(item["PK"], item["SK"]): str(item.get("batch_id", "")) for item in found}
 
     def guild_configs(self, guild_ids: Iterable[str]) -> dict[str, GuildConfig]:
         """The stored configuration of each guild that has one."""
         configs: dict[str, GuildConfig] = {}
-        for item in self._batch_get((f"G#{g}", "CONFIG") for g in guild_ids):
-            guild_id = str(item["PK"])[2:]
+        for item in self._batch_get((keys.guild_pk(g), keys.CONFIG_SK) for g in guild_ids):
+            guild_id = keys.guild_of_pk(str(item["PK"]))
             configs[guild_id] = GuildConfig.model_validate({**item, "guild_id": guild_id})
         return configs
 

@@ -1,44 +1,50 @@
-"""DynamoDB item shapes for normalized rows (keys in docs/design.md). Pure: rows in, items out.
+"""DynamoDB item shapes for normalized rows (keys in docs/design.md, spelled in keys.py). Pure: rows in,
+items out.
 
-Every item is keyed by the event it comes from, so delivering events twice, or in another
-order, writes the same set of items. Counters are the one non-idempotent write; they are
-computed here and applied once per batch by the store (a conditional marker in the same
-transaction).
+Every item is keyed by the event it comes from, or, for counters, by the batch: delivering a batch
+twice, or batches in another order, writes the same set of items. A day's counters are the sum of
+its per-batch delta items (`fold`), so no write adds to a number and no write needs a transaction.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from guildlog.models.config import GuildConfig
 from guildlog.models.row import EventRow
+from guildlog.services import keys
 from guildlog.services.audit_log import MEMBER_MODERATION_ACTIONS
 
 # The feed keeps enough content for a search hit; the message versions keep it whole.
 FEED_CONTENT_CHARS = 500
+# Categories left out of GSI3 (by category): most of a server's events are messages, so its feed,
+# filtered, answers a search for them as fast as an index would, and each saves an index write.
+FEED_ONLY_CATEGORIES = keys.FEED_ONLY_CATEGORIES
 # DynamoDB's item limit is 400 KB; stay clear of it whatever a payload carries (raw keeps all).
 MAX_ITEM_BYTES = 350_000
-NO_GUILD = "-"
 RELAY_STATUS_TTL_DAYS = 7
 # Shard activity for `/logs status`: events per shard in 10-minute buckets, and an index of the
 # shards seen each day (so status finds them with a Query, not a Scan).
-RELAY_INDEX_PK = "RELAYS"
-SHARD_BUCKET_SECONDS = 600
+SHARD_BUCKET_SECONDS = keys.SHARD_BUCKET_SECONDS
 SHARD_BUCKET_TTL_SECONDS = 2 * 86_400
 RELAY_INDEX_TTL_SECONDS = 8 * 86_400
+# A delta item names one attribute per channel, member, moderator and command of its batch; past
+# this many it continues in another part, so even a 10,000-event batch stays far below 400 KB.
+MAX_DELTA_ATTRIBUTES = 1_000
+# Not counters, whatever their type: the keys, the expiry, the item's kind.
+_NOT_COUNTED = frozenset({"PK", "SK", "expires_at", "kind"})
 
 Item = dict[str, Any]
 
 
 def feed_pk(guild_id: str | None) -> str:
-    return f"G#{guild_id or NO_GUILD}"
+    return keys.guild_pk(guild_id)
 
 
 def feed_sk(row: EventRow) -> str:
-    return f"E#{row.occurred_at}#{row.event_id}"
+    return keys.feed_sk(row.occurred_at, row.event_id)
 
 
 def feed_key(row: EventRow) -> tuple[str, str]:
@@ -85,7 +91,7 @@ def _fit(item: Item, *trimmable: str) -> Item:
 
 
 def feed_item(row: EventRow, ttl: int) -> Item:
-    """The event in its guild's feed, with sparse GSIs by user, channel and category."""
+    """The event in its guild's feed, with sparse GSIs by user, channel and category (not for messages)."""
     pk, sk = feed_key(row)
     content = row.content
     truncated = content is not None and len(content) > FEED_CONTENT_CHARS
@@ -111,14 +117,14 @@ def feed_item(row: EventRow, ttl: int) -> Item:
         "details": row.details if row.details != "{}" else None,
         "batch_id": row.batch_id,
         "expires_at": ttl,
-        "GSI3PK": f"{pk}#K#{row.category}",
-        "GSI3SK": sk,
     }
+    if row.category not in FEED_ONLY_CATEGORIES:
+        item["GSI3PK"], item["GSI3SK"] = keys.category_index_pk(row.guild_id, row.category), sk
     member = row.user_id or row.actor_id
     if member:
-        item["GSI1PK"], item["GSI1SK"] = f"{pk}#U#{member}", sk
+        item["GSI1PK"], item["GSI1SK"] = keys.member_index_pk(row.guild_id, member), sk
     if row.channel_id:
-        item["GSI2PK"], item["GSI2SK"] = f"{pk}#C#{row.channel_id}", sk
+        item["GSI2PK"], item["GSI2SK"] = keys.channel_index_pk(row.guild_id, row.channel_id), sk
     return _fit(_compact(item), "details", "content")
 
 
@@ -130,8 +136,8 @@ def message_items(row: EventRow, ttl: int) -> list[Item]:
     if row.action in ("create", "update") and row.message_id and row.content is not None:
         # Keyed by the version's own time: a repeated or late edit lands on its own version.
         item: Item = {
-            "PK": f"M#{row.message_id}",
-            "SK": f"V#{row.occurred_at}",
+            "PK": keys.message_pk(row.message_id),
+            "SK": keys.version_sk(row.occurred_at),
             "kind": "message_version",
             "version": "create" if row.action == "create" else "edit",
             "occurred_at": row.occurred_at,
@@ -146,8 +152,8 @@ def message_items(row: EventRow, ttl: int) -> list[Item]:
         return [
             _compact(
                 {
-                    "PK": f"M#{row.message_id}",
-                    "SK": "DEL",
+                    "PK": keys.message_pk(row.message_id),
+                    "SK": keys.DELETED_SK,
                     "kind": "message_delete",
                     "deleted_at": row.occurred_at,
                     **base,
@@ -159,8 +165,8 @@ def message_items(row: EventRow, ttl: int) -> list[Item]:
         return [
             _compact(
                 {
-                    "PK": f"M#{mid}",
-                    "SK": "DEL",
+                    "PK": keys.message_pk(mid),
+                    "SK": keys.DELETED_SK,
                     "kind": "message_delete",
                     "deleted_at": row.occurred_at,
                     "bulk": True,
@@ -181,8 +187,8 @@ def relay_items(row: EventRow) -> list[Item]:
     return [
         _compact(
             {
-                "PK": f"RELAY#{row.shard_id}",
-                "SK": f"C#{row.occurred_at}#{row.event_id}",
+                "PK": keys.relay_pk(row.shard_id),
+                "SK": keys.contact_sk(row.occurred_at, row.event_id),
                 "kind": "relay_contact",
                 "action": row.action,
                 "occurred_at": row.occurred_at,
@@ -202,24 +208,19 @@ def is_hot(row: EventRow, config: GuildConfig | None) -> bool:
     return not (row.channel_id and row.channel_id in config.ignored_channels)
 
 
-@dataclass
-class CounterUpdate:
-    """Numbers to ADD to one counter item: `G#<guild>#D#<day>` / `TOTAL` or `U#<user>`."""
+def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Item]:
+    """This batch's contribution to the daily counters: per guild and day one delta item
+    `G#<guild>#D#<day>` / `B#<batch>` with the numbers to add (`k#<category>`, `messages`, `c#<channel>`,
+    `u#<user>`, `joins`, `leaves`, `bans`, `unbans`, `mod_actions`, `a#<action>`, `m#<moderator>`,
+    `commands`, `cmd#<name>`). The same rows give the same items, so a retried batch rewrites them
+    unchanged; `fold` sums a day's items."""
+    counts: dict[str, dict[str, int]] = {}
+    ttls: dict[str, int] = {}
 
-    pk: str
-    sk: str
-    add: dict[str, int] = field(default_factory=dict)
-    expires_at: int = 0
-
-
-def counter_updates(rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[CounterUpdate]:
-    """The daily counters these rows contribute, merged per item, in a deterministic order."""
-    updates: dict[tuple[str, str], CounterUpdate] = {}
-
-    def bump(pk: str, sk: str, name: str, ttl: int) -> None:
-        update = updates.setdefault((pk, sk), CounterUpdate(pk, sk))
-        update.add[name] = update.add.get(name, 0) + 1
-        update.expires_at = max(update.expires_at, ttl)
+    def bump(pk: str, name: str, ttl: int) -> None:
+        day = counts.setdefault(pk, {})
+        day[name] = day.get(name, 0) + 1
+        ttls[pk] = max(ttls.get(pk, 0), ttl)
 
     for row in rows:
         if not row.guild_id:
@@ -229,61 +230,90 @@ def counter_updates(rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Co
         occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
         day_end = occurred - occurred % 86_400 + 86_400
         ttl = day_end + (ttl_by_row[row.event_id] - occurred)
-        pk = f"G#{row.guild_id}#D#{row.occurred_at[:10]}"
-        bump(pk, "TOTAL", f"k#{row.category}", ttl)
+        pk = keys.day_pk(row.guild_id, row.occurred_at[:10])
+        bump(pk, f"k#{row.category}", ttl)
         if row.category == "message" and row.action == "create":
-            bump(pk, "TOTAL", "messages", ttl)
+            bump(pk, "messages", ttl)
             if row.channel_id:
-                bump(pk, "TOTAL", f"c#{row.channel_id}", ttl)
+                bump(pk, f"c#{row.channel_id}", ttl)
             if row.user_id:
-                bump(pk, f"U#{row.user_id}", "messages", ttl)
+                bump(pk, f"u#{row.user_id}", ttl)
         elif row.category == "member" and row.action in ("join", "leave"):
-            bump(pk, "TOTAL", f"{row.action}s", ttl)
+            bump(pk, f"{row.action}s", ttl)
         elif row.category == "moderation" and _is_moderation_action(row):
             # Counted from the audit log (which names the moderator) and automod, not from the
             # GUILD_BAN_ADD that accompanies a ban's entry: one ban, one count.
-            bump(pk, "TOTAL", "mod_actions", ttl)
-            bump(pk, "TOTAL", f"a#{row.action}", ttl)
+            bump(pk, "mod_actions", ttl)
+            bump(pk, f"a#{row.action}", ttl)
             if row.actor_id:
-                bump(pk, "TOTAL", f"m#{row.actor_id}", ttl)
+                bump(pk, f"m#{row.actor_id}", ttl)
         elif row.event_type in ("GUILD_BAN_ADD", "GUILD_BAN_REMOVE"):
-            bump(pk, "TOTAL", f"{row.action}s", ttl)
+            bump(pk, f"{row.action}s", ttl)
         elif row.category == "command" and row.action == "command":
-            bump(pk, "TOTAL", "commands", ttl)
+            bump(pk, "commands", ttl)
             command = json.loads(row.details).get("command")
             if isinstance(command, str):
-                bump(pk, "TOTAL", f"cmd#{command[:100]}", ttl)
-    return [updates[key] for key in sorted(updates)]
+                bump(pk, f"cmd#{command[:100]}", ttl)
+    items: list[Item] = []
+    for pk in sorted(counts):
+        names = sorted(counts[pk])
+        for part, start in enumerate(range(0, len(names), MAX_DELTA_ATTRIBUTES)):
+            chunk = {name: counts[pk][name] for name in names[start : start + MAX_DELTA_ATTRIBUTES]}
+            sk = keys.delta_sk(batch_id, part)
+            items.append({"PK": pk, "SK": sk, "kind": "counter_delta", **chunk, "expires_at": ttls[pk]})
+    return items
 
 
-def shard_bucket_sk(moment: int) -> str:
-    """`H#2026-11-20T00:10`: the 10-minute bucket holding unix second `moment`."""
-    start = moment - moment % SHARD_BUCKET_SECONDS
-    return "H#" + datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
+def shard_items(batch_id: str, rows: list[EventRow]) -> list[Item]:
+    """Events per shard per 10 minutes (`RELAY#<shard>` / `H#<bucket>#<batch>`, `events`) and the day's
+    shard index (`RELAYS` / `D#<day>#S#<shard>`), for every row that came through a shard.
 
-
-def shard_counter_updates(rows: list[EventRow]) -> list[CounterUpdate]:
-    """Events per shard per 10 minutes (`RELAY#<shard>` / `H#…`, ADD `events`) and the day's shard
-    index (`RELAYS` / `D#<day>`, ADD `s#<shard>`), for every row that came through a shard.
-
-    Expiry is fixed by the bucket and the day, whatever order the rows arrive in.
+    Keyed by the batch and the bucket, or by the day and the shard: a retried batch writes the same
+    items; expiry is fixed by the bucket and the day, whatever order the rows arrive in.
     """
-    updates: dict[tuple[str, str], CounterUpdate] = {}
-
-    def bump(pk: str, sk: str, name: str, ttl: int) -> None:
-        update = updates.setdefault((pk, sk), CounterUpdate(pk, sk))
-        update.add[name] = update.add.get(name, 0) + 1
-        update.expires_at = max(update.expires_at, ttl)
-
+    activity: dict[tuple[str, str], Item] = {}
+    seen: dict[tuple[str, str], Item] = {}
     for row in rows:
         if row.shard_id is None:
             continue
         occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
         bucket_end = occurred - occurred % SHARD_BUCKET_SECONDS + SHARD_BUCKET_SECONDS
-        bump(f"RELAY#{row.shard_id}", shard_bucket_sk(occurred), "events", bucket_end + SHARD_BUCKET_TTL_SECONDS)
+        key = (keys.relay_pk(row.shard_id), keys.activity_sk(keys.shard_bucket(occurred), batch_id))
+        item = activity.setdefault(
+            key,
+            {"PK": key[0], "SK": key[1], "kind": "shard_activity", "events": 0,
+             "expires_at": bucket_end + SHARD_BUCKET_TTL_SECONDS},
+        )  # fmt: skip
+        item["events"] += 1
         day_end = occurred - occurred % 86_400 + 86_400
-        bump(RELAY_INDEX_PK, f"D#{row.occurred_at[:10]}", f"s#{row.shard_id}", day_end + RELAY_INDEX_TTL_SECONDS)
-    return [updates[key] for key in sorted(updates)]
+        index_key = (keys.RELAY_INDEX_PK, keys.relay_index_sk(row.occurred_at[:10], row.shard_id))
+        seen[index_key] = {
+            "PK": index_key[0],
+            "SK": index_key[1],
+            "kind": "shard_seen",
+            "expires_at": day_end + RELAY_INDEX_TTL_SECONDS,
+        }
+    return [activity[k] for k in sorted(activity)] + [seen[k] for k in sorted(seen)]
+
+
+def fold(items: list[Item]) -> dict[str, int]:
+    """The counters these items add up to: every number but the keys and the expiry, summed by name.
+
+    A stack's older items are folded in too: a day's `TOTAL` (the same names) and its `U#<user>`
+    items (`messages`, counted here as `u#<user>`).
+    """
+    total: dict[str, int] = {}
+    for item in items:
+        sk = str(item.get("SK", ""))
+        if sk.startswith(keys.LEGACY_MEMBER_PREFIX):
+            name = "u#" + sk[len(keys.LEGACY_MEMBER_PREFIX) :]
+            total[name] = total.get(name, 0) + int(item.get("messages", 0))
+            continue
+        for name, value in item.items():
+            if name in _NOT_COUNTED or isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            total[name] = total.get(name, 0) + int(value)
+    return total
 
 
 def _is_moderation_action(row: EventRow) -> bool:

@@ -34,8 +34,7 @@ class Archive(Protocol):
 
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
-    def apply_counters(self, batch_id: str, updates: list[hot_items.CounterUpdate]) -> int: ...
-    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]: ...
+    def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
     def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]: ...
 
 
@@ -201,18 +200,18 @@ class Ingestor:
             hot_rows.append(row)
         if not hot_rows:
             return 0
-        existing = self.store.existing_keys([hot_items.feed_key(r) for r in hot_rows])
-        new_rows = [r for r in hot_rows if hot_items.feed_key(r) not in existing]
-        # Counters first, guarded per batch: a crash after them and before the items makes the
-        # retry find the events absent again, and the markers stop a second count.
-        updates = hot_items.counter_updates(new_rows, ttl_by_row) + hot_items.shard_counter_updates(new_rows)
-        if updates:
-            self.store.apply_counters(batch_id, updates)
+        stored = self.store.stored_batches([hot_items.feed_key(r) for r in hot_rows])
+        # This batch writes the rows no other batch has stored: the new ones, and its own from an
+        # attempt that failed part-way. The same rows every time, so a retry rewrites the same items,
+        # counter deltas included, and an event replayed in another batch is counted once.
+        mine = [r for r in hot_rows if stored.get(hot_items.feed_key(r), batch_id) == batch_id]
         items: list[hot_items.Item] = []
-        for row in hot_rows:
+        for row in mine:
             ttl = ttl_by_row[row.event_id]
             items.append(hot_items.feed_item(row, ttl))
             items.extend(hot_items.message_items(row, ttl))
             items.extend(hot_items.relay_items(row))
+        items.extend(hot_items.counter_items(batch_id, mine, ttl_by_row))
+        items.extend(hot_items.shard_items(batch_id, mine))
         self.store.put_items(items)
-        return len(hot_rows) - len(new_rows)
+        return sum(1 for r in hot_rows if hot_items.feed_key(r) in stored)

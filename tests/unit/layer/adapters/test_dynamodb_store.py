@@ -1,31 +1,25 @@
-"""guildlog.adapters.dynamodb_store: retries and once-per-batch counters, against a small fake client."""
+"""guildlog.adapters.dynamodb_store: batch writes and reads with their retries, against a small fake client."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from guildlog.adapters.dynamodb_store import BATCH_WRITE_LIMIT, TRANSACTION_CHUNK, DynamoStore
+from guildlog.adapters.dynamodb_store import BATCH_WRITE_LIMIT, DynamoStore
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
-from guildlog.services.hot_items import CounterUpdate
 
 TABLE = "guildlog-test"
 _plain = TypeDeserializer().deserialize
+_typed = TypeSerializer().serialize
 
 
-def client_error(code: str, operation: str, reasons: list[str] | None = None) -> ClientError:
+def client_error(code: str, operation: str) -> ClientError:
     response: dict[str, Any] = {"Error": {"Code": code, "Message": "scripted"}}
-    if reasons is not None:
-        response["CancellationReasons"] = [{"Code": reason} for reason in reasons]
     return ClientError(response, operation)  # type: ignore[arg-type]
-
-
-def cancelled(*reasons: str) -> ClientError:
-    return client_error("TransactionCanceledException", "TransactWriteItems", list(reasons))
 
 
 class FakeDynamoClient:
@@ -40,7 +34,6 @@ class FakeDynamoClient:
         self.leave = list(leave or [])
         self.errors = list(errors or [])
         self.batch_requests: list[list[dict[str, Any]]] = []
-        self.transactions: list[list[dict[str, Any]]] = []
         self.get_requests: list[list[dict[str, Any]]] = []
 
     def _scripted_error(self) -> None:
@@ -64,26 +57,6 @@ class FakeDynamoClient:
             self.items[(item["PK"], item["SK"])] = item
         return {"UnprocessedItems": {TABLE: unprocessed} if unprocessed else {}}
 
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
-        self.transactions.append(TransactItems)
-        self._scripted_error()
-        marker = TransactItems[0]["Put"]
-        marker_key = (marker["Item"]["PK"]["S"], marker["Item"]["SK"]["S"])
-        if marker_key in self.items:
-            raise cancelled("ConditionalCheckFailed", *["None"] * (len(TransactItems) - 1))
-        self.items[marker_key] = {k: _plain(v) for k, v in marker["Item"].items()}
-        for action in TransactItems[1:]:
-            update = action["Update"]
-            key = (update["Key"]["PK"]["S"], update["Key"]["SK"]["S"])
-            item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
-            names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
-            adds = update["UpdateExpression"].removeprefix("ADD ").split(" SET ")[0]
-            for clause in adds.split(", "):
-                name, value = clause.split(" ")
-                item[names[name]] = item.get(names[name], 0) + int(values[value]["N"])
-            item["expires_at"] = int(values[":ttl"]["N"])
-        return {}
-
     def batch_get_item(self, RequestItems: dict[str, dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         keys = RequestItems[TABLE]["Keys"]
         assert len(keys) <= 100
@@ -94,7 +67,9 @@ class FakeDynamoClient:
         found = [
             self.items[(k["PK"]["S"], k["SK"]["S"])] for k in answered if (k["PK"]["S"], k["SK"]["S"]) in self.items
         ]
-        typed = [{"PK": {"S": i["PK"]}, "SK": {"S": i["SK"]}} for i in found]
+        projection = RequestItems[TABLE].get("ProjectionExpression")
+        wanted = projection.split(", ") if projection else None
+        typed = [{k: _typed(v) for k, v in i.items() if wanted is None or k in wanted} for i in found]
         answer: dict[str, Any] = {"Responses": {TABLE: typed}}
         if unprocessed:
             answer["UnprocessedKeys"] = {TABLE: {**RequestItems[TABLE], "Keys": unprocessed}}
@@ -204,136 +179,29 @@ def test_put_items_raises_storage_error_at_once_when_dynamodb_rejects_the_reques
     assert sleep.waits == []
 
 
-# --- apply_counters -------------------------------------------------------------------------------
-
-
-def counters(n: int = 2) -> list[CounterUpdate]:
-    return [
-        CounterUpdate(f"G#1#D#2026-03-07#{i}", "TOTAL", {"messages": 2, "k#message": 3}, 1_800_000_000 + i)
-        for i in range(n)
-    ]
-
-
-def test_apply_counters_adds_with_a_conditional_marker_when_batch_is_new() -> None:
-    client = FakeDynamoClient()
-    store, _ = make_store(client)
-
-    store.apply_counters("batch-1", counters())
-
-    [actions] = client.transactions
-    marker = actions[0]["Put"]
-    assert marker["ConditionExpression"] == "attribute_not_exists(PK)"
-    assert (marker["Item"]["PK"]["S"], marker["Item"]["SK"]["S"]) == ("B#batch-1", "CTR#0")
-    assert int(marker["Item"]["expires_at"]["N"]) == 1_800_000_001  # as long as the counters it guards
-    assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["expires_at"] == 1_800_000_001
-    assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
-    assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["k#message"] == 3
-
-
-def test_apply_counters_adds_nothing_twice_when_marker_condition_fails() -> None:
-    client = FakeDynamoClient()
-    store, sleep = make_store(client)
-
-    store.apply_counters("batch-1", counters())
-    store.apply_counters("batch-1", counters())
-
-    assert len(client.transactions) == 2
-    assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
-    assert sleep.waits == []
-
-
-def test_apply_counters_adds_again_when_the_batch_is_another() -> None:
-    client = FakeDynamoClient()
-    store, _ = make_store(client)
-
-    store.apply_counters("batch-1", counters())
-    store.apply_counters("batch-2", counters())
-
-    assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 4
-
-
-@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"])
-def test_apply_counters_retries_when_transaction_is_cancelled_for_a_transient_reason(reason: str) -> None:
-    client = FakeDynamoClient(errors=[cancelled("None", reason, "None"), None])
-    store, sleep = make_store(client)
-
-    store.apply_counters("batch-1", counters())
-
-    assert len(client.transactions) == 2
-    assert client.items[("G#1#D#2026-03-07#1", "TOTAL")]["messages"] == 2
-    assert sleep.waits == [0.05]
-
-
-def test_apply_counters_retries_when_dynamodb_reports_a_transaction_conflict() -> None:
-    client = FakeDynamoClient(errors=[client_error("TransactionConflictException", "TransactWriteItems"), None])
-    store, _ = make_store(client)
-
-    store.apply_counters("batch-1", counters())
-
-    assert len(client.transactions) == 2
-    assert client.items[("G#1#D#2026-03-07#0", "TOTAL")]["messages"] == 2
-
-
-def test_apply_counters_raises_storage_error_when_conflicts_outlast_the_attempts() -> None:
-    client = FakeDynamoClient(errors=[cancelled("None", "TransactionConflict", "None")] * 10)
-    store, sleep = make_store(client, attempts=3)
-
-    with pytest.raises(StorageError):
-        store.apply_counters("batch-1", counters())
-
-    assert len(client.transactions) == 3
-    assert len(sleep.waits) == 2
-    assert ("B#batch-1", "CTR#0") not in client.items
-
-
-def test_apply_counters_raises_storage_error_at_once_when_an_update_is_invalid() -> None:
-    client = FakeDynamoClient(errors=[cancelled("None", "ValidationError", "None")])
-    store, sleep = make_store(client)
-
-    with pytest.raises(StorageError):
-        store.apply_counters("batch-1", counters())
-
-    assert len(client.transactions) == 1
-    assert sleep.waits == []
-
-
-def test_apply_counters_marks_each_chunk_when_updates_need_several_transactions() -> None:
-    client = FakeDynamoClient()
-    store, _ = make_store(client)
-    updates = counters(TRANSACTION_CHUNK + 1)
-
-    calls = store.apply_counters("batch-1", updates)
-
-    assert calls == 2
-    assert [len(t) for t in client.transactions] == [TRANSACTION_CHUNK + 1, 2]
-    assert {("B#batch-1", "CTR#0"), ("B#batch-1", "CTR#1")} <= client.items.keys()
-
-
-def test_apply_counters_finishes_only_the_missing_chunk_when_a_retry_follows_a_partial_failure() -> None:
-    client = FakeDynamoClient(errors=[None, client_error("ValidationException", "TransactWriteItems")])
-    store, _ = make_store(client)
-    updates = counters(TRANSACTION_CHUNK + 1)
-    with pytest.raises(StorageError):
-        store.apply_counters("batch-1", updates)
-
-    store.apply_counters("batch-1", updates)
-
-    assert all(client.items[(u.pk, u.sk)]["messages"] == 2 for u in updates)
-
-
 # --- reads ----------------------------------------------------------------------------------------
 
 
-def test_existing_keys_asks_again_when_keys_come_back_unprocessed() -> None:
+def test_stored_batches_asks_again_when_keys_come_back_unprocessed() -> None:
     client = FakeDynamoClient()
     store, _ = make_store(client)
     store.put_items(items(150))
     client.leave = [40, 0, 0]
 
-    found = store.existing_keys([(f"I#{i}", "V") for i in range(150)] + [("I#missing", "V")])
+    found = store.stored_batches([(f"I#{i}", "V") for i in range(150)] + [("I#missing", "V")])
 
     assert len(found) == 150
     assert [len(keys) for keys in client.get_requests] == [100, 40, 51]
+
+
+def test_stored_batches_names_the_batch_that_wrote_each_item_when_items_carry_one() -> None:
+    client = FakeDynamoClient()
+    store, _ = make_store(client)
+    store.put_items([{"PK": "G#1", "SK": "E#a", "batch_id": "b1"}, {"PK": "G#1", "SK": "E#b", "batch_id": "b2"}])
+
+    found = store.stored_batches([("G#1", "E#a"), ("G#1", "E#b"), ("G#1", "E#c")])
+
+    assert found == {("G#1", "E#a"): "b1", ("G#1", "E#b"): "b2"}
 
 
 # --- Backoff --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 
 from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.handlers.interactions import handle
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.app import InteractionApp
 from guildlog.services.commands.context import Ports
@@ -205,7 +206,7 @@ def test_handler_writes_once_when_the_same_interaction_id_is_delivered_twice(
     assert "archived only" in first[1]["data"]["content"]
     assert "already answered" in second[1]["data"]["content"]
     assert len(app.invoker.jobs) == 1  # type: ignore[attr-defined]
-    assert table.items[(f"G#{fx.GUILD}", "CONFIG")]["ignored_channels"] == {fx.CHANNEL}
+    assert table.items[(keys.guild_pk(fx.GUILD), keys.CONFIG_SK)]["ignored_channels"] == {fx.CHANNEL}
 
 
 def test_handler_answers_pong_with_json_when_discord_pings(app: InteractionApp) -> None:

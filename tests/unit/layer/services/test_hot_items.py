@@ -15,10 +15,10 @@ from guildlog.services import hot_items
 from guildlog.services.hot_items import (
     FEED_CONTENT_CHARS,
     MAX_ITEM_BYTES,
-    CounterUpdate,
-    counter_updates,
+    counter_items,
     expires_at,
     feed_item,
+    fold,
     is_hot,
     message_items,
     relay_items,
@@ -81,13 +81,20 @@ def test_feed_item_uses_the_no_guild_partition_when_row_has_no_guild() -> None:
     assert item["PK"] == "G#-"
 
 
-def test_feed_item_fills_every_index_when_row_has_user_channel_and_category() -> None:
-    item = feed_item(make_row(), TTL)
+def test_feed_item_fills_every_index_when_row_has_user_channel_and_an_indexed_category() -> None:
+    item = feed_item(make_row(category="voice", action="join"), TTL)
 
     assert item["GSI1PK"] == f"G#{GUILD}#U#{USER}"
     assert item["GSI2PK"] == f"G#{GUILD}#C#{CHANNEL}"
-    assert item["GSI3PK"] == f"G#{GUILD}#K#message"
+    assert item["GSI3PK"] == f"G#{GUILD}#K#voice"
     assert item["GSI1SK"] == item["GSI2SK"] == item["GSI3SK"] == item["SK"]
+
+
+def test_feed_item_leaves_the_category_index_out_when_row_is_a_message() -> None:
+    item = feed_item(make_row(), TTL)
+
+    assert not {"GSI3PK", "GSI3SK"} & item.keys()
+    assert item["GSI1PK"] == f"G#{GUILD}#U#{USER}"
 
 
 def test_feed_item_leaves_user_and_channel_indexes_out_when_row_has_neither() -> None:
@@ -320,38 +327,49 @@ def counter_ttl(row: EventRow, ttl: int = TTL) -> int:
     return occurred - occurred % 86_400 + 86_400 + (ttl - occurred)
 
 
-def test_counter_updates_count_messages_by_channel_and_user_when_messages_are_created() -> None:
+def counters(item: dict[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in item.items() if k not in ("PK", "SK", "kind", "expires_at")}
+
+
+def test_counter_items_count_messages_by_channel_and_user_when_messages_are_created() -> None:
     rows = [make_row(event_id=f"gw:s1:{i}") for i in range(3)]
 
-    updates = counter_updates(rows, ttls(*rows))
+    items = counter_items("batch-1", rows, ttls(*rows))
 
-    day = f"G#{GUILD}#D#2026-03-07"
-    assert updates == [
-        CounterUpdate(day, "TOTAL", {"k#message": 3, "messages": 3, f"c#{CHANNEL}": 3}, counter_ttl(rows[0])),
-        CounterUpdate(day, f"U#{USER}", {"messages": 3}, counter_ttl(rows[0])),
+    assert items == [
+        {
+            "PK": f"G#{GUILD}#D#2026-03-07",
+            "SK": "B#batch-1",
+            "kind": "counter_delta",
+            f"c#{CHANNEL}": 3,
+            "k#message": 3,
+            "messages": 3,
+            f"u#{USER}": 3,
+            "expires_at": counter_ttl(rows[0]),
+        }
     ]
 
 
-def test_counter_updates_split_by_day_when_rows_span_midnight() -> None:
+def test_counter_items_split_by_day_when_rows_span_midnight() -> None:
     rows = [
         make_row(event_id="a", occurred_at="2026-03-07T23:59:59.999Z"),
         make_row(event_id="b", occurred_at="2026-03-08T00:00:00.000Z"),
     ]
 
-    pks = {u.pk for u in counter_updates(rows, ttls(*rows))}
+    pks = {i["PK"] for i in counter_items("batch-1", rows, ttls(*rows))}
 
     assert pks == {f"G#{GUILD}#D#2026-03-07", f"G#{GUILD}#D#2026-03-08"}
 
 
-def test_counter_updates_keep_the_latest_expiry_when_rows_share_an_item() -> None:
+def test_counter_items_keep_the_latest_expiry_when_rows_share_an_item() -> None:
     rows = [make_row(event_id="a"), make_row(event_id="b")]
 
-    [total, _] = counter_updates(rows, {"a": TTL, "b": TTL + 60})
+    [delta] = counter_items("batch-1", rows, {"a": TTL, "b": TTL + 60})
 
-    assert total.expires_at == counter_ttl(rows[1], TTL + 60)
+    assert delta["expires_at"] == counter_ttl(rows[1], TTL + 60)
 
 
-def test_counter_updates_expire_with_the_day_when_rows_of_one_day_come_in_any_order() -> None:
+def test_counter_items_expire_with_the_day_when_rows_of_one_day_come_in_any_order() -> None:
     early = make_row(event_id="a", occurred_at="2026-03-07T00:00:01.000Z")
     late = make_row(event_id="b", occurred_at="2026-03-07T23:59:59.000Z")
     retention = 30 * 86_400
@@ -359,13 +377,13 @@ def test_counter_updates_expire_with_the_day_when_rows_of_one_day_come_in_any_or
     def ttl(row: EventRow) -> int:
         return int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp()) + retention
 
-    [alone_early, _] = counter_updates([early], {"a": ttl(early)})
-    [alone_late, _] = counter_updates([late], {"b": ttl(late)})
+    [alone_early] = counter_items("batch-1", [early], {"a": ttl(early)})
+    [alone_late] = counter_items("batch-2", [late], {"b": ttl(late)})
 
-    assert alone_early.expires_at == alone_late.expires_at
+    assert alone_early["expires_at"] == alone_late["expires_at"]
 
 
-def test_counter_updates_are_in_the_same_order_when_rows_come_in_another_order() -> None:
+def test_counter_items_are_the_same_when_rows_come_in_another_order() -> None:
     rows = [
         make_row(event_id="a", guild_id="100000000000000009"),
         make_row(event_id="b", occurred_at="2026-03-06T10:00:00.000Z"),
@@ -373,10 +391,21 @@ def test_counter_updates_are_in_the_same_order_when_rows_come_in_another_order()
         make_row(event_id="d"),
     ]
 
-    forward = counter_updates(rows, ttls(*rows))
+    forward = counter_items("batch-1", rows, ttls(*rows))
 
-    assert forward == counter_updates(list(reversed(rows)), ttls(*rows))
-    assert [(u.pk, u.sk) for u in forward] == sorted((u.pk, u.sk) for u in forward)
+    assert forward == counter_items("batch-1", list(reversed(rows)), ttls(*rows))
+    assert [(i["PK"], i["SK"]) for i in forward] == sorted((i["PK"], i["SK"]) for i in forward)
+
+
+def test_counter_items_continue_in_parts_when_a_batch_names_more_attributes_than_one_item_holds() -> None:
+    rows = [make_row(event_id=f"e{n}", user_id=str(100000000000000100 + n)) for n in range(1_200)]
+
+    items = counter_items("batch-1", rows, ttls(*rows))
+
+    assert [i["SK"] for i in items] == ["B#batch-1", "B#batch-1#1"]
+    assert all(len(counters(i)) <= hot_items.MAX_DELTA_ATTRIBUTES for i in items)
+    assert fold(items)["messages"] == 1_200
+    assert sum(1 for name in fold(items) if name.startswith("u#")) == 1_200
 
 
 @pytest.mark.parametrize(
@@ -428,20 +457,32 @@ def test_counter_updates_are_in_the_same_order_when_rows_come_in_another_order()
         pytest.param({"action": "update"}, {"k#message": 1}, id="message-edit"),
     ],
 )
-def test_counter_updates_count_by_kind_when_rows_are_not_message_creates(
+def test_counter_items_count_by_kind_when_rows_are_not_message_creates(
     fields: dict[str, Any], expected: dict[str, int]
 ) -> None:
     row = make_row(**{"user_id": None, **fields})
 
-    [total] = counter_updates([row], ttls(row))
+    [delta] = counter_items("batch-1", [row], ttls(row))
 
-    assert (total.sk, total.add) == ("TOTAL", expected)
+    assert counters(delta) == expected
 
 
-def test_counter_updates_count_nothing_when_row_has_no_guild() -> None:
+def test_counter_items_count_nothing_when_row_has_no_guild() -> None:
     row = make_row(guild_id=None, category="relay", action="connect")
 
-    assert counter_updates([row], ttls(row)) == []
+    assert counter_items("batch-1", [row], ttls(row)) == []
+
+
+def test_fold_sums_every_batch_and_the_older_total_and_member_items_when_a_day_has_both() -> None:
+    day = f"G#{GUILD}#D#2026-03-07"
+    items = [
+        {"PK": day, "SK": "TOTAL", "messages": 4, f"c#{CHANNEL}": 4, "expires_at": TTL},
+        {"PK": day, "SK": f"U#{USER}", "messages": 4, "expires_at": TTL},
+        {"PK": day, "SK": "B#b1", "kind": "counter_delta", "messages": 2, f"u#{USER}": 2, "expires_at": TTL},
+        {"PK": day, "SK": "B#b2", "kind": "counter_delta", "messages": 1, f"c#{CHANNEL}": 1, "expires_at": TTL},
+    ]
+
+    assert fold(items) == {"messages": 7, f"c#{CHANNEL}": 5, f"u#{USER}": 6}
 
 
 def test_max_item_bytes_leaves_headroom_under_dynamodbs_limit_when_configured() -> None:
@@ -451,34 +492,34 @@ def test_max_item_bytes_leaves_headroom_under_dynamodbs_limit_when_configured() 
 # --- shard activity -------------------------------------------------------------------------------
 
 
-def test_shard_counter_updates_count_events_per_ten_minutes_and_index_the_shard_when_rows_have_a_shard() -> None:
+def test_shard_items_count_events_per_ten_minutes_and_index_the_shard_when_rows_have_a_shard() -> None:
     rows = [
         make_row(event_id="a", occurred_at="2026-03-07T12:00:00.000Z"),
         make_row(event_id="b", occurred_at="2026-03-07T12:09:59.999Z"),
         make_row(event_id="c", occurred_at="2026-03-07T12:10:00.000Z", guild_id=None, category="relay"),
     ]
 
-    updates = hot_items.shard_counter_updates(rows)
+    items = hot_items.shard_items("batch-1", rows)
 
-    assert [(u.pk, u.sk, u.add) for u in updates] == [
-        ("RELAY#0", "H#2026-03-07T12:00", {"events": 2}),
-        ("RELAY#0", "H#2026-03-07T12:10", {"events": 1}),
-        ("RELAYS", "D#2026-03-07", {"s#0": 3}),
+    assert [(i["PK"], i["SK"], i.get("events")) for i in items] == [
+        ("RELAY#0", "H#2026-03-07T12:00#batch-1", 2),
+        ("RELAY#0", "H#2026-03-07T12:10#batch-1", 1),
+        ("RELAYS", "D#2026-03-07#S#0", None),
     ]
 
 
-def test_shard_counter_updates_expire_with_their_bucket_and_day_when_rows_come_in_any_order() -> None:
+def test_shard_items_expire_with_their_bucket_and_day_when_rows_come_in_any_order() -> None:
     early = make_row(event_id="a", occurred_at="2026-03-07T12:00:01.000Z")
     late = make_row(event_id="b", occurred_at="2026-03-07T12:09:00.000Z")
 
-    [bucket_early, day_early] = hot_items.shard_counter_updates([early])
-    [bucket_late, day_late] = hot_items.shard_counter_updates([late])
+    [bucket_early, day_early] = hot_items.shard_items("batch-1", [early])
+    [bucket_late, day_late] = hot_items.shard_items("batch-2", [late])
 
     bucket_end = int(datetime(2026, 3, 7, 12, 10, tzinfo=UTC).timestamp())
     day_end = int(datetime(2026, 3, 8, tzinfo=UTC).timestamp())
-    assert bucket_early.expires_at == bucket_late.expires_at == bucket_end + hot_items.SHARD_BUCKET_TTL_SECONDS
-    assert day_early.expires_at == day_late.expires_at == day_end + hot_items.RELAY_INDEX_TTL_SECONDS
+    assert bucket_early["expires_at"] == bucket_late["expires_at"] == bucket_end + hot_items.SHARD_BUCKET_TTL_SECONDS
+    assert day_early["expires_at"] == day_late["expires_at"] == day_end + hot_items.RELAY_INDEX_TTL_SECONDS
 
 
-def test_shard_counter_updates_count_nothing_when_row_came_through_no_shard() -> None:
-    assert hot_items.shard_counter_updates([make_row(shard_id=None)]) == []
+def test_shard_items_count_nothing_when_row_came_through_no_shard() -> None:
+    assert hot_items.shard_items("batch-1", [make_row(shard_id=None)]) == []

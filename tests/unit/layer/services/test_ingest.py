@@ -13,7 +13,7 @@ from boto3.dynamodb.types import TypeSerializer
 from guildlog.errors import StorageError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope
-from guildlog.services.hot_items import CounterUpdate, Item
+from guildlog.services.hot_items import Item, fold
 from guildlog.services.ingest import ConfigCache, Ingestor, IngestResult
 
 GUILD = "100000000000000001"
@@ -42,38 +42,34 @@ class FakeArchive:
 
 
 class FakeStore:
-    """The HotStore port in memory: items by key, counters added once per batch, guild configs."""
+    """The HotStore port in memory: items by key (counter deltas among them), guild configs."""
 
     def __init__(self, configs: dict[str, GuildConfig] | None = None) -> None:
         self.items: dict[tuple[str, str], Item] = {}
-        self.counters: dict[tuple[str, str], dict[str, int]] = {}
-        self.markers: set[str] = set()
         self.configs = configs or {}
-        self.fail_next_put = False
-        self.counter_calls = 0
+        # The next put_items writes this many items, then fails (None: no failure).
+        self.fail_next_put_after: int | None = None
 
     def put_items(self, items: list[Item]) -> int:
-        if self.fail_next_put:
-            self.fail_next_put = False
-            raise StorageError("scripted failure")
-        for item in items:
+        for n, item in enumerate(items):
+            if self.fail_next_put_after is not None and n == self.fail_next_put_after:
+                self.fail_next_put_after = None
+                raise StorageError("scripted failure")
             {k: _serializer.serialize(v) for k, v in item.items()}  # DynamoDB's types, or TypeError
             self.items[(item["PK"], item["SK"])] = copy.deepcopy(item)
         return 1
 
-    def apply_counters(self, batch_id: str, updates: list[CounterUpdate]) -> int:
-        self.counter_calls += 1
-        if batch_id in self.markers:
-            return 1
-        self.markers.add(batch_id)
-        for update in updates:
-            counter = self.counters.setdefault((update.pk, update.sk), {})
-            for name, count in update.add.items():
-                counter[name] = counter.get(name, 0) + count
-        return 1
+    def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {key: self.items[key].get("batch_id", "") for key in keys if key in self.items}
 
-    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        return {key for key in keys if key in self.items}
+    @property
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Each guild-day's counters, folded from its delta items as `/stats` reads them."""
+        by_day: dict[str, list[Item]] = {}
+        for (pk, _), item in self.items.items():
+            if item.get("kind") == "counter_delta":
+                by_day.setdefault(pk, []).append(item)
+        return {pk: fold(items) for pk, items in sorted(by_day.items())}
 
     def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]:
         return {g: self.configs[g] for g in guild_ids if g in self.configs}
@@ -216,7 +212,7 @@ def test_ingest_counts_an_in_batch_repeat_as_one_duplicate_when_an_event_id_repe
 
     assert counts(result) == (2, 1, 0)
     assert len(archive.lines("raw/")) == 2
-    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 2
+    assert store.counters[f"G#{GUILD}#D#2026-03-07"]["messages"] == 2
 
 
 def test_ingest_leaves_archive_and_store_as_once_when_the_same_envelope_arrives_twice() -> None:
@@ -281,19 +277,40 @@ def test_ingest_ends_in_the_same_items_when_batches_arrive_in_either_order() -> 
     assert versions == ["before", "after"]
 
 
-def test_ingest_applies_counters_once_when_a_batch_is_retried_after_a_failed_write() -> None:
+# The items go out as: feed 1, version 1, feed 2, version 2, then the counter deltas.
+@pytest.mark.parametrize(
+    ("written", "answer"),
+    [(0, (2, 0, 0)), (1, (1, 1, 0)), (3, (0, 2, 0))],
+    ids=["nothing-written", "one-feed-item-written", "both-feed-items-written"],
+)
+def test_ingest_applies_counters_once_when_a_batch_is_retried_after_a_failed_write(
+    written: int, answer: tuple[int, int, int]
+) -> None:
     ingestor, _, store = make()
     payload = body(message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00"))
-    store.fail_next_put = True
+    store.fail_next_put_after = written
     with pytest.raises(StorageError):
         run(ingestor, payload)
 
     result = run(ingestor, payload)
 
-    assert counts(result) == (2, 0, 0)
-    assert store.counter_calls == 2
-    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 2
-    assert store.counters[(f"G#{GUILD}#D#2026-03-07", f"U#{USER}")] == {"messages": 2}
+    assert counts(result) == answer
+    assert store.counters[f"G#{GUILD}#D#2026-03-07"]["messages"] == 2
+    assert store.counters[f"G#{GUILD}#D#2026-03-07"][f"u#{USER}"] == 2
+
+
+def test_ingest_counts_an_event_once_when_another_batch_stored_it_first() -> None:
+    ingestor, _, store = make()
+    run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00"), batch_id="first"))
+
+    result = run(
+        ingestor,
+        body(message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00"), batch_id="second"),
+    )
+
+    assert counts(result) == (1, 1, 0)
+    assert store.counters[f"G#{GUILD}#D#2026-03-07"]["messages"] == 2
+    assert store.items[(f"G#{GUILD}", store.feed()[0]["SK"])]["batch_id"] == "first"
 
 
 # --- what stays out of the hot table --------------------------------------------------------------
@@ -332,7 +349,7 @@ def test_ingest_archives_but_does_not_index_when_the_channel_is_ignored() -> Non
 
     assert len(archive.lines("events/")) == 2
     assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
-    assert store.counters[(f"G#{GUILD}#D#2026-03-07", "TOTAL")]["messages"] == 1
+    assert store.counters[f"G#{GUILD}#D#2026-03-07"]["messages"] == 1
 
 
 def test_ingest_answers_with_counts_when_done() -> None:
@@ -350,5 +367,6 @@ def test_ingest_counts_shard_activity_once_when_events_came_through_a_shard_and_
     run(ingestor, payload)
     run(ingestor, payload)
 
-    assert store.counters[("RELAY#0", "H#2026-03-07T12:00")] == {"events": 2}
-    assert store.counters[("RELAYS", "D#2026-03-07")] == {"s#0": 2}
+    activity = [i for (pk, sk), i in store.items.items() if pk == "RELAY#0" and sk.startswith("H#2026-03-07T12:00")]
+    assert sum(i["events"] for i in activity) == 2
+    assert ("RELAYS", "D#2026-03-07#S#0") in store.items

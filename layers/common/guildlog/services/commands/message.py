@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from guildlog.errors import CommandError
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
 from guildlog.services.timefmt import iso
@@ -59,14 +60,16 @@ def message_history(reader: HotReader, message_id: str, guild_id: str | None = N
     With `guild_id`, a message logged in another server counts as not logged: message ids are
     global, the logs are per server.
     """
-    items = _all(reader, f"M#{message_id}")
+    items = _all(reader, keys.message_pk(message_id))
     if not items:
         return None
     logged_in = next((i.get("guild_id") for i in items if i.get("guild_id")), None)
     if guild_id is not None and logged_in != guild_id:
         return None
-    versions = sorted((i for i in items if str(i.get("SK", "")).startswith("V#")), key=lambda i: str(i["SK"]))
-    deletion = next((i for i in items if i.get("SK") == "DEL"), None)
+    versions = sorted(
+        (i for i in items if str(i.get("SK", "")).startswith(keys.VERSION_PREFIX)), key=lambda i: str(i["SK"])
+    )
+    deletion = next((i for i in items if i.get("SK") == keys.DELETED_SK), None)
     first = versions[0] if versions else {}
     author_id = first.get("user_id")
     channel_id = first.get("channel_id") or (deletion or {}).get("channel_id")
@@ -113,7 +116,13 @@ def deletion_audit_entry(
     if not bulk and not author_id:
         return None
     low, high = iso(moment - AUDIT_MATCH_WINDOW), iso(moment + AUDIT_MATCH_WINDOW)
-    entries = _all(reader, f"G#{guild_id}#K#moderation", index="GSI3", sk_from=f"E#{low}", sk_to=f"E#{high}~")
+    entries = _all(
+        reader,
+        keys.category_index_pk(guild_id, "moderation"),
+        index="GSI3",
+        sk_from=keys.feed_sk_at(low),
+        sk_to=keys.feed_sk_at(high) + "~",
+    )
     if bulk:
         # A bulk delete's entry targets the channel itself.
         matches = [

@@ -1,7 +1,8 @@
 """`/logs search [user] [channel] [category] [contains] [since]`: a server's events newest first, 10 a page.
 
 The most selective index answers (GSI1 by member, GSI2 by channel, GSI3 by category, else the
-server's feed); the other filters are applied here, case-insensitively for `contains`. One page
+server's feed, which also answers `category:message`: messages are most of it and GSI3 leaves them
+out); the other filters are applied here, case-insensitively for `contains`. One page
 examines at most `READ_BUDGET` items; when that runs out before ten matches, the page says how
 far back it looked and Older carries on from there. Prev/Next carry the search in their custom
 ids (see cursor.py), bound to this server and this member.
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guildlog.errors import CommandError
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, Item, Ports, Reply, fit, parse_since, quote, when
 from guildlog.services.commands.cursor import Boundary, Cursor, SearchFilters, sk_hash
@@ -25,7 +27,7 @@ QUERY_LIMIT = 100
 # Items one page may examine (8 Queries of 100): bounds the read cost and the time of a sparse search.
 READ_BUDGET = 800
 _LINE_CHARS = 175
-_FEED_START, _FEED_END = "E#", "E$"  # every feed sort key starts with "E#"; "$" sorts right after "#"
+_FEED_START, _FEED_END = keys.FEED_FIRST, keys.FEED_LAST
 
 
 def run(call: Call, ports: Ports) -> Reply:
@@ -71,7 +73,7 @@ def _check_may_search(call: Call, user: str | None) -> None:
 
 def _seen_here(call: Call, ports: Ports, user: str) -> bool:
     found = ports.reader.query(
-        f"G#{call.guild_id}#U#{user}", index="GSI1", sk_from=_FEED_START, sk_to=_FEED_END, limit=1
+        keys.member_index_pk(call.guild_id, user), index="GSI1", sk_from=_FEED_START, sk_to=_FEED_END, limit=1
     )
     return bool(found.items)
 
@@ -81,14 +83,13 @@ def _seen_here(call: Call, ports: Ports, user: str) -> bool:
 
 def index_for(guild_id: str, filters: SearchFilters) -> tuple[str | None, str]:
     """(index, partition key) of the most selective access path for these filters."""
-    base = f"G#{guild_id}"
     if filters.user:
-        return "GSI1", f"{base}#U#{filters.user}"
+        return "GSI1", keys.member_index_pk(guild_id, filters.user)
     if filters.channel:
-        return "GSI2", f"{base}#C#{filters.channel}"
-    if filters.category:
-        return "GSI3", f"{base}#K#{filters.category}"
-    return None, base
+        return "GSI2", keys.channel_index_pk(guild_id, filters.channel)
+    if filters.category and filters.category not in keys.FEED_ONLY_CATEGORIES:
+        return "GSI3", keys.category_index_pk(guild_id, filters.category)
+    return None, keys.guild_pk(guild_id)
 
 
 def matches(item: Item, filters: SearchFilters) -> bool:
@@ -119,13 +120,13 @@ def read_page(ports: Ports, guild_id: str, filters: SearchFilters, cursor: Curso
     newer = cursor is not None and cursor.newer
     since_sk = _FEED_START
     if filters.since_minute is not None:
-        since_sk = "E#" + iso(datetime.fromtimestamp(filters.since_minute * 60, UTC))
+        since_sk = keys.feed_sk_at(iso(datetime.fromtimestamp(filters.since_minute * 60, UTC)))
     if cursor is None:
         sk_from, sk_to = since_sk, _FEED_END
     elif newer:
-        sk_from, sk_to = f"E#{_iso_ms(cursor.boundary.ms)}#", _FEED_END
+        sk_from, sk_to = keys.feed_sk_at(_iso_ms(cursor.boundary.ms)) + "#", _FEED_END
     else:
-        sk_from, sk_to = since_sk, f"E#{_iso_ms(cursor.boundary.ms)}$"
+        sk_from, sk_to = since_sk, keys.feed_sk_at(_iso_ms(cursor.boundary.ms)) + "$"
     boundary = cursor.boundary if cursor is not None else None
 
     found: list[Item] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from guildlog.errors import CommandError
+from guildlog.services import keys
 from guildlog.services.commands.context import Call, Item, Ports, Reply
 from guildlog.services.commands.definitions import (
     CONFIGURABLE_CATEGORIES,
@@ -26,7 +27,7 @@ _TAKES_EFFECT = "Ingest picks this up within a minute."
 
 def show(call: Call, ports: Ports) -> Reply:
     call.require_manage_guild("The logging configuration")
-    config = ports.reader.get(f"G#{call.guild_id}", "CONFIG") or {}
+    config = ports.reader.get(keys.guild_pk(call.guild_id), keys.CONFIG_SK) or {}
     return Reply(render(config, ports.default_retention_days))
 
 

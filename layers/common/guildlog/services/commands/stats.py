@@ -1,9 +1,9 @@
 """`/stats [period] [user]`: a server's activity from the daily counters (`G#<guild>#D#<day>`), no scan.
 
-One BatchGetItem reads the period's `TOTAL` items (messages, channels, joins, leaves, moderation by
-moderator, commands); one Query per day that had messages reads its members (`U#<user>`). Periods
+One Query per day reads that day's counter items (one delta per ingest batch: messages, channels,
+members, joins, leaves, moderation by moderator, commands) and `hot_items.fold` sums them. Periods
 are whole UTC days, as the counters are: `24h` is yesterday and today, `7d` and `30d` end today.
-Over 30 days this is up to 31 reads, so `/stats period:30d` is deferred to WorkerFunction.
+Over 30 days this is 30 Queries or more, so `/stats period:30d` is deferred to WorkerFunction.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from guildlog.errors import CommandError
 from guildlog.services.commands import protocol as p
-from guildlog.services.commands.context import Call, Item, Ports, Reply, fit
+from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit
 from guildlog.services.commands.definitions import PERIODS
+from guildlog.services.hot_items import fold
+from guildlog.services.keys import day_pk
 
 PERIOD_DAYS = {"24h": 2, "7d": 7, "30d": 30}
 DEFAULT_PERIOD = "7d"
@@ -37,22 +39,30 @@ def run(call: Call, ports: Ports) -> Reply:
     if user is not None and user != call.user_id:
         call.require_manage_guild("Other members' statistics")
     days = days_of(period, call.now)
-    pks = [f"G#{call.guild_id}#D#{day}" for day in days]
+    totals = [day_counters(ports.reader, call.guild_id, day) for day in days]
     if user is not None:
-        return Reply(_member_stats(call, ports, user, period, days, pks))
-    return Reply(_server_stats(call, ports, period, days, pks))
+        return Reply(_member_stats(call, user, period, days, totals))
+    return Reply(_server_stats(period, days, totals))
 
 
-def _server_stats(call: Call, ports: Ports, period: str, days: list[str], pks: list[str]) -> str:
-    found = ports.reader.get_many((pk, "TOTAL") for pk in pks)
-    totals = [found.get((pk, "TOTAL"), {}) for pk in pks]
-    total = _sum(totals)
+def day_counters(reader: HotReader, guild_id: str, day: str) -> Counter[str]:
+    """A guild's counters for one UTC day: its counter items (Query `G#<guild>#D#<day>`), folded."""
+    items: list[Item] = []
+    start_key = None
+    while True:
+        page = reader.query(day_pk(guild_id, day), newest_first=False, limit=1000, start_key=start_key)
+        items.extend(page.items)
+        start_key = page.next_key
+        if start_key is None:
+            return Counter(fold(items))
+
+
+def _server_stats(period: str, days: list[str], totals: list[Counter[str]]) -> str:
+    total: Counter[str] = Counter()
+    for day_total in totals:
+        total.update(day_total)
     per_day = [int(t.get("messages", 0)) for t in totals]
-    members: Counter[str] = Counter()
-    for pk, day_total in zip(pks, totals, strict=True):
-        if int(day_total.get("messages", 0)) > 0:
-            for item in _members(ports, pk):
-                members[str(item["SK"])[2:]] += int(item.get("messages", 0))
+    members = Counter({name[2:]: n for name, n in total.items() if name.startswith("u#") and n})
     lines = [_heading(period, days)]
     if not any(totals):
         lines.append("_Nothing was logged in this period._")
@@ -77,11 +87,9 @@ def _server_stats(call: Call, ports: Ports, period: str, days: list[str], pks: l
     return fit("\n".join(lines), p.MAX_CONTENT_CHARS)
 
 
-def _member_stats(call: Call, ports: Ports, user: str, period: str, days: list[str], pks: list[str]) -> str:
-    keys = [(pk, f"U#{user}") for pk in pks] + [(pk, "TOTAL") for pk in pks]
-    found = ports.reader.get_many(keys)
-    per_day = [int(found.get((pk, f"U#{user}"), {}).get("messages", 0)) for pk in pks]
-    moderated = sum(int(found.get((pk, "TOTAL"), {}).get(f"m#{user}", 0)) for pk in pks)
+def _member_stats(call: Call, user: str, period: str, days: list[str], totals: list[Counter[str]]) -> str:
+    per_day = [int(t.get(f"u#{user}", 0)) for t in totals]
+    moderated = sum(int(t.get(f"m#{user}", 0)) for t in totals)
     lines = [_heading(period, days) + f" · <@{user}>"]
     if not any(per_day) and not moderated:
         if not call.is_member(user) and user != call.user_id:
@@ -92,28 +100,6 @@ def _member_stats(call: Call, ports: Ports, user: str, period: str, days: list[s
     if moderated:
         lines.append(f"**Moderation actions taken** {moderated}")
     return "\n".join(lines)
-
-
-def _members(ports: Ports, pk: str) -> list[Item]:
-    items: list[Item] = []
-    start_key = None
-    while True:
-        page = ports.reader.query(pk, sk_from="U#", sk_to="U$", newest_first=False, limit=1000, start_key=start_key)
-        items.extend(page.items)
-        start_key = page.next_key
-        if start_key is None:
-            return items
-
-
-def _sum(items: list[Item]) -> Counter[str]:
-    total: Counter[str] = Counter()
-    for item in items:
-        for name, value in item.items():
-            if name in ("PK", "SK", "expires_at") or isinstance(value, bool):
-                continue
-            if isinstance(value, int | float):
-                total[name] += int(value)
-    return total
 
 
 def _heading(period: str, days: list[str]) -> str:

@@ -1,9 +1,10 @@
 """`/logs status`: is the relay healthy, what was logged today, how long events stay searchable.
 
-Shards are found in the daily shard index (`RELAYS` / `D#<day>`, last 7 days). Per shard: the newest
-relay contact and the resumes and gaps of the last 24 h (Query `RELAY#<shard>`, SK `C#…`, newest
-first) and the events of the last hour (the 10-minute buckets `RELAY#<shard>` / `H#…`). Today's
-events by category come from the day's `TOTAL` counter; the retention from the server's config.
+Shards are found in the daily shard index (`RELAYS` / `D#<day>#S#<shard>`, last 7 days). Per shard: the
+newest relay contact and the resumes and gaps of the last 24 h (Query `RELAY#<shard>`, SK `C#…`, newest
+first) and the events of the last hour (one Query over the 10-minute activity items `RELAY#<shard>` /
+`H#<bucket>#<batch>`). Today's events by category come from the day's counters; the retention from the
+server's config.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, Item, Ports, Reply, fit, when
-from guildlog.services.hot_items import RELAY_INDEX_PK, SHARD_BUCKET_SECONDS, shard_bucket_sk
+from guildlog.services.commands.stats import day_counters
 from guildlog.services.timefmt import iso
 
 SHARD_LOOKBACK_DAYS = 7
@@ -30,11 +32,11 @@ def run(call: Call, ports: Ports) -> Reply:
     for shard in shards:
         lines.append(shard_line(ports, shard, now))
     today = now.date().isoformat()
-    total = ports.reader.get(f"G#{call.guild_id}#D#{today}", "TOTAL") or {}
+    total = day_counters(ports.reader, call.guild_id, today)
     categories = Counter({k[2:]: int(v) for k, v in total.items() if k.startswith("k#") and int(v)})
     lines.append(f"**Events today** ({today}, UTC)")
     lines.append(" · ".join(f"{c} {n}" for c, n in categories.most_common()) if categories else "none yet")
-    config = ports.reader.get(f"G#{call.guild_id}", "CONFIG") or {}
+    config = ports.reader.get(keys.guild_pk(call.guild_id), keys.CONFIG_SK) or {}
     days = int(config.get("retention_days") or ports.default_retention_days)
     source = "this server's setting" if config.get("retention_days") else "the stack's default"
     lines.append(f"**Retention** {days} days ({source}); the S3 archive keeps everything.")
@@ -43,18 +45,35 @@ def run(call: Call, ports: Ports) -> Reply:
 
 def shards_seen(ports: Ports, now: datetime) -> list[int]:
     first = (now - timedelta(days=SHARD_LOOKBACK_DAYS - 1)).date().isoformat()
-    page = ports.reader.query(RELAY_INDEX_PK, sk_from=f"D#{first}", sk_to="D$", newest_first=False, limit=31)
-    shards = {int(name[2:]) for item in page.items for name in item if name.startswith("s#") and name[2:].isdigit()}
-    return sorted(shards)
+    low, high = keys.relay_index_range(first)
+    shards: set[int] = set()
+    start_key = None
+    while True:
+        page = ports.reader.query(
+            keys.RELAY_INDEX_PK, sk_from=low, sk_to=high, newest_first=False, limit=1000, start_key=start_key
+        )
+        for item in page.items:
+            shard = keys.shard_of_index_sk(str(item.get("SK", "")))
+            if shard is not None:
+                shards.add(shard)
+            # A stack's older index items: one per day, `s#<shard>` attributes.
+            shards.update(int(name[2:]) for name in item if name.startswith("s#") and name[2:].isdigit())
+        start_key = page.next_key
+        if start_key is None:
+            return sorted(shards)
 
 
 def shard_line(ports: Ports, shard: int, now: datetime) -> str:
-    pk = f"RELAY#{shard}"
+    pk = keys.relay_pk(shard)
     day_ago = iso(now - timedelta(days=1))
-    recent = ports.reader.query(pk, sk_from=f"C#{day_ago}", sk_to="C$", newest_first=True, limit=500).items
+    recent = ports.reader.query(
+        pk, sk_from=keys.contact_sk_at(day_ago), sk_to=keys.CONTACT_LAST, newest_first=True, limit=500
+    ).items
     newest: Item | None = recent[0] if recent else None
     if newest is None:
-        older = ports.reader.query(pk, sk_from="C#", sk_to="C$", newest_first=True, limit=1).items
+        older = ports.reader.query(
+            pk, sk_from=keys.CONTACT_FIRST, sk_to=keys.CONTACT_LAST, newest_first=True, limit=1
+        ).items
         newest = older[0] if older else None
     actions = Counter(str(i.get("action")) for i in recent)
     resumes = max(actions["resume"], actions["resumed"])
@@ -78,9 +97,18 @@ def shard_line(ports: Ports, shard: int, now: datetime) -> str:
 def events_last_hour(ports: Ports, shard: int, now: datetime) -> int:
     """Events in the six 10-minute buckets that end with the current one."""
     moment = int(now.timestamp())
-    keys = [(f"RELAY#{shard}", shard_bucket_sk(moment - n * SHARD_BUCKET_SECONDS)) for n in range(6)]
-    found = ports.reader.get_many(keys)
-    return sum(int(item.get("events", 0)) for item in found.values())
+    first = keys.shard_bucket(moment - 5 * keys.SHARD_BUCKET_SECONDS)
+    low, high = keys.activity_range(first, keys.shard_bucket(moment))
+    events = 0
+    start_key = None
+    while True:
+        page = ports.reader.query(
+            keys.relay_pk(shard), sk_from=low, sk_to=high, newest_first=False, limit=1000, start_key=start_key
+        )
+        events += sum(int(item.get("events", 0)) for item in page.items)
+        start_key = page.next_key
+        if start_key is None:
+            return events
 
 
 def _age(item: Item, now: datetime) -> timedelta:

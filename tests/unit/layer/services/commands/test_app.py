@@ -9,6 +9,7 @@ import pytest
 
 from guildlog.errors import MalformedRequestError, StorageError
 from guildlog.models.worker_job import WorkerJob
+from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.app import ALREADY_ANSWERED, NO_WORKER, UNKNOWN_COMMAND, InteractionApp
 from guildlog.services.commands.context import Ports
@@ -76,7 +77,7 @@ def test_app_changes_nothing_twice_when_the_same_interaction_arrives_again(table
 
     assert "7 days" in content(first)
     assert content(again) == ALREADY_ANSWERED
-    assert table.items[(f"G#{fx.GUILD}", "CONFIG")]["retention_days"] == 30  # not written again
+    assert table.items[(keys.guild_pk(fx.GUILD), keys.CONFIG_SK)]["retention_days"] == 30  # not written again
     assert len(invoker.jobs) == 1
 
 

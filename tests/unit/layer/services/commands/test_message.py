@@ -7,6 +7,7 @@ import json
 import pytest
 
 from guildlog.errors import CommandError
+from guildlog.services import keys
 from guildlog.services.commands import message
 from guildlog.services.commands.context import Ports
 from tests.fakes import interactions as fx
@@ -176,7 +177,7 @@ def test_message_history_reads_one_partition_and_the_moderation_feed_when_looked
     history = message.message_history(table, MID, fx.GUILD)
 
     assert history is not None and history.deletion is not None
-    assert [q["pk"] for q in table.queries] == [f"M#{MID}", f"G#{fx.GUILD}#K#moderation"]
+    assert [q["pk"] for q in table.queries] == [keys.message_pk(MID), keys.category_index_pk(fx.GUILD, "moderation")]
     assert table.queries[1]["index"] == "GSI3"
 
 

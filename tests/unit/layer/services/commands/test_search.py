@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from guildlog.errors import CommandError
+from guildlog.services import keys
 from guildlog.services.commands import search
 from guildlog.services.commands.context import Ports, Reply
 from guildlog.services.timefmt import iso
@@ -100,11 +101,16 @@ def test_newer_goes_back_to_exactly_the_previous_page_when_clicked(table: Memory
 @pytest.mark.parametrize(
     ("options", "index", "pk"),
     [
-        ({"user": fx.MEMBER}, "GSI1", f"G#{fx.GUILD}#U#{fx.MEMBER}"),
-        ({"channel": fx.CHANNEL}, "GSI2", f"G#{fx.GUILD}#C#{fx.CHANNEL}"),
-        ({"category": "message"}, "GSI3", f"G#{fx.GUILD}#K#message"),
-        ({"user": fx.MEMBER, "channel": fx.CHANNEL, "category": "message"}, "GSI1", f"G#{fx.GUILD}#U#{fx.MEMBER}"),
-        ({}, None, f"G#{fx.GUILD}"),
+        ({"user": fx.MEMBER}, "GSI1", keys.member_index_pk(fx.GUILD, fx.MEMBER)),
+        ({"channel": fx.CHANNEL}, "GSI2", keys.channel_index_pk(fx.GUILD, fx.CHANNEL)),
+        ({"category": "message"}, None, keys.guild_pk(fx.GUILD)),
+        ({"category": "voice"}, "GSI3", keys.category_index_pk(fx.GUILD, "voice")),
+        (
+            {"user": fx.MEMBER, "channel": fx.CHANNEL, "category": "message"},
+            "GSI1",
+            keys.member_index_pk(fx.GUILD, fx.MEMBER),
+        ),
+        ({}, None, keys.guild_pk(fx.GUILD)),
     ],
 )
 def test_search_queries_the_most_selective_index_when_filters_are_given(
@@ -195,7 +201,7 @@ def test_search_never_reads_another_servers_feed_when_filters_name_this_one(tabl
     reply = run(ports)
 
     assert "secret" not in reply.content
-    assert all(q["pk"].startswith(f"G#{fx.GUILD}") for q in table.queries)
+    assert all(q["pk"].startswith(keys.guild_pk(fx.GUILD)) for q in table.queries)
 
 
 def test_button_is_refused_when_clicked_by_another_member(table: MemoryTable, ports: Ports) -> None:

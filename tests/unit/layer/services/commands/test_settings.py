@@ -8,6 +8,7 @@ import pytest
 
 from guildlog.errors import CommandError
 from guildlog.models.config import GuildConfig
+from guildlog.services import keys
 from guildlog.services.commands import settings
 from guildlog.services.commands.context import Ports, Reply
 from tests.fakes import interactions as fx
@@ -22,7 +23,7 @@ def config(sub: str, ports: Ports, **options: Any) -> Reply:
 
 
 def stored(table: MemoryTable) -> GuildConfig:
-    item = table.items[(f"G#{fx.GUILD}", "CONFIG")]
+    item = table.items[(keys.guild_pk(fx.GUILD), keys.CONFIG_SK)]
     return GuildConfig.model_validate(item)
 
 
@@ -47,7 +48,7 @@ def test_config_writes_what_ingest_reads_when_every_setting_is_changed(table: Me
         ignored_channels=frozenset({fx.OTHER_CHANNEL}),
         disabled_categories=frozenset({"voice"}),
     )
-    assert table.items[(f"G#{fx.GUILD}", "CONFIG")]["updated_by"] == fx.MODERATOR
+    assert table.items[(keys.guild_pk(fx.GUILD), keys.CONFIG_SK)]["updated_by"] == fx.MODERATOR
 
 
 def test_config_undoes_a_setting_when_turned_back(table: MemoryTable, ports: Ports) -> None:
@@ -78,7 +79,7 @@ def test_config_needs_manage_server_when_a_member_without_it_asks(
 ) -> None:
     with pytest.raises(CommandError, match="Manage Server"):
         config(sub, ports, by=fx.MEMBER, permissions=fx.EVERYONE, **options)
-    assert (f"G#{fx.GUILD}", "CONFIG") not in table.items
+    assert (keys.guild_pk(fx.GUILD), keys.CONFIG_SK) not in table.items
 
 
 @pytest.mark.parametrize("days", [0, 3651, True, "7"])
@@ -95,4 +96,4 @@ def test_config_refuses_when_the_category_is_not_configurable(ports: Ports) -> N
 def test_config_refuses_when_the_channel_is_in_another_server(table: MemoryTable, ports: Ports) -> None:
     with pytest.raises(CommandError, match="not in this server"):
         config("ignore", ports, channel=fx.OTHER_CHANNEL, channel_guilds={fx.OTHER_CHANNEL: fx.OTHER_GUILD})
-    assert (f"G#{fx.GUILD}", "CONFIG") not in table.items
+    assert (keys.guild_pk(fx.GUILD), keys.CONFIG_SK) not in table.items

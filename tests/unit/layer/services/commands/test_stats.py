@@ -10,6 +10,7 @@ import pytest
 from guildlog.errors import CommandError
 from guildlog.services.commands import stats
 from guildlog.services.commands.context import Ports
+from guildlog.services.keys import day_pk
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
 from tests.unit.layer.services.commands.conftest import NOW, call_of, row
@@ -72,15 +73,36 @@ def test_stats_sums_the_periods_counters_when_asked_for_the_server(table: Memory
     assert "`/logs search` 1" in content
 
 
-def test_stats_reads_one_batch_and_one_query_per_busy_day_when_summing(table: MemoryTable, ports: Ports) -> None:
+def test_stats_reads_one_query_per_day_and_nothing_else_when_summing(table: MemoryTable, ports: Ports) -> None:
     activity(table)
 
     ask(ports, period="30d")
 
-    assert table.gets == 1  # one BatchGetItem for 30 TOTAL items
-    assert sorted(q["pk"] for q in table.queries) == [
-        f"G#{fx.GUILD}#D#{day}" for day in ("2026-11-01", "2026-11-19", "2026-11-20")
-    ]
+    assert table.gets == 0
+    assert sorted(q["pk"] for q in table.queries) == [day_pk(fx.GUILD, day) for day in stats.days_of("30d", NOW)]
+
+
+def test_stats_sums_every_batchs_delta_when_a_day_has_several(table: MemoryTable, ports: Ports) -> None:
+    table.add_rows([row(event_id="a", occurred_at="2026-11-20T09:00:00.000Z")], batch_id="b1")
+    table.add_rows([row(event_id="b", occurred_at="2026-11-20T09:01:00.000Z")], batch_id="b2")
+
+    content = ask(ports, period="24h")
+
+    assert "**Messages** 2" in content
+    assert f"<@{fx.MEMBER}> 2" in content
+
+
+def test_stats_counts_a_day_kept_in_the_older_total_and_member_items_when_the_stack_predates_deltas(
+    table: MemoryTable, ports: Ports
+) -> None:
+    pk = day_pk(fx.GUILD, "2026-11-20")
+    table.put({"PK": pk, "SK": "TOTAL", "messages": 3, f"c#{fx.CHANNEL}": 3, "k#message": 3})
+    table.put({"PK": pk, "SK": f"U#{fx.MEMBER}", "messages": 3})
+
+    content = ask(ports, period="24h")
+
+    assert "**Messages** 3" in content
+    assert f"<@{fx.MEMBER}> 3" in content
 
 
 def test_stats_leaves_out_days_before_the_period_when_summing(table: MemoryTable, ports: Ports) -> None:

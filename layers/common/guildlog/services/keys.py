@@ -1,0 +1,131 @@
+"""The hot table's key strings (docs/design.md, "DynamoDB keys"): the one place they are spelled.
+
+Pure functions, no I/O. Every writer (hot_items, the command store) and every reader (the commands,
+the local stack's reports, the tests) builds its keys here, so a key's shape changes in one file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+NO_GUILD = "-"
+# "$" sorts right after "#": `X#` … `X$` bounds every sort key that starts with `X#`.
+FEED_FIRST, FEED_LAST = "E#", "E$"
+CONTACT_FIRST, CONTACT_LAST = "C#", "C$"
+VERSION_PREFIX = "V#"
+DELETED_SK = "DEL"
+CONFIG_SK = "CONFIG"
+CLAIM_SK = "CLAIM"
+RELAY_INDEX_PK = "RELAYS"
+# Daily counters: one delta item per batch (`B#<batch>[#<part>]`). Stacks from before kept one
+# `TOTAL` item and one `U#<user>` item per day; readers fold those in too.
+DELTA_PREFIX = "B#"
+LEGACY_TOTAL_SK = "TOTAL"
+LEGACY_MEMBER_PREFIX = "U#"
+SHARD_BUCKET_SECONDS = 600
+# Categories GSI3 does not hold: a search for them reads the guild's feed (see search.index_for).
+FEED_ONLY_CATEGORIES = frozenset({"message"})
+
+
+def guild_pk(guild_id: str | None) -> str:
+    """`G#<guild>` (`G#-` for none): a guild's feed partition and its CONFIG item."""
+    return f"G#{guild_id or NO_GUILD}"
+
+
+def guild_of_pk(pk: str) -> str:
+    """The guild id of a `G#<guild>` key."""
+    return pk[len("G#") :]
+
+
+def feed_sk(occurred_at: str, event_id: str) -> str:
+    return f"E#{occurred_at}#{event_id}"
+
+
+def feed_sk_at(moment: str) -> str:
+    """The lowest feed sort key at an ISO instant (a range bound)."""
+    return f"E#{moment}"
+
+
+def member_index_pk(guild_id: str | None, user_id: str) -> str:
+    """GSI1: a guild's events by member."""
+    return f"{guild_pk(guild_id)}#U#{user_id}"
+
+
+def channel_index_pk(guild_id: str | None, channel_id: str) -> str:
+    """GSI2: a guild's events by channel."""
+    return f"{guild_pk(guild_id)}#C#{channel_id}"
+
+
+def category_index_pk(guild_id: str | None, category: str) -> str:
+    """GSI3: a guild's events by category."""
+    return f"{guild_pk(guild_id)}#K#{category}"
+
+
+def message_pk(message_id: str) -> str:
+    return f"M#{message_id}"
+
+
+def version_sk(occurred_at: str) -> str:
+    return f"{VERSION_PREFIX}{occurred_at}"
+
+
+def claim_pk(interaction_id: str) -> str:
+    return f"I#{interaction_id}"
+
+
+def day_pk(guild_id: str, day: str) -> str:
+    """`G#<guild>#D#<yyyy-mm-dd>`: the day's counter items."""
+    return f"G#{guild_id}#D#{day}"
+
+
+def delta_sk(batch_id: str, part: int = 0) -> str:
+    """A batch's counter delta; a delta too large for one item continues in parts 1, 2, …"""
+    return f"{DELTA_PREFIX}{batch_id}" if part == 0 else f"{DELTA_PREFIX}{batch_id}#{part}"
+
+
+def legacy_member_sk(user_id: str) -> str:
+    return f"{LEGACY_MEMBER_PREFIX}{user_id}"
+
+
+def relay_pk(shard_id: int) -> str:
+    return f"RELAY#{shard_id}"
+
+
+def contact_sk(occurred_at: str, event_id: str) -> str:
+    return f"C#{occurred_at}#{event_id}"
+
+
+def contact_sk_at(moment: str) -> str:
+    return f"C#{moment}"
+
+
+def shard_bucket(moment: int) -> str:
+    """`2026-11-20T00:10`: the 10-minute bucket holding unix second `moment`."""
+    start = moment - moment % SHARD_BUCKET_SECONDS
+    return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def activity_sk(bucket: str, batch_id: str) -> str:
+    """A batch's events through a shard in one 10-minute bucket: `H#<bucket>#<batch>`."""
+    return f"H#{bucket}#{batch_id}"
+
+
+def activity_range(first_bucket: str, last_bucket: str) -> tuple[str, str]:
+    """Sort-key bounds of every activity item in the buckets from `first_bucket` to `last_bucket`
+    (a stack's older `H#<bucket>` items, one per bucket, fall within them too)."""
+    return f"H#{first_bucket}", f"H#{last_bucket}$"
+
+
+def relay_index_sk(day: str, shard_id: int) -> str:
+    """`D#<day>#S#<shard>`: shard seen on that day (a plain put, the same item however often)."""
+    return f"D#{day}#S#{shard_id}"
+
+
+def relay_index_range(first_day: str) -> tuple[str, str]:
+    return f"D#{first_day}", "D$"
+
+
+def shard_of_index_sk(sk: str) -> int | None:
+    """The shard of a `D#<day>#S#<shard>` sort key; None for anything else."""
+    _, _, shard = sk.partition("#S#")
+    return int(shard) if shard.isdigit() else None
