@@ -36,29 +36,48 @@ def _write_units(item: dict[str, Any]) -> int:
 
 
 class CallCounter:
-    """Counts AWS API calls through botocore's event hooks on the injected clients."""
+    """Counts AWS API calls through botocore's event hooks on the injected clients, and keeps every
+    item BatchWriteItem sends and the bytes of every PutObject, to size them as DynamoDB and S3 bill."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
-
-        self.transact_keys: list[tuple[str, str]] = []
+        self.written: list[dict[str, Any]] = []
+        self.put_bytes = 0
+        self.read_keys = 0
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-call.*.*", self._count)
-        client.meta.events.register("provide-client-params.dynamodb.TransactWriteItems", self._transaction)
+        client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", self._batch_write)
+        client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", self._batch_get)
+        client.meta.events.register("provide-client-params.s3.PutObject", self._put_object)
         return client
 
     def _count(self, model: Any, **_: Any) -> None:
         self.calls[model.name] += 1
 
-    def _transaction(self, params: Any, **_: Any) -> None:
-        for action in params["TransactItems"]:
-            op = action.get("Update") or action.get("Put")
-            key = op.get("Key") or op.get("Item")
-            self.transact_keys.append((key["PK"]["S"], key["SK"]["S"]))
+    def _batch_write(self, params: Any, **_: Any) -> None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        plain = TypeDeserializer()
+        for requests in params["RequestItems"].values():
+            for request in requests:
+                item = request["PutRequest"]["Item"]
+                self.written.append({k: plain.deserialize(v) for k, v in item.items()})
+
+    def _batch_get(self, params: Any, **_: Any) -> None:
+        self.read_keys += sum(len(spec["Keys"]) for spec in params["RequestItems"].values())
+
+    def _put_object(self, params: Any, **_: Any) -> None:
+        self.put_bytes += len(params.get("Body") or b"")
 
     def writes(self) -> int:
         return sum(n for op, n in self.calls.items() if op in WRITE_OPERATIONS)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.written.clear()
+        self.put_bytes = 0
+        self.read_keys = 0
 
 
 def _stack() -> tuple[Any, Any, CallCounter]:
@@ -71,7 +90,7 @@ def _stack() -> tuple[Any, Any, CallCounter]:
     s3 = counter.attach(boto3.client("s3", region_name="us-east-1"))
     ddb.create_table(**{**table_definition(load_template()), "TableName": "bench"})
     s3.create_bucket(Bucket="bench-archive")
-    counter.calls.clear()
+    counter.reset()
     return ddb, s3, counter
 
 
@@ -91,34 +110,15 @@ def _envelopes(events: list[dict[str, Any]], batch_size: int, tag: str) -> list[
     return out
 
 
-def _floor(envelopes: list[tuple[Any, list[dict[str, Any]]]]) -> tuple[int, list[dict[str, Any]], int]:
-    """⌈items/25⌉ BatchWriteItem + one PutObject per dataset per partition per batch, and the items."""
-    from guildlog.services import hot_items
-    from guildlog.services.event_ids import event_id
-    from guildlog.services.normalize import normalize
-    from guildlog.services.partition import partition_day
-
-    calls, all_items, events_with_rows = 0, [], 0
-    for envelope, _ in envelopes:
-        items: dict[tuple[str, str], dict[str, Any]] = {}
-        days: set[Any] = set()
-        for event in envelope.events:
-            row = normalize(event, event_id=event_id(event, envelope), batch_id=envelope.batch_id)
-            events_with_rows += 1
-            days.add(partition_day(row.occurred_at))
-            ttl = hot_items.expires_at(row, 30)
-            for item in [
-                hot_items.feed_item(row, ttl),
-                *hot_items.message_items(row, ttl),
-                *hot_items.relay_items(row),
-            ]:
-                items[(item["PK"], item["SK"])] = item
-        calls += math.ceil(len(items) / 25) + 3 * len(days)  # raw, events, events_csv
-        all_items.extend(items.values())
-    return calls, all_items, events_with_rows
+def _gsi_entries(item: dict[str, Any]) -> int:
+    return sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in item)
 
 
 def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
+    """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto:
+    write calls and their floor (every item in BatchWriteItem chunks of 25, one PutObject per dataset
+    and partition day), write units (each item and each GSI entry, 1 per KB started) and their floor
+    (1 each: the items and index entries of the documented access patterns), reads, S3 bytes."""
     from moto import mock_aws
 
     from guildlog.adapters.dynamodb_store import DynamoStore
@@ -126,34 +126,33 @@ def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
     from guildlog.services.ingest import Ingestor
 
     batch = gateway_events(events, seed=batch_size)
+    floor_calls = 0
     with mock_aws():
         ddb, s3, counter = _stack()
         ingestor = Ingestor(S3Archive("bench-archive", s3), DynamoStore("bench", ddb))
-        envelopes = _envelopes(batch, batch_size, f"w{batch_size}")
-        floor, items, _ = _floor(envelopes)
-        for envelope, raw in envelopes:
+        for envelope, raw in _envelopes(batch, batch_size, f"w{batch_size}"):
+            before_items, before_puts = len(counter.written), counter.calls["PutObject"]
             ingestor.ingest(envelope, raw)
+            floor_calls += math.ceil((len(counter.written) - before_items) / 25)
+            floor_calls += counter.calls["PutObject"] - before_puts
         writes = counter.writes()
-        counters = counter.calls["TransactWriteItems"]
-        from boto3.dynamodb.types import TypeDeserializer
-
-        plain = TypeDeserializer()
-        # A transactional write costs twice the item's units (DynamoDB pricing); sized as finally stored.
-        counter_units = 0
-        for pk, sk in counter.transact_keys:
-            stored = ddb.get_item(TableName="bench", Key={"PK": {"S": pk}, "SK": {"S": sk}})["Item"]
-            counter_units += 2 * _write_units({k: plain.deserialize(v) for k, v in stored.items()})
-    base_units = sum(_write_units(i) for i in items)
-    gsi_units = sum(_write_units(i) * sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in i) for i in items)
-    touched = sum(1 + sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in i) for i in items)
+        items = list(counter.written)
+    units = sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items)
+    floor_units = sum(1 + _gsi_entries(i) for i in items)
+    counters = [i for i in items if i.get("kind") in ("counter_delta", "shard_activity", "shard_seen")]
     return {
         "batch_size": batch_size,
         "writes": writes * 1000 / events,
-        "floor": floor * 1000 / events,
-        "counter_txns": counters * 1000 / events,
-        "item_units": (base_units + gsi_units) / events,
-        "counter_units": counter_units / events,
-        "target_per_event": touched / events,
+        "floor": floor_calls * 1000 / events,
+        "transactions": counter.calls["TransactWriteItems"] * 1000 / events,
+        "units": units / events,
+        "floor_units": floor_units / events,
+        "counter_units": sum(_write_units(i) for i in counters) / events,
+        "read_units": 0.5 * counter.read_keys / events,  # eventually consistent, items under 4 KB
+        "read_calls": counter.calls["BatchGetItem"] * 1000 / events,
+        "puts": counter.calls["PutObject"] / events,
+        "s3_bytes": counter.put_bytes / events,
+        "batches": math.ceil(events / batch_size) / events,
     }
 
 
@@ -175,11 +174,8 @@ class _MemoryStore:
             self.items[(item["PK"], item["SK"])] = item
         return 0
 
-    def apply_counters(self, batch_id: str, updates: list[Any]) -> int:
-        return 0
-
-    def existing_keys(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        return {k for k in keys if k in self.items}
+    def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        return {k: str(self.items[k].get("batch_id", "")) for k in keys if k in self.items}
 
     def guild_configs(self, guild_ids: list[str]) -> dict[str, Any]:
         return {}
@@ -197,19 +193,106 @@ def throughput(events: int, batch_size: int = 500, *, under_moto: bool) -> float
         for envelope, raw in envelopes:
             ingestor.ingest(envelope, raw)
         return events / (time.perf_counter() - started)
+    return throughput_with_stored([0], events, batch_size)[0]
 
+
+def _preload(ddb: Any, upto: int, have: int) -> None:
+    """Store events `have`…`upto` as ingest's items would be, straight through BatchWriteItem (faster
+    than ingesting them, and ingest's own path is what is timed after)."""
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.models.envelope import Envelope
+    from guildlog.services import hot_items
+    from guildlog.services.event_ids import event_id
+    from guildlog.services.normalize import normalize
+
+    store = DynamoStore("bench", ddb)
+    events = gateway_events(upto - have, seed=upto)
+    for start in range(0, len(events), 500):
+        body = {"v": 1, "batch_id": f"pre-{have + start}", "relay": {"shard": [0, 1], "session_id": "pre"}}
+        envelope = Envelope.model_validate({**body, "events": events[start : start + 500]})
+        items = []
+        for event in envelope.events:
+            row = normalize(event, event_id=event_id(event, envelope), batch_id=envelope.batch_id)
+            ttl = hot_items.expires_at(row, 30)
+            items += [hot_items.feed_item(row, ttl), *hot_items.message_items(row, ttl)]
+        store.put_items(items)
+
+
+def throughput_with_stored(stored: list[int], events: int = 1000, batch_size: int = 500) -> list[float]:
+    """Events/s through Ingestor under moto, `events` fresh events each time the table holds each of
+    `stored` events (ascending): the same run, so the figures differ only by the table's size."""
     from moto import mock_aws
 
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.services.ingest import Ingestor
 
+    rates = []
     with mock_aws():
         ddb, s3, _ = _stack()
         ingestor = Ingestor(S3Archive("bench-archive", s3), DynamoStore("bench", ddb))
-        started = time.perf_counter()
-        for envelope, raw in envelopes:
-            ingestor.ingest(envelope, raw)
-        return events / (time.perf_counter() - started)
+        have = 0
+        for n, target in enumerate(stored):
+            if target > have:
+                _preload(ddb, target, have)
+                have = target
+            envelopes = _envelopes(gateway_events(events, seed=100 + n), batch_size, f"tp{n}")
+            started = time.perf_counter()
+            for envelope, raw in envelopes:
+                ingestor.ingest(envelope, raw)
+            rates.append(events / (time.perf_counter() - started))
+            have += events
+    return rates
+
+
+# --- the cost model -------------------------------------------------------------------------------
+# List prices, us-east-1, on-demand (USD): what the issue's "$3.75 per million events" was priced at.
+PRICE = {
+    "ddb_write": 0.625 / 1e6,  # per write request unit
+    "ddb_read": 0.125 / 1e6,  # per read request unit
+    "s3_put": 0.005 / 1000,
+    "s3_gb_month": 0.023,
+    "lambda_gb_s": 0.0000133334,  # arm64
+    "lambda_request": 0.20 / 1e6,
+    "apigw_request": 1.00 / 1e6,  # HTTP API, first 300 M a month, per 512 KB
+    "athena_tb": 5.0,
+}
+INGEST_MEMORY_GB = 1.0  # template.yaml: IngestFunction MemorySize 1024
+# Lambda bills wall time: each AWS call from ingest waits on the network. An assumption (a typical
+# in-region DynamoDB/S3 round trip), stated so it can be changed; the local stack cannot measure it.
+AWS_CALL_SECONDS = 0.010
+ATHENA_MIN_BYTES = 10 * 1024**2  # Athena bills at least 10 MB per query
+# Servers by events per day; the relay flushes a batch at 500 events or after 1 s, so a batch holds
+# what a server sends in a second (at least 1, at most 500).
+SERVERS = {"small": 10_000, "busy": 1_000_000, "largest": 50_000_000}
+# Measured with this benchmark at commit 2acfbcf (counters in TransactWriteItems, GSI3 on every
+# event), before the write path changed: per 1,000 events, write calls; per event, write units
+# (transactions at 2x) and read units; per batch size.
+TODAY: dict[int, dict[str, float]] = {
+    100: {"writes": 119.0, "units": 6.20},
+    250: {"writes": 96.0, "units": 6.01},
+    500: {"writes": 87.0, "units": 5.85},
+}
+
+
+def batch_size_for(per_day: int) -> int:
+    return max(1, min(500, round(per_day / 86_400)))
+
+
+def cost_per_million(m: dict[str, float], own_seconds_per_event: float, per_day: int, queries: int) -> dict[str, float]:
+    """USD per million events by service, from one measurement `m` (write_calls) at this server's batch size."""
+    million = 1e6
+    ddb = million * (m["units"] * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
+    s3 = million * (m["puts"] * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
+    calls_per_event = (m["writes"] + m["read_calls"]) / 1000
+    seconds = million * (own_seconds_per_event + calls_per_event * AWS_CALL_SECONDS)
+    requests = million * m["batches"]
+    lam = seconds * INGEST_MEMORY_GB * PRICE["lambda_gb_s"] + requests * PRICE["lambda_request"]
+    api = requests * PRICE["apigw_request"]
+    # Each named query once a day over that day's `events/` objects (gzip JSON, as stored).
+    day_bytes = max(ATHENA_MIN_BYTES, per_day * m["s3_bytes"] / 3)
+    athena = queries * day_bytes / 1e12 * PRICE["athena_tb"] * million / per_day
+    return {"dynamodb": ddb, "s3": s3, "lambda": lam, "api_gateway": api, "athena": athena}
 
 
 _IMPORT_SNIPPETS = {
@@ -218,40 +301,70 @@ _IMPORT_SNIPPETS = {
 }
 
 
+def _today(m: dict[str, float]) -> dict[str, float] | None:
+    """The measurement `m` with the write path of commit 2acfbcf in place of this one (S3, reads and
+    batches are the same in both); None where 2acfbcf was not measured at this batch size."""
+    before = TODAY.get(int(m["batch_size"]))
+    return {**m, **before} if before else None
+
+
 def report() -> None:
+    from guildlog.queries import named_queries
+
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     print("== ingest ==")
+    sizes = sorted({100, 250, 500, *(batch_size_for(n) for n in SERVERS.values())})
+    results = {size: write_calls(size) for size in sizes}
     print(
         "AWS write calls per 1,000 events (botocore hook) beside the floor"
-        " ⌈items/25⌉ + PutObject per dataset/partition/batch"
+        " (items in BatchWriteItem chunks of 25, one PutObject per dataset/partition/batch)"
     )
-    print(f"{'batch size':>10} {'calls':>8} {'floor':>8} {'ratio':>6} {'of which counter txns':>22}   target ≤ 1.10×")
-    results = []
-    for size in (100, 250, 500):
-        r = write_calls(size)
-        results.append(r)
+    print(f"{'batch size':>10} {'calls':>8} {'floor':>8} {'ratio':>6} {'transactions':>13}   target ≤ 1.10×")
+    for size, r in results.items():
         print(
             f"{size:>10} {r['writes']:>8.1f} {r['floor']:>8.1f} {r['writes'] / r['floor']:>5.2f}×"
-            f" {r['counter_txns']:>22.1f}"
+            f" {r['transactions']:>13.1f}"
         )
-    print("DynamoDB write units per event, from the stored items' sizes (1 unit per KB, per item and per GSI entry,")
-    print("transactional counter writes at 2×), beside the target 1 + indexes touched:")
-    print(f"{'batch size':>10} {'items+GSIs':>11} {'counters':>9} {'total':>7} {'target':>7} {'ratio':>6}")
-    for r in results:
-        total = r["item_units"] + r["counter_units"]
+    print("DynamoDB write units per event (1 per KB started, per item and per GSI entry) beside the floor of the")
+    print("documented access patterns (1 per item and per GSI entry); 'at 2acfbcf': the same measure before")
+    print("(counters in transactions at 2×, GSI3 on every event):")
+    print(f"{'batch size':>10} {'units':>7} {'counters':>9} {'floor':>7} {'ratio':>6} {'at 2acfbcf':>11}")
+    for size, r in results.items():
+        before = TODAY.get(size, {}).get("units")
         print(
-            f"{r['batch_size']:>10} {r['item_units']:>11.2f} {r['counter_units']:>9.2f} {total:>7.2f}"
-            f" {r['target_per_event']:>7.2f} {total / r['target_per_event']:>5.2f}×"
+            f"{size:>10} {r['units']:>7.2f} {r['counter_units']:>9.2f} {r['floor_units']:>7.2f}"
+            f" {r['units'] / r['floor_units']:>5.2f}× {before if before is not None else '—':>11}"
         )
     own = throughput(20_000, under_moto=False)
-    moto = throughput(1_000, under_moto=True)
     print(f"Ingest throughput in process, in-memory stores (guildlog's own work): {own:,.0f} events/s (20,000 events)")
+    queries = len(named_queries())
     print(
-        f"Ingest throughput in process under moto: {moto:,.0f} events/s (1,000 events; moto copies the whole table"
-        " for every TransactWriteItems action, so this falls as the table grows)"
+        f"Cost per million events, USD, list prices (on-demand DynamoDB, S3, Lambda arm64 at"
+        f" {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call, HTTP API, Athena running"
+        f" the {queries} named queries once a day; Glue: none), now beside 2acfbcf:"
+    )
+    print(
+        f"{'server':>8} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'Lambda':>7} {'API GW':>7}"
+        f" {'Athena':>7} {'total':>7} {'2acfbcf':>8}   goal ≤ $2.50"
+    )
+    for name, per_day in SERVERS.items():
+        m = results[batch_size_for(per_day)]
+        now = cost_per_million(m, 1 / own, per_day, queries)
+        today = _today(m)
+        before = f"{sum(cost_per_million(today, 1 / own, per_day, queries).values()):.2f}" if today else "—"
+        print(
+            f"{name:>8} {per_day:>11,} {batch_size_for(per_day):>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f}"
+            f" {now['lambda']:>7.3f} {now['api_gateway']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
+            f" {before:>8}"
+        )
+    stored = throughput_with_stored([10_000, 100_000])
+    print(
+        f"Ingest throughput under moto (1,000 events in batches of 500) with 10,000 events stored:"
+        f" {stored[0]:,.0f} events/s; with 100,000 stored: {stored[1]:,.0f} events/s"
+        f" ({stored[1] / stored[0]:.2f}×; flat is 1.00×)"
     )
     times = import_times(_IMPORT_SNIPPETS)
     boto = times["import boto3"]
