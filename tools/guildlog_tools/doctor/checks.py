@@ -24,6 +24,7 @@ OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 SYMBOLS = {OK: "✓", FAIL: "✗", WARN: "!", SKIP: "–"}
 QUEUE_TYPE = "AWS::SQS::Queue"
 ALARM_TYPES = ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm")
+_ALARM_KINDS = ["MetricAlarm", "CompositeAlarm"]
 _DLQ_NAME = re.compile(r"dlq|dead.?letter", re.IGNORECASE)
 # The relay heartbeats every minute by default (--status-interval); ten quiet minutes means it is down.
 HEARTBEAT_LATE = timedelta(minutes=10)
@@ -359,23 +360,31 @@ def dead_letter_queues(target: Target) -> Iterator[Result]:
 
 def alarms(target: Target) -> Iterator[Result]:
     """The stack's alarms are OK."""
-    names = [r.physical_id for t in ALARM_TYPES for r in target.of_type(t) if r.physical_id]
-    if not names:
-        yield Result("alarms", SKIP, f"{_where(target)} has no CloudWatch alarms")
+    if target.kind == "local":
+        yield Result("alarms", SKIP, "the local stack has no CloudWatch alarms")
         return
     cloudwatch = target.client("cloudwatch")
+    names = [r.physical_id for t in ALARM_TYPES for r in target.of_type(t) if r.physical_id]
     states: dict[str, tuple[str, str]] = {}
-    for start in range(0, len(names), 100):
-        answer = cloudwatch.describe_alarms(
-            AlarmNames=names[start : start + 100], AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-        )
+
+    def keep(answer: dict[str, Any]) -> None:
         for alarm in [*answer.get("MetricAlarms", []), *answer.get("CompositeAlarms", [])]:
             states[alarm["AlarmName"]] = (alarm.get("StateValue", ""), alarm.get("StateReason", ""))
+
+    for start in range(0, len(names), 100):
+        keep(cloudwatch.describe_alarms(AlarmNames=names[start : start + 100], AlarmTypes=_ALARM_KINDS))
+    # CloudFormation names an alarm without AlarmName "<stack>-<logical id>-<suffix>": found by prefix too.
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=f"{target.name}-", AlarmTypes=_ALARM_KINDS
+    ):
+        keep(page)
+    if not states and not names:
+        yield Result("alarms", SKIP, f"{_where(target)} has no CloudWatch alarms")
+        return
     firing = {n: s for n, s in states.items() if s[0] == "ALARM"}
     for name, (_, reason) in sorted(firing.items()):
-        yield Result(
-            f"alarm {name}", FAIL, reason[:200] or "in ALARM", "see the alarm in CloudWatch and its function's logs"
-        )
+        fix = "see the alarm in CloudWatch and its function's logs"
+        yield Result(f"alarm {name}", FAIL, reason[:200] or "in ALARM", fix)
     lost = [n for n in names if n not in states]
     if lost:
         yield Result("alarms", FAIL, f"not found in CloudWatch: {', '.join(lost)}", "redeploy the stack")
