@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,12 +191,7 @@ def test_doctor_fails_when_the_relay_has_been_quiet(
         TableName=stack.table, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "RELAY#0"}}
     )["Items"]:
         table.delete_item(TableName=stack.table, Key={"PK": item["PK"], "SK": item["SK"]})
-    heartbeat(
-        stack,
-        datetime(2020, 1, 1, tzinfo=UTC).replace(
-            year=datetime.now(UTC).year, month=datetime.now(UTC).month, day=datetime.now(UTC).day
-        ),
-    )
+    heartbeat(stack, datetime.now(UTC) - timedelta(minutes=30))
 
     assert doctor(healthy) == 1
 
