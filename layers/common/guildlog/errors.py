@@ -61,3 +61,11 @@ class QueryError(GuildlogError):
 
 class ExportError(GuildlogError):
     """An export that cannot be built or stored (bad range, unknown format, storage refused)."""
+
+
+class SetupError(GuildlogError):
+    """A `guildlog setup` step that could not be done: which step, why, and how to fix it."""
+
+    def __init__(self, step: str, why: str, fix: str) -> None:
+        super().__init__(f"{step}: {why}", step=step, fix=fix)
+        self.step, self.why, self.fix = step, why, fix

@@ -24,6 +24,8 @@ SUBCOMMANDS = {
     "compact": "guildlog_tools.cli.compact",
     "commands": "guildlog_tools.cli.commands",
     "export": "guildlog_tools.cli.export",
+    "setup": "guildlog_tools.cli.setup",
+    "doctor": "guildlog_tools.cli.doctor",
 }
 
 

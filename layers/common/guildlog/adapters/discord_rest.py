@@ -76,6 +76,31 @@ class DiscordRest:
         found: list[dict[str, Any]] = self._request("PUT", _commands_path(application_id, guild_id), commands)
         return found
 
+    # -- the application's settings and where the bot is (bot token; `guildlog setup` and `guildlog doctor`)
+
+    def patch_application(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Edit the bot's application (e.g. `interactions_endpoint_url`, which Discord verifies with a
+        signed PING before it answers); returns the application as Discord now has it."""
+        found: dict[str, Any] = self._request("PATCH", "/applications/@me", changes)
+        return found
+
+    def get_current_user_guilds(self) -> list[dict[str, Any]]:
+        """The servers the bot is in (the first 200: Discord's page; a logger is rarely in more)."""
+        found: list[dict[str, Any]] = self._request("GET", "/users/@me/guilds?limit=200")
+        return found
+
+    def get_guild_member(self, guild_id: str, user_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._request("GET", f"/guilds/{guild_id}/members/{user_id}")
+        return found
+
+    def get_guild_roles(self, guild_id: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._request("GET", f"/guilds/{guild_id}/roles")
+        return found
+
+    def get_channel(self, channel_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._request("GET", f"/channels/{channel_id}")
+        return found
+
     # -- interaction follow-ups (the interaction token, no bot token)
 
     def edit_original(

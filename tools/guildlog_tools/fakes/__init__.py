@@ -1,0 +1,1 @@
+"""Stand-ins for outside services (Discord's REST API) on loopback, for the tests and rehearsals."""
