@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from guildlog.services import keys
 from guildlog.services.commands.definitions import registration_payload
 from guildlog_tools import discord_permissions as perms
 from guildlog_tools.cli import main
@@ -113,7 +114,9 @@ def drain(sqs: Any, url: str) -> None:
 def heartbeat(stack: Any, when: datetime | None = None) -> None:
     at = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     table = stack.client("dynamodb")
-    table.put_item(TableName=stack.table, Item={"PK": {"S": "RELAYS"}, "SK": {"S": f"D#{at[:10]}"}, "s#0": {"N": "1"}})
+    table.put_item(
+        TableName=stack.table, Item={"PK": {"S": keys.RELAY_INDEX_PK}, "SK": {"S": keys.relay_index_sk(at[:10], 0)}}
+    )
     table.put_item(
         TableName=stack.table,
         Item={

@@ -291,14 +291,19 @@ def relay_heartbeat(target: Target, now: datetime | None = None) -> Iterator[Res
         yield Result("relay heartbeat", SKIP, "no TableName output")
         return
     from guildlog.adapters.hot_reader import HotReader
-    from guildlog.services.hot_items import RELAY_INDEX_PK
+    from guildlog.services import keys
     from guildlog.services.timefmt import iso
 
     now = now or datetime.now(UTC)
     reader = HotReader(table, target.client("dynamodb"))
     first = (now - timedelta(days=SHARD_LOOKBACK_DAYS - 1)).date().isoformat()
-    days = reader.query(RELAY_INDEX_PK, sk_from=f"D#{first}", sk_to="D$", newest_first=False, limit=31).items
-    shards = sorted({int(k[2:]) for item in days for k in item if k.startswith("s#") and k[2:].isdigit()})
+    low, high = keys.relay_index_range(first)
+    days = reader.query(keys.RELAY_INDEX_PK, sk_from=low, sk_to=high, newest_first=False, limit=1000).items
+    shards = sorted(
+        {s for item in days if (s := keys.shard_of_index_sk(str(item.get("SK", "")))) is not None}
+        # A stack's older index items: one per day, `s#<shard>` attributes.
+        | {int(k[2:]) for item in days for k in item if k.startswith("s#") and k[2:].isdigit()}
+    )
     if not shards:
         status = SKIP if target.kind == "local" else FAIL
         yield Result(
@@ -310,7 +315,7 @@ def relay_heartbeat(target: Target, now: datetime | None = None) -> Iterator[Res
         )
         return
     for shard in shards:
-        newest = reader.query(f"RELAY#{shard}", sk_from="C#", sk_to="C$", newest_first=True, limit=1).items
+        newest = reader.query(keys.relay_pk(shard), sk_from="C#", sk_to="C$", newest_first=True, limit=1).items
         when = str(newest[0].get("occurred_at")) if newest else ""
         try:
             at = datetime.fromisoformat(when.replace("Z", "+00:00"))
