@@ -480,6 +480,9 @@ def _forget_cached_clients() -> None:
 
 def _require_free_port(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: connections of a stack that just stopped (TIME_WAIT) do not hold the
+        # port, only a listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
