@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# checkov pins its own boto3, so it gets an environment of its own (pyproject's `checkov` extra).
+CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: demo dev test lint typecheck format bench layer-check validate clean
+.PHONY: demo dev test lint typecheck checkov format bench layer-check validate clean
 
 $(BIN)/.installed: pyproject.toml layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
@@ -14,7 +16,7 @@ demo: $(BIN)/.installed
 dev: $(BIN)/.installed
 	$(BIN)/guildlog dev
 
-test: lint typecheck
+test: lint typecheck checkov
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
@@ -22,6 +24,13 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
+
+# Every finding is fixed or skipped in template.yaml with its reason (Metadata: checkov: skip).
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --quiet --compact
+
+$(CHECKOV_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/python -m pip install -q 'checkov>=3.2,<4' && touch $@
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
@@ -36,4 +45,4 @@ validate:
 	sam validate --lint && sam build
 
 clean:
-	rm -rf $(VENV) .aws-sam .guildlog .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .guildlog .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from guildlog_tools.local.template import (
+    archive_bucket_id,
     function_environment,
     function_properties,
     http_routes,
@@ -48,6 +49,11 @@ def only(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, A
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     [(logical_id, resource)] = found.items()
     return logical_id, resource
+
+
+def archive_bucket(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    bucket_id = archive_bucket_id(template)
+    return bucket_id, template["Resources"][bucket_id]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -108,27 +114,27 @@ def strings(value: Any) -> Iterator[str]:
 
 
 def test_archive_bucket_blocks_public_access_when_deployed(template: dict[str, Any]) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     block = bucket["Properties"]["PublicAccessBlockConfiguration"]
     flags = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
     assert {flag: block.get(flag) for flag in flags} == dict.fromkeys(flags, True)
 
 
 def test_archive_bucket_disables_acls_when_objects_are_written(template: dict[str, Any]) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     rules = bucket["Properties"]["OwnershipControls"]["Rules"]
     assert [rule["ObjectOwnership"] for rule in rules] == ["BucketOwnerEnforced"]
 
 
 def test_archive_bucket_encrypts_objects_when_stored_without_headers(template: dict[str, Any]) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     configuration = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     algorithms = {rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in configuration}
     assert algorithms and algorithms <= {"AES256", "aws:kms", "aws:kms:dsse"}
 
 
 def test_archive_bucket_policy_denies_requests_when_transport_is_not_tls(template: dict[str, Any]) -> None:
-    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    bucket_id, _ = archive_bucket(template)
     policies = [
         resource["Properties"]
         for resource in resources_of_type(template, "AWS::S3::BucketPolicy").values()
@@ -152,7 +158,7 @@ def test_archive_bucket_policy_denies_requests_when_transport_is_not_tls(templat
 
 @pytest.mark.parametrize("prefix", ARCHIVE_PREFIXES)
 def test_archive_bucket_moves_objects_to_cheaper_storage_when_they_age(template: dict[str, Any], prefix: str) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     rules = [
         rule
         for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
@@ -166,14 +172,14 @@ def test_archive_bucket_moves_objects_to_cheaper_storage_when_they_age(template:
 
 
 def test_archive_bucket_expires_exports_when_a_week_old(template: dict[str, Any]) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     exports = [r for r in rules if r.get("Status") == "Enabled" and r.get("Prefix") == "exports/"]
     assert [rule.get("ExpirationInDays") for rule in exports] == [7]
 
 
 def test_archive_bucket_aborts_uploads_when_left_incomplete(template: dict[str, Any]) -> None:
-    _, bucket = only(template, "AWS::S3::Bucket")
+    _, bucket = archive_bucket(template)
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     cleanup = [
         rule
@@ -189,8 +195,10 @@ def test_archive_bucket_aborts_uploads_when_left_incomplete(template: dict[str, 
 def test_stateful_resource_is_retained_when_stack_is_deleted_or_replaced(
     template: dict[str, Any], resource_type: str
 ) -> None:
-    _, resource = only(template, resource_type)
-    assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+    resources = resources_of_type(template, resource_type)
+    assert resources
+    for logical_id, resource in resources.items():
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain"), logical_id
 
 
 # --- table ------------------------------------------------------------------------------------
@@ -340,7 +348,7 @@ def test_no_statement_grants_data_actions_when_resource_is_a_wildcard(template: 
 
 
 def test_ingest_writes_only_archive_prefixes_when_putting_objects(template: dict[str, Any]) -> None:
-    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    bucket_id, _ = archive_bucket(template)
     resources = [
         resource
         for owner, statement in policy_statements(template)
@@ -461,7 +469,7 @@ def worker_s3_resources(template: dict[str, Any], actions: set[str]) -> list[str
 
 
 def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(template: dict[str, Any]) -> None:
-    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    bucket_id, _ = archive_bucket(template)
     prefixes = ("raw", "events", "events_csv", "quarantine", "exports")
     assert worker_s3_resources(template, {"s3:PutObject", "s3:DeleteObject"}) == sorted(
         str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in prefixes
@@ -469,7 +477,7 @@ def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(t
 
 
 def test_worker_reads_only_events_and_its_exports_when_exporting(template: dict[str, Any]) -> None:
-    bucket_id, _ = only(template, "AWS::S3::Bucket")
+    bucket_id, _ = archive_bucket(template)
     assert worker_s3_resources(template, {"s3:GetObject"}) == sorted(
         str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in ("events", "exports")
     )

@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "export": "guildlog_tools.cli.export",
     "setup": "guildlog_tools.cli.setup",
     "doctor": "guildlog_tools.cli.doctor",
+    "dlq": "guildlog_tools.cli.dlq",
 }
 
 

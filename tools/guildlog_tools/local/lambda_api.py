@@ -5,8 +5,10 @@ Event) through boto3, exactly as in AWS. The local stack points boto3's Lambda e
 (`AWS_ENDPOINT_URL_LAMBDA`) here; this server answers 202 at once and runs the target's own
 `lambda_handler` on a background thread, under the function's environment and the same lock as
 the HTTP routes (one invocation at a time, as one Lambda container does). A run that raises is
-retried like Lambda retries async invokes (the template's `MaximumRetryAttempts`), then dropped
-with its traceback on the log stream.
+retried like Lambda retries async invokes (the template's `MaximumRetryAttempts`); when the retries
+run out, the function's on-failure destination queue (the template's `EventInvokeConfig`) receives
+the record Lambda would send (`failure_record`), else the invocation is dropped with its traceback
+on the log stream.
 
 Only `Event` and `DryRun` are served: a synchronous invoke from inside a function would wait on
 the lock its caller holds, so it is refused with Lambda's own error shape.
@@ -22,6 +24,7 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
@@ -63,9 +66,14 @@ class LambdaInvokeServer(LoopbackServer):
         retries: Mapping[str, int] | None = None,
         log_stream: TextIO | None = None,
         function_log: TextIO | None = None,
+        sqs: Any = None,
+        failure_queues: Mapping[str, str] | None = None,
     ) -> None:
         self.functions: dict[str, Route] = dict(functions or {})
         self.retries: dict[str, int] = dict(retries or {})
+        # Function → URL of its on-failure SQS destination, sent to through `sqs` (a boto3 SQS client).
+        self.sqs = sqs
+        self.failure_queues: dict[str, str] = dict(failure_queues or {})
         self.log_stream = log_stream or sys.stderr
         self.function_log = function_log
         self.runs: list[Run] = []
@@ -105,6 +113,8 @@ class LambdaInvokeServer(LoopbackServer):
     def _run(self, route: Route, payload: bytes, request_id: str) -> None:
         attempts = 1 + max(0, self.retries.get(route.function_id, 2))
         run = Run(route.function_id, request_id, 0, ok=False)
+        event: Any = None
+        failure: BaseException | None = None
         try:
             event = json.loads(payload or b"{}")
             for attempt in range(attempts):
@@ -115,7 +125,8 @@ class LambdaInvokeServer(LoopbackServer):
                         run.result = handler(event, LocalLambdaContext(route, request_id))
                     run.ok, run.error = True, None
                     break
-                except Exception:
+                except Exception as exc:
+                    failure = exc
                     run.error = traceback.format_exc()
                     print(
                         f"{route.function_id} raised in async invocation {request_id} (attempt {attempt + 1}"
@@ -124,6 +135,8 @@ class LambdaInvokeServer(LoopbackServer):
                     )
                     if attempt + 1 < attempts:
                         time.sleep(RETRY_DELAY_S)
+            if not run.ok and failure is not None:
+                self._send_to_failure_destination(route, request_id, event, run.attempts, failure)
         except ValueError:
             run.error = "the payload is not JSON"
         finally:
@@ -131,6 +144,42 @@ class LambdaInvokeServer(LoopbackServer):
                 self.runs.append(run)
                 self._pending.discard(threading.current_thread())
                 self._idle.notify_all()
+
+    def _send_to_failure_destination(
+        self, route: Route, request_id: str, event: Any, attempts: int, failure: BaseException
+    ) -> None:
+        queue_url = self.failure_queues.get(route.function_id)
+        if queue_url is None or self.sqs is None:
+            return
+        record = failure_record(route.function_id, request_id, event, attempts, failure)
+        try:
+            self.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+        except Exception:
+            print(
+                f"{route.function_id}: async invocation {request_id} could not reach its on-failure queue:\n"
+                f"{traceback.format_exc()}",
+                file=self.log_stream,
+            )
+
+
+def failure_record(
+    function_id: str, request_id: str, event: Any, attempts: int, failure: BaseException, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination once an async invoke's retries are exhausted."""
+    account = "123456789012"
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"arn:aws:lambda:{region}:{account}:function:{function_id}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(failure)[:1000], "errorType": type(failure).__name__},
+    }
 
 
 class _InvokeHandler(BaseHTTPRequestHandler):

@@ -1,7 +1,7 @@
 """The embedded local stack: moto's server plus template.yaml's HTTP API on loopback, in this process.
 
-`LocalStack` starts moto (threaded, fresh state), creates the table and the bucket from
-template.yaml's own resource definitions, keeps dev keys in dev.json, and serves every HttpApi
+`LocalStack` starts moto (threaded, fresh state), creates the table, the archive bucket and the
+queues from template.yaml's own resource definitions, keeps dev keys in dev.json, and serves every HttpApi
 route of the template with the function's handler running in-process under the environment the
 template gives it, resolved to local values. `guildlog dev`, `guildlog demo` and the integration
 tests all use it:
@@ -43,6 +43,7 @@ BUCKET_TYPE = "AWS::S3::Bucket"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 TABLE_TYPE = "AWS::DynamoDB::Table"
+QUEUE_TYPE = "AWS::SQS::Queue"
 # Moto accepts any credentials; these only keep boto3 from looking for real ones.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Variables that would point boto3 at a real account or profile; hidden while the stack runs.
@@ -93,6 +94,9 @@ class LocalStack:
         self.keys_created = False
         self.table = ""
         self.bucket = ""
+        # Queue logical id → URL, and the dead-letter queues by their stack output (`guildlog dlq --local`).
+        self.queues: dict[str, str] = {}
+        self.dead_letter_queues: dict[str, str] = {}
         self.aws_endpoint_url = ""
         self.api_url = ""
         self.routes: list[Route] = []
@@ -130,6 +134,7 @@ class LocalStack:
         _forget_cached_clients()
 
         self.table, self.bucket = self._create_resources(template)
+        self.queues = self._create_queues(template)
         self._start_discord_and_lambda_api()
         self.routes = self._routes(template, template_path.parent)
         for route in self.routes:
@@ -185,6 +190,8 @@ class LocalStack:
             "region": self.region,
             "bucket": self.bucket,
             "table": self.table,
+            "dead_letter_queues": dict(self.dead_letter_queues),
+            "lambda_endpoint_url": self.lambda_api.url if self.lambda_api is not None else "",
             **self.keys.as_dict(),
             "pid": os.getpid(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -224,15 +231,19 @@ class LocalStack:
         return values
 
     def _create_resources(self, template: Mapping[str, Any]) -> tuple[str, str]:
-        from guildlog_tools.local.template import resources_of_type, table_definition, ttl_attribute
+        from guildlog_tools.local.template import (
+            archive_bucket_id,
+            resources_of_type,
+            table_definition,
+            ttl_attribute,
+        )
 
         tables = resources_of_type(template, TABLE_TYPE)
         buckets = resources_of_type(template, BUCKET_TYPE)
-        if len(tables) != 1 or len(buckets) != 1:
-            raise ConfigurationError(
-                "the local stack expects one table and one bucket", tables=sorted(tables), buckets=sorted(buckets)
-            )
-        [table_id], [bucket_id] = tables, buckets
+        if len(tables) != 1:
+            raise ConfigurationError("the local stack expects one table", tables=sorted(tables))
+        # Only the archive is created: the access-log bucket receives S3's own deliveries, which moto has none of.
+        [table_id], bucket_id = tables, archive_bucket_id(template)
         table, bucket = local_name(table_id), local_name(bucket_id)
 
         dynamodb = self.client("dynamodb")
@@ -249,6 +260,19 @@ class LocalStack:
             getattr(s3, operation)(Bucket=bucket, **kwargs)
         return table, bucket
 
+    def _create_queues(self, template: Mapping[str, Any]) -> dict[str, str]:
+        """Every SQS queue of the template, by logical id; the dead-letter ones also by their stack output."""
+        from guildlog_tools.local.template import dead_letter_queue_ids, resources_of_type
+
+        sqs = self.client("sqs")
+        queues = {}
+        for queue_id, resource in resources_of_type(template, QUEUE_TYPE).items():
+            retention = (resource.get("Properties") or {}).get("MessageRetentionPeriod")
+            attributes = {"MessageRetentionPeriod": str(retention)} if isinstance(retention, int) else {}
+            queues[queue_id] = sqs.create_queue(QueueName=local_name(queue_id), Attributes=attributes)["QueueUrl"]
+        self.dead_letter_queues = {key: queues[queue_id] for key, queue_id in dead_letter_queue_ids(template).items()}
+        return queues
+
     def _start_discord_and_lambda_api(self) -> None:
         """The fake Discord REST API, the dev bot token secret, and Lambda's Invoke API on loopback."""
         from guildlog_tools.local.fake_discord import FakeDiscordServer, create_dev_bot_token
@@ -258,7 +282,7 @@ class LocalStack:
         self.discord = FakeDiscordServer(self.host, log_stream=sys.stderr if self.access_log else None)
         self.discord.serve_in_thread()
         self._exit.callback(self.discord.stop)
-        self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log)
+        self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log, sqs=self.client("sqs"))
         self.lambda_api.serve_in_thread()
         self._exit.callback(self.lambda_api.stop)
 
@@ -288,7 +312,12 @@ class LocalStack:
 
     def _async_targets(self, template: Mapping[str, Any], template_dir: Path) -> dict[str, Route]:
         """Every function, by its local name, for the Invoke API (the HTTP routes' environment and handler)."""
-        from guildlog_tools.local.template import _handler_location, function_properties, resources_of_type
+        from guildlog_tools.local.template import (
+            _handler_location,
+            function_properties,
+            on_failure_queue_id,
+            resources_of_type,
+        )
 
         references = self._references(template)
         targets: dict[str, Route] = {}
@@ -308,6 +337,9 @@ class LocalStack:
             if self.lambda_api is not None:
                 retries = (properties.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)
                 self.lambda_api.retries[function_id] = int(retries)
+                queue_id = on_failure_queue_id(template, function_id)
+                if queue_id in self.queues:
+                    self.lambda_api.failure_queues[function_id] = self.queues[queue_id]
         return targets
 
     def _routes(self, template: Mapping[str, Any], template_dir: Path) -> list[Route]:
@@ -363,9 +395,14 @@ class LocalStack:
             if kind == TABLE_TYPE:
                 references[logical_id] = self.table
                 references[f"{logical_id}.Arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{self.table}"
-            elif kind == BUCKET_TYPE:
+            elif kind == BUCKET_TYPE and local_name(logical_id) == self.bucket:
                 references[logical_id] = self.bucket
                 references[f"{logical_id}.Arn"] = f"arn:aws:s3:::{self.bucket}"
+            elif kind == QUEUE_TYPE and logical_id in self.queues:
+                name = local_name(logical_id)
+                references[logical_id] = self.queues[logical_id]
+                references[f"{logical_id}.Arn"] = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
+                references[f"{logical_id}.QueueName"] = name
             elif kind == FUNCTION_TYPE:
                 # The function's name: what an async invoke of it is addressed to.
                 references[logical_id] = logical_id

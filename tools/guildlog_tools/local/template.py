@@ -20,6 +20,12 @@ from guildlog.errors import ConfigurationError
 TEMPLATE_FILE = "template.yaml"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 FUNCTION_TYPE = "AWS::Serverless::Function"
+BUCKET_TYPE = "AWS::S3::Bucket"
+QUEUE_TYPE = "AWS::SQS::Queue"
+# The setting that names the archive bucket: the bucket it refers to is the archive, the others are not.
+ARCHIVE_BUCKET_VARIABLE = "GUILDLOG_BUCKET_NAME"
+# Stack outputs whose key ends so name a dead-letter queue (`guildlog dlq`).
+DEAD_LETTER_OUTPUT_SUFFIX = "DeadLetterQueueUrl"
 
 # Short tags whose long form is `Fn::<name>`; `!Ref` and `!Condition` keep their bare names.
 _FN_TAGS = frozenset(
@@ -137,6 +143,41 @@ def function_environment(template: Mapping[str, Any], logical_id: str) -> dict[s
     """
     environment = function_properties(template, logical_id).get("Environment") or {}
     return dict(environment.get("Variables") or {})
+
+
+def archive_bucket_id(template: Mapping[str, Any]) -> str:
+    """The logical id of the archive bucket: the one `Globals` gives the functions as GUILDLOG_BUCKET_NAME."""
+    variables = (template.get("Globals", {}).get("Function", {}).get("Environment") or {}).get("Variables") or {}
+    value = variables.get(ARCHIVE_BUCKET_VARIABLE)
+    bucket_id = value.get("Ref") if isinstance(value, dict) else None
+    if bucket_id not in resources_of_type(template, BUCKET_TYPE):
+        raise ConfigurationError(
+            f"Globals.Function.Environment.{ARCHIVE_BUCKET_VARIABLE} must be a Ref to a bucket of the template"
+        )
+    return str(bucket_id)
+
+
+def on_failure_queue_id(template: Mapping[str, Any], function_id: str) -> str | None:
+    """The logical id of the SQS queue a function's failed async invokes go to, or None."""
+    config = function_properties(template, function_id).get("EventInvokeConfig") or {}
+    on_failure = (config.get("DestinationConfig") or {}).get("OnFailure") or {}
+    destination = on_failure.get("Destination")
+    if on_failure.get("Type") != "SQS" or not isinstance(destination, dict):
+        return None
+    target = destination.get("Fn::GetAtt")
+    queue_id = target[0] if isinstance(target, list) and target[1:] == ["Arn"] else None
+    return queue_id if queue_id in resources_of_type(template, QUEUE_TYPE) else None
+
+
+def dead_letter_queue_ids(template: Mapping[str, Any]) -> dict[str, str]:
+    """Output key → queue logical id, for every output named `…DeadLetterQueueUrl` that is a Ref to a queue."""
+    queues = resources_of_type(template, QUEUE_TYPE)
+    found = {}
+    for key, output in (template.get("Outputs") or {}).items():
+        value = output.get("Value") if isinstance(output, dict) else None
+        if key.endswith(DEAD_LETTER_OUTPUT_SUFFIX) and isinstance(value, dict) and value.get("Ref") in queues:
+            found[key] = str(value["Ref"])
+    return found
 
 
 def http_routes(template: Mapping[str, Any]) -> list[HttpRoute]:

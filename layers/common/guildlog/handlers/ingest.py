@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from guildlog.adapters.heartbeat_metric import record_heartbeats
 from guildlog.adapters.signatures import header, raw_body, verify_request
 from guildlog.handlers.settings import Settings
 from guildlog.services.ingest import Ingestor, IngestResult
@@ -32,4 +33,7 @@ def handle_gateway_events(event: dict[str, Any], settings: Settings, ingestor: I
     body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
     verify_request(body, headers, settings.relay_public_key)
     envelope, raw_events = parse_envelope(body, header(headers, "content-encoding"))
-    return ingestor.ingest(envelope, raw_events)
+    result = ingestor.ingest(envelope, raw_events)
+    # Only once the batch is stored: the "no relay heartbeat" alarm means nothing reached the archive.
+    record_heartbeats(envelope)
+    return result

@@ -16,7 +16,7 @@ from guildlog.queries import named_queries
 from guildlog.services.csv_render import render_csv
 from guildlog.services.partition import partition_prefix
 from guildlog_tools.local.catalog import glue_tables
-from guildlog_tools.local.template import load_template, resources_of_type
+from guildlog_tools.local.template import archive_bucket_id, load_template, resources_of_type
 from guildlog_tools.named_queries import replace_block
 from tests.paths import REPO
 
@@ -243,7 +243,7 @@ def test_workgroup_encrypts_results_and_caps_bytes_scanned_when_queries_run(temp
 
 
 def test_archive_bucket_expires_query_results_when_a_week_old(template: dict[str, Any]) -> None:
-    [bucket] = resources_of_type(template, "AWS::S3::Bucket").values()
+    bucket = template["Resources"][archive_bucket_id(template)]
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
 
     assert [r.get("ExpirationInDays") for r in rules if r.get("Prefix") == "athena-results/"] == [7]
