@@ -27,10 +27,12 @@ MOTO_CANNOT_CREATE = {
     "AWS::ApiGatewayV2::Stage",
     "AWS::Athena::NamedQuery",
     "AWS::Athena::WorkGroup",
+    "AWS::CloudWatch::Alarm",
     "AWS::Glue::Database",
     "AWS::Glue::Table",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
 }
 # Properties moto's CloudFormation leaves out of resources it does create (moto 5.2).
 MOTO_DROPS = {
@@ -148,7 +150,11 @@ def test_rehearsal_function_has_the_template_settings_when_created(deployed: dic
 
 
 def test_rehearsal_bucket_policy_denies_plain_http_when_read_from_the_template(deployed: dict[str, Any]) -> None:
-    [policy] = _of_type(deployed["template"], "AWS::S3::BucketPolicy").values()
+    [policy] = [
+        policy
+        for policy in _of_type(deployed["template"], "AWS::S3::BucketPolicy").values()
+        if policy["Properties"]["Bucket"] == {"Ref": "ArchiveBucket"}
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
 
     assert any(
@@ -248,7 +254,7 @@ def test_rehearsal_functions_run_on_arm64_when_read_from_the_template(deployed: 
 
 
 def test_rehearsal_bucket_blocks_public_access_when_read_from_the_template(deployed: dict[str, Any]) -> None:
-    [bucket] = _of_type(deployed["template"], "AWS::S3::Bucket").values()
+    bucket = deployed["template"]["Resources"]["ArchiveBucket"]
 
     assert bucket["Properties"]["PublicAccessBlockConfiguration"] == dict.fromkeys(
         ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
@@ -258,7 +264,7 @@ def test_rehearsal_bucket_blocks_public_access_when_read_from_the_template(deplo
 def test_rehearsal_bucket_moves_old_objects_to_cheaper_storage_when_read_from_the_template(
     deployed: dict[str, Any],
 ) -> None:
-    [bucket] = _of_type(deployed["template"], "AWS::S3::Bucket").values()
+    bucket = deployed["template"]["Resources"]["ArchiveBucket"]
     rules = {r["Id"]: r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
 
     for prefix in ("raw", "events", "events-csv"):
@@ -273,7 +279,7 @@ def test_rehearsal_table_keeps_backups_when_read_from_the_template(deployed: dic
 
 
 def test_rehearsal_bucket_keeps_versions_when_read_from_the_template(deployed: dict[str, Any]) -> None:
-    [bucket] = _of_type(deployed["template"], "AWS::S3::Bucket").values()
+    bucket = deployed["template"]["Resources"]["ArchiveBucket"]
 
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
 
