@@ -23,6 +23,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.handlers.interactions import services_clock
     from guildlog.handlers.settings import Settings
     from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+    from guildlog.services.directory import Directory
     from guildlog.services.exports import Exporter
     from guildlog.services.ingest import Ingestor
 
@@ -38,10 +39,12 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base)
+    store = DynamoStore(settings.table_name)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
-        DynamoStore(settings.table_name),
+        store,
         default_retention_days=settings.retention_days,
+        directory=Directory(store),
     )
     return ports, discord, ingestor
 
