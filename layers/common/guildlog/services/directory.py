@@ -414,9 +414,13 @@ class Directory:
         resolution: Resolution,
         retention_days: dict[str, int],
     ) -> None:
+        names = [(row, obs) for row, obs in observed if not obs.complete and not obs.deletes]
+        observed = [(row, obs) for row, obs in observed if obs.complete or obs.deletes]
         keys = {obs.key for _, obs in observed}
         keys |= {(dir_pk(o.guild_id), VOICE_SEED_SK) for _, o in observed if o.kind == "voice"}
+        keys |= {_names_key(o) for _, o in names}
         stored = self.store.snapshots(sorted(keys))
+        self._names(names, stored, resolution)
         known: dict[tuple[str, str], _Known] = {}
         for key, item in stored.items():
             state = json.loads(item["state"]) if item.get("state") and not item.get("deleted") else None
@@ -437,13 +441,7 @@ class Directory:
                     before, found = {"channel_id": None}, True  # seeded since, never seen in voice: out of it
             if obs.creates:
                 before, found = None, True
-            after: State | None
-            if obs.deletes:
-                after = None
-            elif obs.complete:
-                after = dict(obs.state)
-            else:
-                after = {**(before or {}), **obs.state}
+            after = None if obs.deletes else dict(obs.state)
             if obs.primary:
                 self._record_change(row, obs, before if found else None, found, after, updates)
             if row.event_type == "GUILD_CREATE" and obs.kind == "guild":
@@ -451,26 +449,18 @@ class Directory:
                 resolution.snapshots.append(
                     {"PK": dir_pk(obs.guild_id), "SK": VOICE_SEED_SK, "kind": "dir_seed", "at": at, "event_id": eid}
                 )
-            # A delete keeps the last names, so the archive's readers can still name what is gone.
-            kept = {**(before or {}), **obs.state} if obs.deletes else after
+            # One version per event, holding only what that event said: the same items whatever
+            # order the events arrive in, and the history a late event's before is read from.
             days = retention_days.get(obs.guild_id, 30)
-            if not found or kept != before or obs.deletes:
-                resolution.versions.append(self._version(obs, kept, at, eid, days))
-            entry = _Known(None if obs.deletes else kept, at, eid)
+            resolution.versions.append(self._version(obs, obs.state, at, eid, days))
             if current is None or (current.at, current.event_id) < (at, eid):
-                known[obs.key] = entry
+                # A delete keeps the last names, so the archive's readers can still name what is gone.
+                kept = {**(before or {}), **obs.state} if obs.deletes else after
+                known[obs.key] = _Known(None if obs.deletes else kept, at, eid)
                 newest[obs.key] = (_Known(kept, at, eid), obs)
         for key, (entry, obs) in newest.items():
             if key in stored and (stored[key].get("at"), stored[key].get("event_id")) == (entry.at, entry.event_id):
                 continue  # written by an earlier delivery of this event
-            previous = stored.get(key) or {}
-            if (
-                not obs.deletes
-                and not previous.get("deleted")
-                and previous.get("state")
-                and json.loads(previous["state"]) == entry.state
-            ):
-                continue  # nothing new: a message author seen again costs no write
             item: Item = {
                 "PK": key[0],
                 "SK": key[1],
@@ -484,6 +474,37 @@ class Directory:
                 item["deleted"] = True
                 item["expires_at"] = _ttl(entry.at, DELETED_TTL_DAYS)
             resolution.snapshots.append(item)
+
+    @staticmethod
+    def _names(
+        names: list[tuple[EventRow, Observation]], stored: dict[tuple[str, str], Item], resolution: Resolution
+    ) -> None:
+        """Names seen in passing (a message's author, a reaction's member) go to `N#<user>`, dated by the
+        hour: at most one write per user per hour, and the newest hour wins whatever the order."""
+        newest: dict[tuple[str, str], tuple[str, State]] = {}
+        for row, obs in sorted(names, key=lambda pair: (_at(pair[0]), pair[0].event_id)):
+            key = _names_key(obs)
+            hour = _at(row)[:13]
+            if key not in newest or newest[key][0] <= hour:
+                newest[key] = (hour, {**newest.get(key, ("", {}))[1], **obs.state})
+        for key, (hour, state) in newest.items():
+            previous = stored.get(key)
+            if previous is not None and (
+                previous.get("at", "") > hour
+                or (previous.get("at") == hour and json.loads(previous.get("state") or "{}") == state)
+            ):
+                continue
+            resolution.snapshots.append(
+                {
+                    "PK": key[0],
+                    "SK": key[1],
+                    "kind": "dir_names",
+                    "id": key[1][2:],
+                    "state": _state_json(state),
+                    "at": hour,
+                    "event_id": "~",
+                }
+            )
 
     def _before(self, obs: Observation, at: str, eid: str, current: _Known | None) -> tuple[State | None, bool]:
         """The state just before (at, eid) from the history, when the snapshot is this event's or newer."""
@@ -674,6 +695,10 @@ def attribute_join(before: dict[str, State], listed: list[dict[str, Any]], joins
             "candidates": sorted(str(e["code"]) for e in risen),
         }
     return {"code": None, "inviter_id": None, "ambiguous": False}
+
+
+def _names_key(obs: Observation) -> tuple[str, str]:
+    return dir_pk(obs.guild_id), f"N#{obs.entity_id}"
 
 
 def _act_item(audit: EventRow) -> Item:

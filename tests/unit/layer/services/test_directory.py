@@ -161,15 +161,26 @@ def test_directory_gives_the_same_changes_when_a_batch_is_delivered_again() -> N
     assert changes(first[0]) == {"nick": {"before": "old", "after": "mid"}}
 
 
-def test_directory_writes_no_snapshot_when_a_known_author_is_seen_again() -> None:
+def test_directory_writes_no_names_again_when_a_known_author_writes_again_within_the_hour() -> None:
     store = MemoryDirectoryStore()
-    resolve(store, guild_create(1, "2026-03-08T00:00:00Z"))
     message = {"id": "200000000000000001", "channel_id": TEXT, "guild_id": GUILD, "author": user(), "content": "hi"}
+    resolve(store, event(2, "MESSAGE_CREATE", "2026-03-08T00:01:00Z", message))
     puts = store.snapshot_puts
 
-    resolve(store, event(2, "MESSAGE_CREATE", "2026-03-08T00:01:00Z", message))
+    resolve(store, event(3, "MESSAGE_CREATE", "2026-03-08T00:31:00Z", {**message, "id": "200000000000000002"}))
 
     assert store.snapshot_puts == puts
+    assert json.loads(store.items[(dir_pk(GUILD), f"N#{USER}")]["state"])["username"] == "alice"
+
+
+def test_directory_keeps_the_newest_hours_names_when_authors_arrive_out_of_order() -> None:
+    store = MemoryDirectoryStore()
+    message = {"id": "200000000000000001", "channel_id": TEXT, "guild_id": GUILD, "content": "hi"}
+    resolve(store, event(3, "MESSAGE_CREATE", "2026-03-08T02:00:00Z", {**message, "author": user("renamed")}))
+
+    resolve(store, event(2, "MESSAGE_CREATE", "2026-03-08T00:01:00Z", {**message, "author": user("alice")}))
+
+    assert json.loads(store.items[(dir_pk(GUILD), f"N#{USER}")]["state"])["username"] == "renamed"
 
 
 def test_directory_reports_the_deleted_roles_last_name_when_a_role_is_deleted() -> None:
