@@ -35,7 +35,11 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
         cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
-        exporter=Exporter(S3ArchiveRows(settings.bucket_name), S3ExportStore(settings.bucket_name)),
+        exporter=Exporter(
+            S3ArchiveRows(settings.bucket_name),
+            S3ExportStore(settings.bucket_name),
+            names=DynamoStore(settings.table_name),
+        ),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base)

@@ -723,3 +723,60 @@ def _removed_by(act: Item | None, removed_at: str) -> dict[str, Any] | None:
     if act is None or not _close(act.get("at"), removed_at):
         return None
     return {"action": act.get("action"), "actor_id": act.get("actor_id"), "reason": act.get("reason")}
+
+
+# --- names for readers (exports, command answers) -----------------------------------------------
+
+
+class SnapshotReader(Protocol):
+    def snapshots(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]: ...
+
+
+@dataclass
+class Names:
+    """Current names from the directory; an id it does not know is simply absent."""
+
+    guild: str | None = None
+    channels: dict[str, State] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+
+    def channel(self, channel_id: str | None) -> str | None:
+        name = self.channels.get(str(channel_id), {}).get("name")
+        return name if isinstance(name, str) and name else None
+
+
+def _display(state: State) -> str | None:
+    for name in ("nick", "global_name", "username"):
+        value = state.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def lookup_names(
+    reader: SnapshotReader, guild_id: str, channel_ids: Iterable[str] = (), user_ids: Iterable[str] = ()
+) -> Names:
+    """The guild's name, these channels' states and these users' display names (one BatchGetItem pass)."""
+    pk = dir_pk(guild_id)
+    channels = sorted({c for c in channel_ids if c})
+    users = sorted({u for u in user_ids if u})
+    keys = [(pk, GUILD_SK)] + [(pk, f"C#{c}") for c in channels]
+    keys += [(pk, f"{prefix}#{u}") for u in users for prefix in ("M", "N")]
+    found = reader.snapshots(keys)
+    names = Names()
+    guild = found.get((pk, GUILD_SK))
+    if guild and guild.get("state"):
+        value = json.loads(guild["state"]).get("name")
+        names.guild = value if isinstance(value, str) and value else None
+    for channel_id in channels:
+        item = found.get((pk, f"C#{channel_id}"))
+        if item and item.get("state"):
+            names.channels[channel_id] = json.loads(item["state"])
+    for user_id in users:
+        for prefix in ("M", "N"):  # a member's snapshot is complete; names seen in passing fill gaps
+            item = found.get((pk, f"{prefix}#{user_id}"))
+            shown = _display(json.loads(item["state"])) if item and item.get("state") else None
+            if shown:
+                names.users[user_id] = shown
+                break
+    return names
