@@ -130,6 +130,11 @@ class Observation:
     def key(self) -> tuple[str, str]:
         return dir_pk(self.guild_id), snapshot_sk(self.kind, self.entity_id)
 
+    @property
+    def seeds(self) -> bool:
+        """Restates an entity in passing (GUILD_CREATE, GUILD_MEMBERS_CHUNK, THREAD_LIST_SYNC)."""
+        return self.complete and not (self.primary or self.creates or self.deletes)
+
 
 def _pick(data: dict[str, Any], names: Iterable[str]) -> State:
     return {name: data.get(name) for name in names}
@@ -352,6 +357,10 @@ class _Known:
     state: State | None  # None: deleted or left
     at: str
     event_id: str
+    # The state just before this one, kept on the snapshot: a retried event reads its before here.
+    prev: State | None = None
+    prev_known: bool = False
+    prev_since: tuple[str, str] = ("", "")  # (at, event_id) of the event that made `prev`
 
 
 @dataclass
@@ -360,6 +369,9 @@ class Resolution:
 
     rows: list[EventRow]
     snapshots: list[Item] = field(default_factory=list)
+    # Snapshots of keys read as absent: written in batches (a 1 MB GUILD_CREATE seeds thousands),
+    # which is safe because one shard's batches arrive one after the other.
+    new_snapshots: list[Item] = field(default_factory=list)
     versions: list[Item] = field(default_factory=list)
     # Counter corrections: a leave counted before its kick/ban entry arrived is taken back
     # (audit entry's event id → the remove's guild and day).
@@ -424,7 +436,10 @@ class Directory:
         known: dict[tuple[str, str], _Known] = {}
         for key, item in stored.items():
             state = json.loads(item["state"]) if item.get("state") and not item.get("deleted") else None
-            known[key] = _Known(state, str(item.get("at", "")), str(item.get("event_id", "")))
+            prev = json.loads(item["prev"]) if item.get("prev") else None
+            since = (str(item.get("prev_at", "")), str(item.get("prev_event_id", "")))
+            at_eid = (str(item.get("at", "")), str(item.get("event_id", "")))
+            known[key] = _Known(state, *at_eid, prev, "prev" in item, since)
         seeds = {key[0]: k.at for key, k in known.items() if key[1] == VOICE_SEED_SK}
         newest: dict[tuple[str, str], tuple[_Known, Observation]] = {}
         observed.sort(key=lambda pair: (_at(pair[0]), pair[0].event_id))
@@ -433,6 +448,13 @@ class Directory:
             current = known.get(obs.key)
             if current is not None and (current.at, current.event_id) < (at, eid):
                 before, found = current.state, True
+            elif (
+                current is not None
+                and current.prev_known
+                and current.prev_since < (at, eid) <= (current.at, current.event_id)
+            ):
+                # This very event delivered again, or a late one that falls just before the snapshot's.
+                before, found = current.prev, True
             else:
                 before, found = self._before(obs, at, eid, current)
             if not found and obs.kind == "voice":
@@ -449,15 +471,21 @@ class Directory:
                 resolution.snapshots.append(
                     {"PK": dir_pk(obs.guild_id), "SK": VOICE_SEED_SK, "kind": "dir_seed", "at": at, "event_id": eid}
                 )
-            # One version per event, holding only what that event said: the same items whatever
-            # order the events arrive in, and the history a late event's before is read from.
-            days = retention_days.get(obs.guild_id, 30)
-            resolution.versions.append(self._version(obs, obs.state, at, eid, days))
+            if obs.seeds and found and before == obs.state:
+                continue  # a reconnect's GUILD_CREATE restating what is known costs no write
+            if not obs.seeds:
+                # One version per update, holding only what that event said: the same items whatever
+                # order the events arrive in, and the history a late event's before is read from.
+                # Seeds (thousands of members in one GUILD_CREATE) keep only the snapshot.
+                days = retention_days.get(obs.guild_id, 30)
+                resolution.versions.append(self._version(obs, obs.state, at, eid, days))
             if current is None or (current.at, current.event_id) < (at, eid):
                 # A delete keeps the last names, so the archive's readers can still name what is gone.
                 kept = {**(before or {}), **obs.state} if obs.deletes else after
-                known[obs.key] = _Known(None if obs.deletes else kept, at, eid)
-                newest[obs.key] = (_Known(kept, at, eid), obs)
+                prev = before if found else None
+                since = (current.at, current.event_id) if current is not None else ("", "")
+                known[obs.key] = _Known(None if obs.deletes else kept, at, eid, prev, found, since)
+                newest[obs.key] = (_Known(kept, at, eid, prev, found, since), obs)
         for key, (entry, obs) in newest.items():
             if key in stored and (stored[key].get("at"), stored[key].get("event_id")) == (entry.at, entry.event_id):
                 continue  # written by an earlier delivery of this event
@@ -470,10 +498,13 @@ class Directory:
                 "at": entry.at,
                 "event_id": entry.event_id,
             }
+            if entry.prev_known:
+                item["prev"] = _state_json(entry.prev) if entry.prev is not None else ""
+                item["prev_at"], item["prev_event_id"] = entry.prev_since
             if obs.deletes:
                 item["deleted"] = True
                 item["expires_at"] = _ttl(entry.at, DELETED_TTL_DAYS)
-            resolution.snapshots.append(item)
+            (resolution.snapshots if key in stored else resolution.new_snapshots).append(item)
 
     @staticmethod
     def _names(

@@ -211,7 +211,7 @@ class Ingestor:
         configs = self._configs({r.guild_id for r in rows})
         if resolution is not None and self.directory is not None:
             # Snapshots move only forward in event time, whatever became of the rows below.
-            self.directory.store.put_items(resolution.versions)
+            self.directory.store.put_items(resolution.versions + resolution.new_snapshots)
             self.directory.store.put_snapshots(resolution.snapshots)
         hot_rows: list[EventRow] = []
         ttl_by_row: dict[str, int] = {}

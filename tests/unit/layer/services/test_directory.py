@@ -54,7 +54,7 @@ def voice(seq: int, at: str, channel: str | None, **flags: bool) -> tuple[EventR
 def resolve(store: MemoryDirectoryStore, *events: tuple[EventRow, Any], invites: Any = None) -> list[EventRow]:
     directory = Directory(store, invites)
     resolution = directory.resolve(list(events), RETENTION)
-    store.put_items(resolution.versions)
+    store.put_items(resolution.versions + resolution.new_snapshots)
     store.put_snapshots(resolution.snapshots)
     return resolution.rows
 
@@ -277,3 +277,14 @@ def test_directory_keeps_the_first_attribution_when_a_join_is_delivered_again() 
 
     assert again[0].details == first[0].details
     assert invites.calls == 1
+
+
+def test_directory_writes_nothing_when_a_second_guild_create_restates_the_known_guild() -> None:
+    store = MemoryDirectoryStore()
+    resolve(store, guild_create(1, "2026-03-08T00:00:00Z"))
+    items = dict(store.items)
+
+    resolve(store, guild_create(2, "2026-03-08T05:00:00Z"))
+
+    changed = {k for k in store.items if store.items[k] != items.get(k)}
+    assert changed == {(dir_pk(GUILD), "VSEED")}

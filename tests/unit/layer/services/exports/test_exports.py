@@ -301,7 +301,7 @@ def directory_naming(guild_name: str, channel_name: str) -> Any:
     d = {"id": data.GUILD, "name": guild_name, "channels": [{"id": data.GENERAL, "name": channel_name, "type": 0}]}
     row = normalize(EnvelopeEvent(t="GUILD_CREATE", received_at=NOW, d=d), event_id="gw:s:1", batch_id="b")
     resolution = Directory(store).resolve([(row, d)], {})
-    store.put_snapshots(resolution.snapshots)
+    store.put_items(resolution.new_snapshots)
     return store
 
 
