@@ -34,6 +34,10 @@ VOICE_SEED_SK = "VSEED"
 # A remove and its audit-log entry are the same act when this close (Discord sends both within a
 # second or two; the entry's id is the act's moment, the remove is dated by its arrival).
 REMOVAL_LINK_SECONDS = 30
+# Members seeded from one event: Discord sends at most 1,000 per GUILD_MEMBERS_CHUNK and lists only a
+# small guild's members in GUILD_CREATE; a bigger list is cut here so one event cannot hold an ingest
+# for minutes (the raw archive keeps it whole, and the row says how many were left out).
+MAX_SEEDED_MEMBERS = 1_000
 # Deleted entities and departed members keep their last names this long, for the archive's readers.
 DELETED_TTL_DAYS = 90
 
@@ -188,7 +192,7 @@ def _seed(guild_id: str, data: dict[str, Any]) -> list[Observation]:
     for role in _list(data.get("roles")):
         if (rid := _id(_obj(role).get("id"))) is not None:
             found.append(Observation("role", guild_id, rid, _pick(role, _ROLE_FIELDS)))
-    for member in _list(data.get("members")):
+    for member in _list(data.get("members"))[:MAX_SEEDED_MEMBERS]:
         if (uid := _id(_obj(_obj(member).get("user")).get("id"))) is not None:
             found.append(Observation("member", guild_id, uid, _member_state(member)))
     for voice in _list(data.get("voice_states")):
@@ -263,7 +267,7 @@ def observe(event_type: str, data: Any, guild_id: str | None) -> list[Observatio
         state = _user_state(user) if isinstance(user.get("username"), str) else {}
         return [Observation("member", g, uid, state, complete=False, primary=True, deletes=True)]
     if event_type == "GUILD_MEMBERS_CHUNK":
-        members = [_obj(m) for m in _list(d.get("members"))]
+        members = [_obj(m) for m in _list(d.get("members"))[:MAX_SEEDED_MEMBERS]]
         found = []
         for member in members:
             if (uid := _id(_obj(member.get("user")).get("id"))) is not None:
@@ -369,8 +373,8 @@ class Resolution:
 
     rows: list[EventRow]
     snapshots: list[Item] = field(default_factory=list)
-    # Snapshots of keys read as absent: written in batches (a 1 MB GUILD_CREATE seeds thousands),
-    # which is safe because one shard's batches arrive one after the other.
+    # Snapshots read as absent or older and seeds: written in batches (a GUILD_CREATE seeds
+    # hundreds), without a condition: safe because one shard's batches arrive one after the other.
     new_snapshots: list[Item] = field(default_factory=list)
     versions: list[Item] = field(default_factory=list)
     # Counter corrections: a leave counted before its kick/ban entry arrived is taken back
@@ -401,11 +405,16 @@ class Directory:
     def resolve(self, events: list[tuple[EventRow, Any]], retention_days: dict[str, int]) -> Resolution:
         """`events`: each row with its event's `d`. Rows come back in the same order."""
         observed: list[tuple[EventRow, Observation]] = []
+        updates: dict[str, dict[str, Any]] = {}
         for row, data in events:
             for obs in observe(row.event_type, data, row.guild_id):
                 observed.append((row, obs))
+            listed = len(_list(_obj(data).get("members")))
+            if row.event_type in ("GUILD_CREATE", "GUILD_MEMBERS_CHUNK") and listed > MAX_SEEDED_MEMBERS:
+                details = json.loads(row.details)
+                details["directory_members_left_out"] = listed - MAX_SEEDED_MEMBERS
+                updates[row.event_id] = {"details": _compact(details)}
         rows = {row.event_id: row for row, _ in events}
-        updates: dict[str, dict[str, Any]] = {}
         resolution = Resolution(rows=[])
         if observed:
             self._apply(observed, updates, resolution, retention_days)
@@ -504,7 +513,7 @@ class Directory:
             if obs.deletes:
                 item["deleted"] = True
                 item["expires_at"] = _ttl(entry.at, DELETED_TTL_DAYS)
-            (resolution.snapshots if key in stored else resolution.new_snapshots).append(item)
+            (resolution.new_snapshots if key not in stored or obs.seeds else resolution.snapshots).append(item)
 
     @staticmethod
     def _names(

@@ -288,3 +288,18 @@ def test_directory_writes_nothing_when_a_second_guild_create_restates_the_known_
 
     changed = {k for k in store.items if store.items[k] != items.get(k)}
     assert changed == {(dir_pk(GUILD), "VSEED")}
+
+
+def test_directory_seeds_at_most_the_cap_and_says_how_many_were_left_out_when_a_guild_create_lists_more() -> None:
+    from guildlog.services.directory import MAX_SEEDED_MEMBERS
+
+    store = MemoryDirectoryStore()
+    members = [
+        {"user": {"id": str(300000000000000000 + i), "username": f"m{i}"}} for i in range(MAX_SEEDED_MEMBERS + 3)
+    ]
+
+    (row,) = resolve(store, event(1, "GUILD_CREATE", "2026-03-08T00:00:00Z", {"id": GUILD, "members": members}))
+
+    seeded = [k for k in store.items if k[1].startswith("M#")]
+    assert len(seeded) == MAX_SEEDED_MEMBERS
+    assert json.loads(row.details)["directory_members_left_out"] == 3
