@@ -326,3 +326,50 @@ def test_ingest_answers_4xx_without_writing_when_body_is_bad(ingest, aws, body, 
     assert got == status
     assert "Traceback" not in json.dumps(answer)
     assert archive_dump(aws) == {}
+
+
+# --- the directory: before → after under real DynamoDB conditions ---------------------------------
+
+
+def member_update(nick: str) -> dict[str, Any]:
+    return {
+        "t": "GUILD_MEMBER_UPDATE",
+        "d": {"guild_id": GUILD, "user": {"id": AUTHOR, "username": "ada"}, "nick": nick, "roles": []},
+    }
+
+
+def guild_create() -> dict[str, Any]:
+    members = [{"user": {"id": AUTHOR, "username": "ada"}, "nick": "seeded", "roles": []}]
+    channels = [{"id": CHANNEL, "name": "general", "type": 0}]
+    return {"t": "GUILD_CREATE", "d": {"id": GUILD, "name": "Ada's Guild", "channels": channels, "members": members}}
+
+
+def archived_rows(aws: dict[str, Any], event_type: str) -> list[dict[str, Any]]:
+    rows = [r for key, blob in archive_dump(aws).items() if key.startswith("events/") for r in jsonl(blob)]
+    return sorted((r for r in rows if r["event_type"] == event_type), key=lambda r: r["seq"])
+
+
+def test_ingest_archives_the_nick_before_and_after_when_the_member_was_seeded(ingest, aws: dict[str, Any]) -> None:
+    ingest(envelope([guild_create()], batch_id="seed", first_seq=1))
+
+    status, _ = ingest(envelope([member_update("renamed")], batch_id="update", first_seq=2))
+
+    (row,) = archived_rows(aws, "GUILD_MEMBER_UPDATE")
+    assert status == 200
+    assert json.loads(row["changes"]) == {"nick": {"before": "seeded", "after": "renamed"}}
+
+
+def test_ingest_keeps_the_newest_snapshot_when_an_older_batch_arrives_after_a_newer_one(
+    ingest, aws: dict[str, Any]
+) -> None:
+    ingest(envelope([guild_create()], batch_id="seed", first_seq=1))
+    ingest(envelope([member_update("third")], batch_id="newer", first_seq=3))
+
+    ingest(envelope([member_update("second")], batch_id="older", first_seq=2))
+
+    snapshot = aws["dynamodb"].get_item(
+        TableName=aws["table"], Key={"PK": {"S": f"G#{GUILD}#DIR"}, "SK": {"S": f"M#{AUTHOR}"}}
+    )["Item"]
+    older = archived_rows(aws, "GUILD_MEMBER_UPDATE")[0]
+    assert json.loads(snapshot["state"]["S"])["nick"] == "third"
+    assert json.loads(older["changes"]) == {"nick": {"before": "seeded", "after": "second"}}

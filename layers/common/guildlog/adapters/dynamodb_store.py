@@ -93,6 +93,48 @@ class DynamoStore:
             configs[guild_id] = GuildConfig.model_validate({**item, "guild_id": guild_id})
         return configs
 
+    # --- the directory (services/directory.py) -------------------------------------------------
+    def snapshots(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The stored items of these keys (BatchGetItem), by key."""
+        return {(str(item["PK"]), str(item["SK"])): item for item in self._batch_get(keys)}
+
+    def version_before(self, pk: str, prefix: str, below: str) -> Item | None:
+        """The newest item of `pk` whose SK starts with `prefix` and sorts strictly below `below` (one Query)."""
+        answer = self.client.query(
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":lo": {"S": prefix}, ":hi": {"S": below}},
+            ScanIndexForward=False,
+            Limit=2,  # `below` itself may be stored (a retried event): BETWEEN includes it
+        )
+        for raw in answer.get("Items", []):
+            item = _plain(raw)
+            if item["SK"] != below:
+                return item
+        return None
+
+    def put_snapshots(self, items: list[Item]) -> None:
+        """Put each item unless the stored one is newer by (`at`, `event_id`): an older or retried
+        event never moves a snapshot back."""
+        newest: dict[tuple[str, str], Item] = {}
+        for item in items:
+            key = (item["PK"], item["SK"])
+            if key not in newest or (newest[key]["at"], newest[key]["event_id"]) <= (item["at"], item["event_id"]):
+                newest[key] = item
+        for item in newest.values():
+            try:
+                self.client.put_item(
+                    TableName=self.table_name,
+                    Item=_typed(item),
+                    ConditionExpression="attribute_not_exists(PK) OR #at < :at OR (#at = :at AND #eid <= :eid)",
+                    ExpressionAttributeNames={"#at": "at", "#eid": "event_id"},
+                    ExpressionAttributeValues={":at": {"S": item["at"]}, ":eid": {"S": item["event_id"]}},
+                )
+            except Exception as exc:
+                code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+                if code != "ConditionalCheckFailedException":
+                    raise StorageError("DynamoDB refused a directory write", error=type(exc).__name__) from exc
+
     def _batch_get(self, keys: Iterable[tuple[str, str]], projection: str | None = None) -> list[Item]:
         wanted = list(dict.fromkeys(keys))
         found: list[Item] = []

@@ -17,12 +17,15 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
     """The composition root: built on the first request of a container, never at import time."""
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.services.directory import Directory
 
     settings = Settings.from_env()
+    store = DynamoStore(settings.table_name)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
-        DynamoStore(settings.table_name),
+        store,
         default_retention_days=settings.retention_days,
+        directory=Directory(store),
     )
     return settings, ingestor
 

@@ -23,6 +23,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.handlers.interactions import services_clock
     from guildlog.handlers.settings import Settings
     from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+    from guildlog.services.directory import Directory
     from guildlog.services.exports import Exporter
     from guildlog.services.ingest import Ingestor
 
@@ -34,14 +35,20 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
         cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
-        exporter=Exporter(S3ArchiveRows(settings.bucket_name), S3ExportStore(settings.bucket_name)),
+        exporter=Exporter(
+            S3ArchiveRows(settings.bucket_name),
+            S3ExportStore(settings.bucket_name),
+            names=DynamoStore(settings.table_name),
+        ),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base)
+    store = DynamoStore(settings.table_name)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
-        DynamoStore(settings.table_name),
+        store,
         default_retention_days=settings.retention_days,
+        directory=Directory(store),
     )
     return ports, discord, ingestor
 

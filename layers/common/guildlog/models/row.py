@@ -17,7 +17,9 @@ class EventRow(BaseModel):
 
     Times are ISO-8601 UTC strings with milliseconds and a `Z` (sortable, and parsed by both
     Athena's `from_iso8601_timestamp` and DuckDB). `details` is a compact JSON object of the
-    type-specific facts that have no column of their own.
+    type-specific facts that have no column of their own. `changes` is a compact JSON object of
+    what an update changed, `{"<field>": {"before": …, "after": …}, "unknown": [fields whose
+    before is unknown]}` ("unknown" omitted when empty), None for events that change nothing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -43,6 +45,8 @@ class EventRow(BaseModel):
     reason: str | None = None
     attachments: str | None = None
     details: str = "{}"
+    # Last, so CSV objects written before it existed still line up column by column.
+    changes: str | None = None
 
 
 # (name, Glue/Athena type) in column order: the template's tables and the tests derive from this.

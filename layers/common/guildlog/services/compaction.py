@@ -161,10 +161,13 @@ class Compactor:
             lines = text.split(terminator)
             if lines and lines[-1] == "":
                 lines.pop()
+            suffix = ""
             if is_csv:
                 header, lines = (lines[0] if lines else ""), lines[1:]
-                if header != CSV_HEADER:
+                if header != CSV_HEADER and not CSV_HEADER.startswith(header + ","):
                     raise _RefusedError(f"{obj.key} has another CSV header; its rows would not line up")
+                # Columns are only ever appended: an object written before them gets empty cells.
+                suffix = ',""' * (CSV_HEADER.count(",") - header.count(","))
             kept = []
             for line in lines:
                 if not line.strip():
@@ -174,7 +177,7 @@ class Compactor:
                 if identity in seen:
                     continue
                 seen.add(identity)
-                kept.append(line + terminator)
+                kept.append(line + suffix + terminator)
             counts.lines_out += len(kept)
             yield "".join(kept)
 

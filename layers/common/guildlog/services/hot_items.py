@@ -239,7 +239,9 @@ def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int
             if row.user_id:
                 bump(pk, f"u#{row.user_id}", ttl)
         elif row.category == "member" and row.action in ("join", "leave"):
-            bump(pk, f"{row.action}s", ttl)
+            # A kick or a ban (services/directory.py links the remove to its audit entry) is no leave.
+            if row.action == "join" or "removed_by" not in json.loads(row.details):
+                bump(pk, f"{row.action}s", ttl)
         elif row.category == "moderation" and _is_moderation_action(row):
             # Counted from the audit log (which names the moderator) and automod, not from the
             # GUILD_BAN_ADD that accompanies a ban's entry: one ban, one count.

@@ -20,8 +20,9 @@ from guildlog.errors import NormalizationError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope, QuarantineLine, RawArchiveLine
 from guildlog.models.row import EventRow
-from guildlog.services import hot_items
+from guildlog.services import hot_items, keys
 from guildlog.services.csv_render import render_csv
+from guildlog.services.directory import Directory, Resolution
 from guildlog.services.event_ids import event_id
 from guildlog.services.normalize import event_time, normalize
 from guildlog.services.partition import object_key, partition_day
@@ -107,9 +108,12 @@ class Ingestor:
         default_retention_days: int = 30,
         clock: Callable[[], datetime] = utcnow,
         config_cache: ConfigCache | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
+        # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
+        self.directory = directory
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
@@ -122,6 +126,7 @@ class Ingestor:
         rows_by_day: dict[date, list[EventRow]] = defaultdict(list)
         quarantine_by_day: dict[date, list[str]] = defaultdict(list)
         rows: list[EventRow] = []
+        data_by_row: dict[str, Any] = {}
         seen: set[str] = set()
         in_batch_duplicates = 0
 
@@ -149,10 +154,15 @@ class Ingestor:
                 )
                 continue
             rows.append(row)
-            rows_by_day[partition_day(row.occurred_at)].append(row)
+            data_by_row[row.event_id] = event.d
 
+        resolution = self._resolve(rows, data_by_row)
+        if resolution is not None:
+            rows = resolution.rows
+        for row in rows:
+            rows_by_day[partition_day(row.occurred_at)].append(row)
         objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
-        stored_before = self._write_hot(batch_id, rows)
+        stored_before = self._write_hot(batch_id, rows, resolution)
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -161,6 +171,19 @@ class Ingestor:
             quarantined=quarantined,
             objects=objects,
         )
+
+    def _resolve(self, rows: list[EventRow], data_by_row: dict[str, Any]) -> Resolution | None:
+        """The rows' before → after from the directory (read before anything is written, so the
+        archive gets the same rows as the hot table)."""
+        if self.directory is None or not rows:
+            return None
+        configs = self._configs({r.guild_id for r in rows if r.guild_id})
+        retention = {g: c.retention_days if c else self.default_retention_days for g, c in configs.items()}
+        return self.directory.resolve([(r, data_by_row.get(r.event_id)) for r in rows], retention)
+
+    def _configs(self, guild_ids: set[str | None]) -> dict[str, GuildConfig | None]:
+        wanted = {g for g in guild_ids if g}
+        return self.config_cache.get_many(wanted, self.store.guild_configs) if wanted else {}
 
     def _write_archive(
         self,
@@ -182,11 +205,14 @@ class Ingestor:
             objects += 1
         return objects
 
-    def _write_hot(self, batch_id: str, rows: list[EventRow]) -> int:
+    def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates)."""
         now = int(self.clock().timestamp())
-        guild_ids = {r.guild_id for r in rows if r.guild_id}
-        configs = self.config_cache.get_many(guild_ids, self.store.guild_configs) if guild_ids else {}
+        configs = self._configs({r.guild_id for r in rows})
+        if resolution is not None and self.directory is not None:
+            # Snapshots move only forward in event time, whatever became of the rows below.
+            self.directory.store.put_items(resolution.versions + resolution.new_snapshots)
+            self.directory.store.put_snapshots(resolution.snapshots)
         hot_rows: list[EventRow] = []
         ttl_by_row: dict[str, int] = {}
         for row in rows:
@@ -213,5 +239,37 @@ class Ingestor:
             items.extend(hot_items.relay_items(row))
         items.extend(hot_items.counter_items(batch_id, mine, ttl_by_row))
         items.extend(hot_items.shard_items(batch_id, mine))
+        if resolution is not None and resolution.leave_corrections:
+            items.extend(self._leave_corrections(batch_id, resolution.leave_corrections, mine, configs))
         self.store.put_items(items)
         return sum(1 for r in hot_rows if hot_items.feed_key(r) in stored)
+
+    def _leave_corrections(
+        self,
+        batch_id: str,
+        corrections: dict[str, tuple[str, str]],
+        mine: list[EventRow],
+        configs: dict[str, GuildConfig | None],
+    ) -> list[hot_items.Item]:
+        """Take back leaves counted before the audit log said they were kicks or bans: one delta item
+        per day, for the audit entries this batch counts (an entry replayed in another batch is not)."""
+        counted = {r.event_id for r in mine}
+        days: dict[tuple[str, str], int] = {}
+        for audit_id, (guild_id, day) in corrections.items():
+            if audit_id in counted:
+                days[(guild_id, day)] = days.get((guild_id, day), 0) + 1
+        items = []
+        for (guild_id, day), count in sorted(days.items()):
+            config = configs.get(guild_id)
+            retention = config.retention_days if config else self.default_retention_days
+            day_end = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp()) + 86_400
+            items.append(
+                {
+                    "PK": keys.day_pk(guild_id, day),
+                    "SK": keys.delta_sk(batch_id) + "#leaves",
+                    "kind": "counter_delta",
+                    "leaves": -count,
+                    "expires_at": day_end + retention * 86_400,
+                }
+            )
+        return items

@@ -236,6 +236,19 @@ def test_compactor_refuses_the_partition_when_a_csv_object_has_another_header() 
     assert merged_key("events_csv", DAY) not in bucket.objects and len(bucket.objects) == 2
 
 
+def test_compactor_pads_older_rows_with_empty_cells_when_a_csv_object_predates_the_last_columns() -> None:
+    older_header = CSV_HEADER.rsplit(",", 1)[0]
+    bucket = MemoryBucket()
+    bucket.put(object_key("events_csv", DAY, "batch-a"), older_header + '\r\n"e1","b"\r\n')
+    bucket.put(object_key("events_csv", DAY, "batch-b"), csv_text("e2"))
+
+    result = compact(bucket, "events_csv")
+
+    assert result.state == "compacted"
+    lines = bucket.text(merged_key("events_csv", DAY)).split("\r\n")
+    assert lines[:3] == [CSV_HEADER, '"e1","b",""', '"e2","b","gateway"']
+
+
 @pytest.mark.parametrize("dataset", ["raw", "events", "events_csv", "quarantine"])
 def test_merged_key_is_never_a_batch_object_when_named_for_any_dataset(dataset: str) -> None:
     key = merged_key(dataset, DAY)

@@ -370,3 +370,52 @@ def test_ingest_counts_shard_activity_once_when_events_came_through_a_shard_and_
     activity = [i for (pk, sk), i in store.items.items() if pk == "RELAY#0" and sk.startswith("H#2026-03-07T12:00")]
     assert sum(i["events"] for i in activity) == 2
     assert ("RELAYS", "D#2026-03-07#S#0") in store.items
+
+
+# --- kicks and bans are not leaves ----------------------------------------------------------------
+
+
+def _removal_and_ban(ban_first: bool) -> dict[str, dict[str, int]]:
+    from guildlog.services.directory import Directory
+    from tests.fakes.memory_directory import MemoryDirectoryStore
+
+    archive, store = FakeArchive(), FakeStore()
+    ingestor = Ingestor(
+        archive,
+        store,
+        clock=lambda: NOW,
+        config_cache=ConfigCache(ttl_seconds=0),
+        directory=Directory(MemoryDirectoryStore()),
+    )
+    at = "2026-03-08T00:30:00.000000+00:00"
+    entry_id = str((int(datetime(2026, 3, 8, 0, 30, tzinfo=UTC).timestamp() * 1000) - 1_420_070_400_000) << 22)
+    audit = {
+        "t": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        "seq": 2,
+        "received_at": at,
+        "d": {"id": entry_id, "guild_id": GUILD, "action_type": 22, "target_id": USER, "user_id": "100000000000000008"},
+    }
+    remove = {
+        "t": "GUILD_MEMBER_REMOVE",
+        "seq": 1,
+        "received_at": at,
+        "d": {"guild_id": GUILD, "user": {"id": USER, "username": "alice"}},
+    }
+    first, second = (audit, remove) if ban_first else (remove, audit)
+    run(ingestor, body(first, batch_id="s1-0-1-1"))
+    run(ingestor, body(second, batch_id="s1-0-2-2"))
+    run(ingestor, body(second, batch_id="s1-0-2-2"))  # delivered again
+    return store.counters
+
+
+def test_ingest_counts_no_leave_when_the_ban_entry_came_before_the_removal() -> None:
+    (counters,) = _removal_and_ban(ban_first=True).values()
+
+    assert counters.get("leaves", 0) == 0
+
+
+def test_ingest_takes_the_leave_back_once_when_the_ban_entry_comes_after_the_removal() -> None:
+    (counters,) = _removal_and_ban(ban_first=False).values()
+
+    assert counters.get("leaves", 0) == 0
+    assert counters["k#member"] == 1

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from guildlog.errors import ExportError
 from guildlog.models.row import EventRow
 from guildlog.services.csv_render import render_csv
+from guildlog.services.directory import SnapshotReader, lookup_names
 from guildlog.services.timefmt import iso
 
 FORMATS = ("json", "csv", "dce")
@@ -113,8 +114,9 @@ _GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE"})
 _CHANNEL_EVENTS = frozenset({"CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"})
 
 
-def collect_rows(archive: ArchiveRows, request: ExportRequest) -> Collected:
-    """Read the request's days once: its rows, and the guild's and channels' names seen in them."""
+def collect_rows(archive: ArchiveRows, request: ExportRequest, names: SnapshotReader | None = None) -> Collected:
+    """Read the request's days once: its rows, and the guild's and channels' names seen in them;
+    what those days do not name is taken from the directory (`names`) when one is given."""
     found: dict[str, dict[str, Any]] = {}
     collected = Collected(rows=[])
     for day in request.days():
@@ -128,7 +130,25 @@ def collect_rows(archive: ArchiveRows, request: ExportRequest) -> Collected:
                 continue
             found.setdefault(str(row.get("event_id")), row)
     collected.rows = sorted(found.values(), key=lambda r: (str(r.get("occurred_at")), str(r.get("event_id"))))
+    if names is not None:
+        _name_from_directory(collected, request, names)
     return collected
+
+
+def _name_from_directory(collected: Collected, request: ExportRequest, reader: SnapshotReader) -> None:
+    wanted = {str(c) for c in (request.channel_id,) if c}
+    wanted |= {str(r["channel_id"]) for r in collected.rows if r.get("channel_id")}
+    wanted |= {str(f["parent_id"]) for f in collected.channels.values() if f.get("parent_id")}
+    missing = sorted(c for c in wanted if not collected.channels.get(c, {}).get("name"))
+    if collected.guild_name and not missing:
+        return
+    found = lookup_names(reader, request.guild_id, missing)
+    collected.guild_name = collected.guild_name or found.guild
+    for channel_id, state in found.channels.items():
+        facts = collected.channels.setdefault(channel_id, {})
+        for key in ("name", "type", "parent_id", "topic"):
+            if state.get(key) is not None:
+                facts.setdefault(key, state[key])
 
 
 def _learn(collected: Collected, row: dict[str, Any]) -> None:
@@ -197,6 +217,7 @@ class Exporter:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         link_seconds: int = DEFAULT_LINK_SECONDS,
+        names: SnapshotReader | None = None,
     ) -> None:
         if not 60 <= link_seconds <= MAX_LINK_SECONDS:
             raise ExportError(f"a link lasts between a minute and {MAX_LINK_SECONDS // 3600} hours")
@@ -204,10 +225,11 @@ class Exporter:
         self.store = store
         self.clock = clock
         self.link_seconds = link_seconds
+        self.names = names
 
     def export(self, request: ExportRequest, export_id: str | None = None) -> ExportResult:
         now = self.clock()
-        file = build_file(request, collect_rows(self.archive, request), now)
+        file = build_file(request, collect_rows(self.archive, request, self.names), now)
         key = export_key(request, export_id or uuid.uuid4().hex, file)
         self.store.put(key, file)
         url = self.store.link(key, self.link_seconds)

@@ -289,3 +289,39 @@ def test_export_key_refuses_the_id_when_it_could_leave_the_prefix(archive: Memor
 
     with pytest.raises(ExportError, match="export id"):
         export_key(request(), "../../raw", file)
+
+
+def directory_naming(guild_name: str, channel_name: str) -> Any:
+    from guildlog.models.envelope import EnvelopeEvent
+    from guildlog.services.directory import Directory
+    from guildlog.services.normalize import normalize
+    from tests.fakes.memory_directory import MemoryDirectoryStore
+
+    store = MemoryDirectoryStore()
+    d = {"id": data.GUILD, "name": guild_name, "channels": [{"id": data.GENERAL, "name": channel_name, "type": 0}]}
+    row = normalize(EnvelopeEvent(t="GUILD_CREATE", received_at=NOW, d=d), event_id="gw:s:1", batch_id="b")
+    resolution = Directory(store).resolve([(row, d)], {})
+    store.put_items(resolution.new_snapshots)
+    return store
+
+
+def test_dce_export_takes_the_names_from_the_directory_when_the_exported_days_hold_none(
+    archive: MemoryArchive,
+) -> None:
+    req = request("dce", first=DAY20, last=DAY20)
+    bare = json.loads(build_file(req, collect_rows(archive, req), NOW).body)
+
+    named = json.loads(build_file(req, collect_rows(archive, req, directory_naming("Named", "lobby")), NOW).body)
+
+    assert (bare["guild"]["name"], bare["channel"]["name"]) == (data.GUILD, data.GENERAL)
+    assert (named["guild"]["name"], named["channel"]["name"]) == ("Named", "lobby")
+
+
+def test_dce_export_keeps_the_archives_names_when_the_directory_also_knows_the_channel(
+    archive: MemoryArchive,
+) -> None:
+    req = request("dce")
+
+    document = json.loads(build_file(req, collect_rows(archive, req, directory_naming("Named", "lobby")), NOW).body)
+
+    assert (document["guild"]["name"], document["channel"]["name"]) == ("Fixture Guild", "general")
