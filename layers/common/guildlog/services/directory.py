@@ -443,12 +443,13 @@ class Directory:
         stored = self.store.snapshots(sorted(keys))
         self._names(names, stored, resolution)
         known: dict[tuple[str, str], _Known] = {}
-        for key, item in stored.items():
-            state = json.loads(item["state"]) if item.get("state") and not item.get("deleted") else None
-            prev = json.loads(item["prev"]) if item.get("prev") else None
-            since = (str(item.get("prev_at", "")), str(item.get("prev_event_id", "")))
-            at_eid = (str(item.get("at", "")), str(item.get("event_id", "")))
-            known[key] = _Known(state, *at_eid, prev, "prev" in item, since)
+        for key, found_item in stored.items():
+            live = found_item.get("state") and not found_item.get("deleted")
+            state = json.loads(found_item["state"]) if live else None
+            prev = json.loads(found_item["prev"]) if found_item.get("prev") else None
+            since = (str(found_item.get("prev_at", "")), str(found_item.get("prev_event_id", "")))
+            at_eid = (str(found_item.get("at", "")), str(found_item.get("event_id", "")))
+            known[key] = _Known(state, *at_eid, prev, "prev" in found_item, since)
         seeds = {key[0]: k.at for key, k in known.items() if key[1] == VOICE_SEED_SK}
         newest: dict[tuple[str, str], tuple[_Known, Observation]] = {}
         observed.sort(key=lambda pair: (_at(pair[0]), pair[0].event_id))
@@ -622,8 +623,7 @@ class Directory:
             resolution.snapshots.append(act)
         for remove in removes:
             key = (dir_pk(str(remove.guild_id)), f"A#{remove.user_id}")
-            act = acts.get(key) or stored.get(key)
-            removed_by = _removed_by(act, remove.occurred_at)
+            removed_by = _removed_by(acts.get(key) or stored.get(key), remove.occurred_at)
             if removed_by is not None:
                 details = json.loads(updates.get(remove.event_id, {}).get("details") or remove.details)
                 details["removed_by"] = removed_by
@@ -639,11 +639,15 @@ class Directory:
             resolution.snapshots.append(leave)
         for audit in audits:
             key = (dir_pk(str(audit.guild_id)), f"L#{audit.target_id}")
-            leave = stored.get(key)
-            if leave is None or not leave.get("counted_as_leave") or not _close(leave.get("at"), audit.occurred_at):
+            counted = stored.get(key)
+            if (
+                counted is None
+                or not counted.get("counted_as_leave")
+                or not _close(counted.get("at"), audit.occurred_at)
+            ):
                 continue
             # That remove was counted as a leave before this entry said it was a kick or a ban.
-            resolution.leave_corrections[audit.event_id] = (str(audit.guild_id), str(leave["at"])[:10])
+            resolution.leave_corrections[audit.event_id] = (str(audit.guild_id), str(counted["at"])[:10])
 
     # -- invites
 
