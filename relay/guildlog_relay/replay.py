@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from guildlog.errors import RelayError
-from guildlog.models.envelope import EVENT_TYPE_PATTERN
+from guildlog.models.envelope import ACCEPTED_FROM, ACCEPTED_UNTIL, EVENT_TYPE_PATTERN
 from guildlog.services.timefmt import utcnow
 from guildlog_relay.events import DEFAULT_SHARD, RelayEvent, Shard
 from guildlog_relay.pipeline import DeliveryError, Pipeline, RelayStats
@@ -31,9 +31,9 @@ from guildlog_relay.pipeline import DeliveryError, Pipeline, RelayStats
 DISPATCH = 0  # the only gateway opcode that carries an event; the others are connection upkeep
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
 _MAX_SESSION_ID = 128  # the envelope's limit
-# received_at outside these years is a broken recording, not a real receipt time.
-_EARLIEST = datetime(2015, 1, 1, tzinfo=UTC).timestamp()
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+# received_at outside the years the webhook accepts is a broken recording, not a real receipt time.
+_EARLIEST = ACCEPTED_FROM.timestamp()
+_LATEST = ACCEPTED_UNTIL.timestamp()
 
 
 class ReplayFormatError(RelayError):

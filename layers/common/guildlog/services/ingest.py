@@ -132,7 +132,12 @@ class Ingestor:
 
         for event, raw in zip(envelope.events, raw_events, strict=True):
             eid = event_id(event, envelope)
-            day = partition_day(event_time(event))
+            try:
+                day = partition_day(event_time(event))
+            except NormalizationError:
+                # A time outside the accepted range: normalize quarantines the event below, and
+                # its raw line goes where Athena can see it, under the day it was received.
+                day = partition_day(event.received_at)
             if eid in seen:
                 in_batch_duplicates += 1
                 continue

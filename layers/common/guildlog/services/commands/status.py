@@ -57,7 +57,9 @@ def shards_seen(ports: Ports, now: datetime) -> list[int]:
             if shard is not None:
                 shards.add(shard)
             # A stack's older index items: one per day, `s#<shard>` attributes.
-            shards.update(int(name[2:]) for name in item if name.startswith("s#") and name[2:].isdigit())
+            shards.update(
+                int(name[2:]) for name in item if name.startswith("s#") and name[2:].isascii() and name[2:].isdigit()
+            )
         start_key = page.next_key
         if start_key is None:
             return sorted(shards)
