@@ -234,7 +234,11 @@ def parse_since(text: str, now: datetime) -> datetime:
         moment = moment.replace(tzinfo=UTC)
     if moment > now:
         raise CommandError("`since` is in the future.")
-    return max(moment.astimezone(UTC), now - MAX_LOOKBACK)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC: before any moment the lookback reaches anyway
+        return now - MAX_LOOKBACK
+    return max(moment, now - MAX_LOOKBACK)
 
 
 _LINK = re.compile(
