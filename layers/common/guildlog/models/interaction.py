@@ -111,10 +111,11 @@ class Interaction(_Discord):
 
     @property
     def requester(self) -> User | None:
-        """Who ran the command or clicked: the member's user in a server, `user` in a DM."""
+        """Who ran the command or clicked: the member's user in a server, `user` in a DM (never in
+        a server: there only the member carries the permissions that go with the person)."""
         if self.member is not None and self.member.user is not None:
             return self.member.user
-        return self.user
+        return None if self.guild_id else self.user
 
     @property
     def permissions(self) -> int:
