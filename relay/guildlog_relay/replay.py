@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,18 +173,32 @@ class ReplayResult:
     pending: int
     rejected: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Stopped by a signal before the end of the recording: what was read is delivered or spooled.
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.rejected and self.pending == 0 and self.stats.rejected_batches == 0
+        return (
+            not self.stopped
+            and not self.errors
+            and not self.rejected
+            and self.pending == 0
+            and self.stats.rejected_batches == 0
+        )
 
 
-def run_replay(path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_SHARD) -> ReplayResult:
+def run_replay(
+    path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_SHARD, stop: threading.Event | None = None
+) -> ReplayResult:
     """Send what an earlier run left in the spool, then the recording at `path`, then report.
 
     Batch boundaries follow each frame's `received_at` (the batcher's clock here), so the same
     recording always yields the same batches. A batch is posted as soon as it is sealed and the
     next frame is read only once it is acknowledged: the recording is itself the buffer.
+
+    Once `stop` is set, no further frame is read: what was read is sealed, spooled and sent (the
+    caller bounds that with `pipeline.poster.stop`), and `stopped` is set on the result. Running
+    the same recording again sends the rest; what was delivered counts as duplicates.
     """
     source = ReplaySource(path, shard=shard, stats=pipeline.stats)
     result = ReplayResult(stats=pipeline.stats, pending=0)
@@ -193,6 +208,9 @@ def run_replay(path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_S
             for event in source:
                 if pipeline.submit(event, event.received_at.timestamp()):
                     result.rejected += pipeline.drain()
+                if stop is not None and stop.is_set():
+                    result.stopped = True
+                    break
         except ReplayFormatError as exc:
             result.errors.append(exc.message)
         pipeline.flush()
