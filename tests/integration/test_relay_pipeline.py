@@ -220,6 +220,15 @@ class StderrWatch:
         return "".join(self.lines)
 
 
+def reap(process: subprocess.Popen, watch: StderrWatch) -> None:
+    """Kill the process if it still runs, then close its pipes once the watch has read stderr to the end."""
+    process.kill()
+    process.wait(PATIENCE_S)
+    watch.text()
+    process.stdout.close()
+    process.stderr.close()
+
+
 def test_relay_command_finishes_the_batch_in_flight_and_exits_0_when_sigterm_arrives_during_a_replay(
     tmp_path, keys, recording
 ):
@@ -238,9 +247,10 @@ def test_relay_command_finishes_the_batch_in_flight_and_exits_0_when_sigterm_arr
             process.send_signal(signal.SIGTERM)
             assert watch.seen("stopping"), watch.text()
             hook.release()
-            out, _ = process.communicate(timeout=PATIENCE_S)
+            process.wait(timeout=PATIENCE_S)  # stderr is the watch's to read: no communicate()
+            out = process.stdout.read()
         finally:
-            process.kill()
+            reap(process, watch)
 
     assert process.returncode == 0, watch.text()
     assert hook.delivered_ids == reference_hook.delivered_ids[:4]
@@ -262,9 +272,10 @@ def test_relay_command_keeps_the_batch_in_the_spool_and_exits_0_when_the_drain_d
         try:
             assert hook.holding.wait(PATIENCE_S), watch.text()
             process.send_signal(signal.SIGTERM)
-            out, _ = process.communicate(timeout=PATIENCE_S)
+            process.wait(timeout=PATIENCE_S)  # stderr is the watch's to read: no communicate()
+            out = process.stdout.read()
         finally:
-            process.kill()
+            reap(process, watch)
         spooled = [entry.batch_id for entry in Spool(state).pending()]
 
     assert process.returncode == 0, watch.text()
