@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -23,9 +23,6 @@ from guildlog.services.categories import classify
 from guildlog.services.timefmt import iso, parse_time, snowflake_time
 
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
-# Discord's clock and the relay's differ by seconds, not days; a time far ahead of its receipt
-# would sort first in a guild's feed and outlive every retention.
-MAX_AHEAD_OF_RECEIPT = timedelta(days=1)
 # Stands for a time that exists in its own offset but not in UTC (year 1 at +01:00): before any
 # accepted time, so it is refused like one.
 _OFF_CALENDAR = datetime.min.replace(tzinfo=UTC)
@@ -455,9 +452,9 @@ def event_time(event: EnvelopeEvent) -> datetime:
     A guild's or a channel's snowflake is its creation, not the event's, so only types whose
     payload time *is* the event's are read here.
 
-    NormalizationError when the payload's time lies outside the accepted range (the accepted years
-    of models.envelope, and at most MAX_AHEAD_OF_RECEIPT past `received_at`): such an event is
-    quarantined, and archived raw under its `received_at` day.
+    NormalizationError when the payload's time lies outside the accepted years (models.envelope):
+    such an event is quarantined, and archived raw under its `received_at` day. (Ingest also
+    quarantines a time too far ahead of its own clock: services.ingest.MAX_AHEAD.)
     """
     data = _obj(event.d)
     found: datetime | None = None
@@ -473,10 +470,9 @@ def event_time(event: EnvelopeEvent) -> datetime:
             found = snowflake_time(entry_id)
     if found is None:
         return event.received_at
-    if not (ACCEPTED_FROM <= found < ACCEPTED_UNTIL and found <= event.received_at + MAX_AHEAD_OF_RECEIPT):
+    if not ACCEPTED_FROM <= found < ACCEPTED_UNTIL:
         raise NormalizationError(
-            f"event time outside the accepted range ({iso(ACCEPTED_FROM)} up to {iso(ACCEPTED_UNTIL)}, "
-            "and a day past its received_at at most)",
+            f"event time outside the accepted range ({iso(ACCEPTED_FROM)} up to {iso(ACCEPTED_UNTIL)})",
             field="occurred_at",
         )
     return found

@@ -434,7 +434,7 @@ def received(event: dict[str, Any], at: str) -> dict[str, Any]:
         "0001-01-01T00:00:00+01:00",
         "0001-01-01T00:00:00Z",
         "2014-12-31T23:59:59.999Z",
-        "2026-03-08T12:00:00.001Z",
+        "2026-03-09T01:00:00.001Z",  # a day and a millisecond ahead of ingest's clock (NOW)
         "2099-12-31T23:59:59Z",
         "9999-12-31T23:59:59-01:00",
     ],
@@ -459,10 +459,9 @@ def test_ingest_quarantines_an_event_with_the_reason_when_its_time_is_outside_th
     ("timestamp", "received_at", "day"),
     [
         ("2015-01-01T00:00:00Z", "2015-01-01T00:00:00Z", "year=2015/month=01/day=01"),
-        ("2026-03-08T12:00:00Z", "2026-03-07T12:00:00Z", "year=2026/month=03/day=08"),
-        ("2099-12-31T23:59:59.999Z", "2099-12-31T23:00:00Z", "year=2099/month=12/day=31"),
+        ("2026-03-09T01:00:00Z", "2026-03-07T12:00:00Z", "year=2026/month=03/day=09"),
     ],
-    ids=["discord-epoch", "a-day-ahead-of-receipt", "last-projected-moment"],
+    ids=["discord-epoch", "a-day-ahead-of-ingest"],
 )
 def test_ingest_accepts_an_event_when_its_time_is_on_the_edge_of_the_accepted_range(
     timestamp: str, received_at: str, day: str
@@ -473,6 +472,17 @@ def test_ingest_accepts_an_event_when_its_time_is_on_the_edge_of_the_accepted_ra
 
     assert counts(result) == (1, 0, 0)
     assert [r["event_id"] for r in archive.lines(f"events/{day}/")] == ["gw:s1:1"]
+
+
+def test_ingest_accepts_an_event_when_it_is_the_last_moment_the_partitions_project() -> None:
+    archive, store = FakeArchive(), FakeStore()
+    late = datetime(2099, 12, 31, 12, tzinfo=UTC)
+    ingestor = Ingestor(archive, store, clock=lambda: late, config_cache=ConfigCache(ttl_seconds=0))
+
+    result = run(ingestor, body(received(message(1, "2099-12-31T23:59:59.999Z"), "2099-12-31T12:00:00Z")))
+
+    assert counts(result) == (1, 0, 0)
+    assert [r["event_id"] for r in archive.lines("events/year=2099/month=12/day=31/")] == ["gw:s1:1"]
 
 
 # --- snowflakes -----------------------------------------------------------------------------------
