@@ -165,8 +165,8 @@ def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTarge
         "--drain-timeout",
         type=float,
         metavar="S",
-        help="on SIGTERM/SIGINT, seconds to finish sending before exiting; the rest stays in the spool "
-        "(env GUILDLOG_DRAIN_TIMEOUT; 10)",
+        help="on SIGTERM/SIGINT (live or --replay), seconds to finish sending before exiting 0; the rest "
+        "stays in the spool (env GUILDLOG_DRAIN_TIMEOUT; 10)",
     )
     live.add_argument(
         "--queue-size",
@@ -244,7 +244,6 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging(args.log_level or "warning")
 
     from guildlog_relay.pipeline import Pipeline
-    from guildlog_relay.replay import run_replay
     from guildlog_relay.spool import Spool
 
     endpoint, signer = _webhook(args)
@@ -256,8 +255,8 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(spool=spool, poster=_poster(args, endpoint, signer), batcher=_batcher(args))
     if pipeline.stats.recovered:
         _say(f"sending {pipeline.stats.recovered} batch(es) left in {state_dir} first")
-    result = run_replay(args.replay, pipeline)
-    counts = {**result.stats.as_dict(), "pending": result.pending, "ok": result.ok}
+    result = _replay_until_done_or_drained(args.replay, pipeline, args.drain_timeout)
+    counts = {**result.stats.as_dict(), "pending": result.pending, "stopped": result.stopped, "ok": result.ok}
     if args.json:
         print(json.dumps(counts))
     else:
@@ -270,7 +269,67 @@ def run(args: argparse.Namespace) -> int:
             _say("the endpoint came from the dev stack file: is `guildlog dev` running?")
     if result.rejected or result.stats.rejected_batches:
         _say(f"rejected batches are kept in {Path(state_dir) / 'rejected'}")
+    if result.stopped:
+        _say(f"stopped before the end of {args.replay}; run it again to send the rest (what was sent is recognised)")
+        # Stopped on purpose and drained like the live relay: 0, unless a batch was refused meanwhile.
+        return 0 if not (result.errors or result.rejected or result.stats.rejected_batches) else 1
     return 0 if result.ok else 1
+
+
+# After the drain deadline, how long the sender gets to notice `poster.stop` before it is left behind.
+_STOP_GRACE_S = 1.0
+
+
+def _replay_until_done_or_drained(path: Path, pipeline: Any, drain_timeout: float) -> Any:
+    """run_replay on a worker thread, so that SIGTERM/SIGINT drain it as they drain the live relay:
+    no frame is read after the signal, what was read is sent for up to `drain_timeout` seconds, the
+    rest stays in the spool. A sender still blocked after that is left behind as if the process were
+    killed there, which the spool already survives (its batch is still on disk, and sent first on
+    the next run)."""
+    import signal
+    import threading
+    import time
+
+    from guildlog_relay.replay import ReplayResult, run_replay
+
+    stop = threading.Event()
+    outcome: list[ReplayResult | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run_replay(path, pipeline, stop=stop))
+        except BaseException as exc:  # handed to the main thread, which raises it
+            outcome.append(exc)
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if not stop.is_set():
+            _say(f"stopping: no more frames are read; sending what was read for up to {drain_timeout:g} s")
+        stop.set()
+
+    worker = threading.Thread(target=work, name="guildlog-replay", daemon=True)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)} if main_thread else {}
+    try:
+        for sig in previous:
+            signal.signal(sig, on_signal)
+        worker.start()
+        deadline: float | None = None
+        while worker.is_alive():
+            worker.join(0.1)
+            if stop.is_set():
+                deadline = deadline or time.monotonic() + drain_timeout
+                if time.monotonic() >= deadline:
+                    pipeline.poster.stop.set()  # a retry loop or backoff ends at once
+                    worker.join(_STOP_GRACE_S)
+                    break
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if outcome and isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    if outcome:
+        return outcome[0]
+    return ReplayResult(stats=pipeline.stats, pending=len(pipeline.spool), stopped=True)
 
 
 def run_live(args: argparse.Namespace) -> int:

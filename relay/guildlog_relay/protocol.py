@@ -104,7 +104,7 @@ DEFAULT_INTENTS = (
 def parse_intents(text: str) -> int:
     """`--intents`: a number, or names joined by commas (`GUILDS,GUILD_MESSAGES`), or `default`."""
     value = text.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value)
     total = 0
     for part in value.split(","):

@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from guildlog.errors import RelayError
-from guildlog.models.envelope import EVENT_TYPE_PATTERN
+from guildlog.models.envelope import ACCEPTED_FROM, ACCEPTED_UNTIL, EVENT_TYPE_PATTERN
 from guildlog.services.timefmt import utcnow
 from guildlog_relay.events import DEFAULT_SHARD, RelayEvent, Shard
 from guildlog_relay.pipeline import DeliveryError, Pipeline, RelayStats
@@ -31,9 +32,9 @@ from guildlog_relay.pipeline import DeliveryError, Pipeline, RelayStats
 DISPATCH = 0  # the only gateway opcode that carries an event; the others are connection upkeep
 _EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN)
 _MAX_SESSION_ID = 128  # the envelope's limit
-# received_at outside these years is a broken recording, not a real receipt time.
-_EARLIEST = datetime(2015, 1, 1, tzinfo=UTC).timestamp()
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
+# received_at outside the years the webhook accepts is a broken recording, not a real receipt time.
+_EARLIEST = ACCEPTED_FROM.timestamp()
+_LATEST = ACCEPTED_UNTIL.timestamp()
 
 
 class ReplayFormatError(RelayError):
@@ -172,18 +173,32 @@ class ReplayResult:
     pending: int
     rejected: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Stopped by a signal before the end of the recording: what was read is delivered or spooled.
+    stopped: bool = False
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.rejected and self.pending == 0 and self.stats.rejected_batches == 0
+        return (
+            not self.stopped
+            and not self.errors
+            and not self.rejected
+            and self.pending == 0
+            and self.stats.rejected_batches == 0
+        )
 
 
-def run_replay(path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_SHARD) -> ReplayResult:
+def run_replay(
+    path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_SHARD, stop: threading.Event | None = None
+) -> ReplayResult:
     """Send what an earlier run left in the spool, then the recording at `path`, then report.
 
     Batch boundaries follow each frame's `received_at` (the batcher's clock here), so the same
     recording always yields the same batches. A batch is posted as soon as it is sealed and the
     next frame is read only once it is acknowledged: the recording is itself the buffer.
+
+    Once `stop` is set, no further frame is read: what was read is sealed, spooled and sent (the
+    caller bounds that with `pipeline.poster.stop`), and `stopped` is set on the result. Running
+    the same recording again sends the rest; what was delivered counts as duplicates.
     """
     source = ReplaySource(path, shard=shard, stats=pipeline.stats)
     result = ReplayResult(stats=pipeline.stats, pending=0)
@@ -193,6 +208,9 @@ def run_replay(path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_S
             for event in source:
                 if pipeline.submit(event, event.received_at.timestamp()):
                     result.rejected += pipeline.drain()
+                if stop is not None and stop.is_set():
+                    result.stopped = True
+                    break
         except ReplayFormatError as exc:
             result.errors.append(exc.message)
         pipeline.flush()

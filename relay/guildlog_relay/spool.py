@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
 REJECTED_DIR = "rejected"
 _NAME = re.compile(
-    r"^(?P<key>\d{16}(?:\.[12])*)_(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?P<suffix>\.json(?:\.gz)?)$"
+    r"^(?P<key>[0-9]{16}(?:\.[12])*)_(?P<batch_id>[A-Za-z0-9][A-Za-z0-9_.-]{0,127})(?P<suffix>\.json(?:\.gz)?)$"
 )
 _JSON, _GZIP = ".json", ".json.gz"
 # The payloads of the oldest queued batches this process wrote stay in memory up to this many bytes,

@@ -28,6 +28,7 @@ from guildlog.models.worker_job import WorkerJob
 from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.cursor import HmacCursorCodec, derive_key
+from guildlog.services.commands.definitions import all_leaves
 from guildlog.services.commands.stats import day_counters
 from guildlog.services.ingest import Ingestor
 from guildlog.services.timefmt import DISCORD_EPOCH_MS, iso
@@ -317,3 +318,95 @@ def test_worker_sends_nothing_after_the_token_life_when_the_job_comes_late(stack
 
     assert result == {"followup": "expired", "logged": True}
     assert [r for r in stack.discord.requests if r.method == "PATCH"] == []
+
+
+# --- hostile and unprivileged callers: every command leaf ---------------------------------------
+
+# As a member without Manage Server (STRANGER, who wrote nothing): (options, refused).
+UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
+    (("logs", "search"), {}, False),  # their own events only
+    (("logs", "search"), {"user": AUTHOR}, True),
+    (("logs", "message"), {"message": DELETED}, True),
+    (("logs", "status"), {}, True),
+    (("logs", "export"), {}, True),
+    (("logs", "config", "show"), {}, True),
+    (("logs", "config", "channel"), {"channel": fx.CHANNEL}, True),
+    (("logs", "config", "events"), {"category": "message", "enabled": False}, True),
+    (("logs", "config", "ignore"), {"channel": fx.CHANNEL}, True),
+    (("logs", "config", "retention"), {"days": 1}, True),
+    (("stats",), {}, False),  # the server's counters are open to everyone
+    (("stats",), {"user": AUTHOR}, True),
+]
+
+
+def answered(stack: Stack, payload: dict[str, Any]) -> str:
+    """What the member reads: the answer, or the worker's edit of it when it was deferred."""
+    status, answer = stack.send(payload)
+    assert status == 200, answer
+    stack.invoker.run_all()
+    if answer["type"] == p.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE:
+        return str(stack.discord.originals[payload["token"]]["content"])
+    return content(answer)
+
+
+def config_items(stack: Stack) -> list[dict[str, Any]]:
+    return [i for i in stack.query(f"G#{fx.GUILD}") if i["SK"]["S"] == "CONFIG"]
+
+
+def test_unprivileged_table_names_every_command_leaf_when_commands_are_defined() -> None:
+    assert {path for path, _, _ in UNPRIVILEGED} == {path for path, _ in all_leaves()}
+
+
+@pytest.mark.parametrize(("path", "options", "refused"), UNPRIVILEGED, ids=lambda v: str(v))
+def test_command_refuses_or_answers_only_their_own_when_a_member_lacks_manage_server(
+    stack: Stack, path: tuple[str, ...], options: dict[str, Any], refused: bool
+) -> None:
+    payload = fx.command(*path, options=options, by=fx.STRANGER, permissions=fx.EVERYONE)
+
+    text = answered(stack, payload)
+
+    assert ("needs the Manage Server permission" in text) is refused, text
+    assert "chatter" not in text and "what I" not in text
+    assert config_items(stack) == []
+
+
+@pytest.mark.parametrize(("path", "options", "refused"), UNPRIVILEGED, ids=lambda v: str(v))
+def test_command_refuses_when_an_interaction_from_a_server_carries_no_member(
+    stack: Stack, path: tuple[str, ...], options: dict[str, Any], refused: bool
+) -> None:
+    # A DM's shape inside a server (the unit tests also cover no user at all, and a member without one).
+    payload = fx.command(*path, options=options, by=fx.MODERATOR, permissions=fx.MANAGER)
+    payload["user"] = payload.pop("member")["user"]
+
+    text = answered(stack, payload)
+
+    assert "did not say which member" in text, text
+    assert config_items(stack) == []
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        ("0001-01-01T00:00:00+01:00", "chatter 15"),  # as far back as the lookback limit reaches
+        ("0001-01-01T00:00:00+14:00", "chatter 15"),
+        ("9999-12-31T23:59:59-01:00", "`since` is in the future"),
+        ("７d", "`since` takes 30m"),
+    ],
+)
+def test_logs_search_answers_without_failing_when_since_is_off_the_calendar_or_not_ascii(
+    stack: Stack, since: str, expected: str
+) -> None:
+    text = answered(stack, fx.command("logs", "search", options={"since": since}))
+
+    assert expected in text, text
+
+
+@pytest.mark.parametrize("field", ["guild_id", "channel_id", "id"])
+def test_interactions_answer_400_when_an_id_has_non_ascii_digits(stack: Stack, field: str) -> None:
+    payload = fx.command("logs", "status")
+    payload[field] = "１" * 19
+
+    status, _ = stack.send(payload)
+
+    assert status == 400
+    assert config_items(stack) == [] and stack.invoker.jobs == []

@@ -13,8 +13,9 @@ import pytest
 
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.errors import QueryError
+from guildlog.models.envelope import Envelope
 from guildlog.models.row import ROW_FIELDS
-from guildlog.queries import bind, get_named_query
+from guildlog.queries import bind, get_named_query, named_queries
 from guildlog.queries.result import QueryResult
 from guildlog.services.csv_render import unescape_cell
 from guildlog_tools.local.query_engine import LocalQueryEngine
@@ -290,3 +291,45 @@ def test_query_command_prints_the_answer_as_json_when_run_with_local(
     assert code == 0
     assert [(r["channel_id"], r["messages"]) for r in json.loads(out)] == [(data.GENERAL, 4), (data.RANDOM, 1)]
     assert "read from 4 S3 object(s)" in err
+
+
+# --- the same events archived again under new batch ids -----------------------------------------
+
+REBATCHED_BUCKET = "query-archive-rebatched"
+
+
+def rebatched() -> list[tuple[Envelope, list[dict[str, Any]]]]:
+    """Every batch of the history again, one event per batch under a new batch id (as after a 413
+    split, another --batch-size, or an overlapping import): the same events, the same event ids."""
+    out = []
+    for envelope, raw in data.envelopes():
+        for n, event in enumerate(raw):
+            body = {"v": 1, "batch_id": f"again-{envelope.batch_id}-{n}", "relay": envelope.relay.model_dump(),
+                    "events": [event]}  # fmt: skip
+            out.append((Envelope.model_validate(body), [event]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def twice(server: S3Server) -> Iterator[LocalQueryEngine]:
+    """An archive where every event was written twice: in its batch, then in a batch of its own."""
+    server.create_bucket(REBATCHED_BUCKET)
+    archive = S3Archive(REBATCHED_BUCKET, server.s3)
+    data.ingest(archive)
+    data.ingest(archive, rebatched())
+    with LocalQueryEngine(endpoint_url=server.endpoint_url, bucket=REBATCHED_BUCKET) as local:
+        yield local
+
+
+@pytest.mark.parametrize("name", sorted(named_queries()))
+def test_named_query_answers_as_if_archived_once_when_events_are_archived_again_under_new_batch_ids(
+    name: str, engine: LocalQueryEngine, twice: LocalQueryEngine
+) -> None:
+    query = get_named_query(name)
+    given = {k: v for k, v in {**TWO_DAYS, "user": data.ALICE}.items() if k in query.required}
+    once = engine.run_bound(bind(query, given))
+
+    again = twice.run_bound(bind(query, given))
+
+    assert once.rows, "the fixture history answers every query"
+    assert again.rows == once.rows

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 
 import pytest
@@ -126,13 +127,13 @@ def test_relay_command_uses_the_dev_stack_when_no_endpoint_is_given(tmp_path, ke
     assert (tmp_path / "state" / "spool").is_dir()
 
 
-def relay_process(recording, hook: FakeWebhook, key_file, state_dir) -> subprocess.Popen:
+def relay_process(recording, hook: FakeWebhook, key_file, state_dir, *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDLOG_")}
     command = [
         sys.executable, "-c", "import sys; from guildlog_tools.cli import main; sys.exit(main())",
         "relay", "--replay", str(recording), "--endpoint", hook.url, "--signing-key-file", str(key_file),
         "--state-dir", str(state_dir), "--batch-size", "5", "--flush-ms", "60000", "--timeout", str(PATIENCE_S),
-        "--backoff-ms", "1", "--max-backoff-ms", "10", "--json",
+        "--backoff-ms", "1", "--max-backoff-ms", "10", "--json", *extra,
     ]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=state_dir.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -193,3 +194,91 @@ def test_relay_command_exits_1_and_keeps_the_batch_when_nothing_listens_at_the_e
     assert code == 1
     assert "did not take a batch after 2 retries" in err and "1 batch(es) wait in" in err
     assert len(Spool(tmp_path / "state")) == 1
+
+
+class StderrWatch:
+    """Reads a subprocess's stderr on a thread; `seen(text)` waits until a line contains `text`."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for raw in process.stderr:
+            with self._changed:
+                self.lines.append(raw.decode(errors="replace"))
+                self._changed.notify_all()
+
+    def seen(self, text: str) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: any(text in line for line in self.lines), PATIENCE_S)
+
+    def text(self) -> str:
+        self._thread.join(PATIENCE_S)
+        return "".join(self.lines)
+
+
+def reap(process: subprocess.Popen, watch: StderrWatch) -> None:
+    """Kill the process if it still runs, then close its pipes once the watch has read stderr to the end."""
+    process.kill()
+    process.wait(PATIENCE_S)
+    watch.text()
+    process.stdout.close()
+    process.stderr.close()
+
+
+def test_relay_command_finishes_the_batch_in_flight_and_exits_0_when_sigterm_arrives_during_a_replay(
+    tmp_path, keys, recording
+):
+    key_file = tmp_path / "relay.key"
+    key_file.write_text(keys.private_key)
+    state = tmp_path / "state"
+    with FakeWebhook(keys.public_key) as reference_hook:
+        assert run_replay(recording, pipeline_for(reference_hook.url, keys, tmp_path / "reference")).ok
+
+    with FakeWebhook(keys.public_key) as hook:
+        hook.hold_from(4)  # three batches acknowledged, the fourth in flight when SIGTERM comes
+        process = relay_process(recording, hook, key_file, state)
+        watch = StderrWatch(process)
+        try:
+            assert hook.holding.wait(PATIENCE_S), watch.text()
+            process.send_signal(signal.SIGTERM)
+            assert watch.seen("stopping"), watch.text()
+            hook.release()
+            process.wait(timeout=PATIENCE_S)  # stderr is the watch's to read: no communicate()
+            out = process.stdout.read()
+        finally:
+            reap(process, watch)
+
+    assert process.returncode == 0, watch.text()
+    assert hook.delivered_ids == reference_hook.delivered_ids[:4]
+    counts = json.loads(out)
+    assert counts["stopped"] is True and counts["accepted"] == 20 and counts["pending"] == 0
+    assert not list((state / "spool").iterdir())
+
+
+def test_relay_command_keeps_the_batch_in_the_spool_and_exits_0_when_the_drain_deadline_passes(
+    tmp_path, keys, recording
+):
+    key_file = tmp_path / "relay.key"
+    key_file.write_text(keys.private_key)
+    state = tmp_path / "state"
+    with FakeWebhook(keys.public_key) as hook:
+        hook.hold_from(4)  # the fourth batch is never answered before the drain deadline
+        process = relay_process(recording, hook, key_file, state, "--drain-timeout", "0.5")
+        watch = StderrWatch(process)
+        try:
+            assert hook.holding.wait(PATIENCE_S), watch.text()
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=PATIENCE_S)  # stderr is the watch's to read: no communicate()
+            out = process.stdout.read()
+        finally:
+            reap(process, watch)
+        spooled = [entry.batch_id for entry in Spool(state).pending()]
+
+    assert process.returncode == 0, watch.text()
+    assert len(hook.delivered_ids) == 3 and len(spooled) == 1
+    assert json.loads(out)["pending"] == 1
+    assert "1 batch(es) wait in" in watch.text()

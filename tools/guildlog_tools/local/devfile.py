@@ -74,7 +74,9 @@ class DevKeys:
         except (KeyError, TypeError):
             return None
         hex_values = (keys.relay_private_key, keys.relay_public_key, keys.discord_private_key, keys.discord_public_key)
-        if not all(_is_hex_key(value) for value in hex_values) or not keys.application_id.isdigit():
+        if not all(_is_hex_key(value) for value in hex_values) or not (
+            keys.application_id.isascii() and keys.application_id.isdigit()
+        ):
             return None
         return keys
 

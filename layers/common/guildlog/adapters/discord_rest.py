@@ -27,7 +27,7 @@ from guildlog.errors import DiscordApiError
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 # Discord asks bots to say who they are: "DiscordBot ($url, $versionNumber)".
 USER_AGENT = f"DiscordBot (guildlog, {__version__})"
-_WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[^/?]+")
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/[0-9]+/)[^/?]+")
 _RETRYABLE = {500, 502, 503, 504}
 
 

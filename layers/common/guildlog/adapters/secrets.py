@@ -14,7 +14,7 @@ from typing import Any
 from guildlog.adapters.aws import BotoClient
 from guildlog.errors import ConfigurationError
 
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):\d{12}:secret:.+$")
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z0-9-]+):[0-9]{12}:secret:.+$")
 # Keys a JSON secret may keep the token under.
 TOKEN_KEYS = ("token", "bot_token", "DISCORD_TOKEN", "discord_token")
 

@@ -24,7 +24,7 @@ TIMESTAMP_HEADER = "x-signature-timestamp"
 MAX_CLOCK_SKEW_SECONDS = 300
 _HEX_SIGNATURE = re.compile(r"^[0-9a-fA-F]{128}$")
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
-_TIMESTAMP = re.compile(r"^\d{1,12}$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
 
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:

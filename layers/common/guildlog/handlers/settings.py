@@ -25,7 +25,7 @@ class Settings(BaseModel):
     # InteractionsFunction hands deferred answers and command logging to this function (async invoke).
     worker_function: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
-    now: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z)?$")
+    now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

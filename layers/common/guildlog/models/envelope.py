@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -12,6 +12,29 @@ PROTOCOL_VERSION = 1
 BATCH_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 EVENT_TYPE_PATTERN = r"^[A-Z0-9_]{1,64}$"
 MAX_EVENTS_PER_BATCH = 10_000
+# Every time guildlog stores lies in [ACCEPTED_FROM, ACCEPTED_UNTIL): Discord's epoch (no snowflake,
+# message or receipt is older) up to the end of the Glue tables' partition projection (2015-2099),
+# beyond which Athena would never see a row.
+ACCEPTED_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+ACCEPTED_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
+# The Glue columns seq and shard_id are bigint.
+MAX_BIGINT = 2**63 - 1
+BigInt = Annotated[int, Field(ge=0, le=MAX_BIGINT)]
+
+
+def accepted_utc(value: datetime) -> datetime:
+    """`value` as aware UTC (naive means UTC); ValueError when it falls outside the accepted years.
+
+    An offset can carry year 1 or 9999 off the calendar in UTC (OverflowError): that is bad input
+    too, never an error that escapes validation as a 5xx.
+    """
+    try:
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time is outside the calendar in UTC") from None
+    if not ACCEPTED_FROM <= moment < ACCEPTED_UNTIL:
+        raise ValueError(f"time is outside {ACCEPTED_FROM.year}-{ACCEPTED_UNTIL.year - 1}")
+    return moment
 
 
 class RelayInfo(BaseModel):
@@ -21,7 +44,7 @@ class RelayInfo(BaseModel):
 
     name: str = Field(default="guildlog-relay", max_length=128)
     version: str | None = Field(default=None, max_length=64)
-    shard: tuple[int, int] | None = None
+    shard: tuple[BigInt, BigInt] | None = None
     session_id: str | None = Field(default=None, max_length=128)
 
 
@@ -31,12 +54,12 @@ class EnvelopeEvent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     t: str = Field(pattern=EVENT_TYPE_PATTERN)
-    seq: int | None = Field(default=None, ge=0)
+    seq: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     received_at: datetime
     # "interaction": a slash command answered through the interactions webhook (never on the gateway).
     source: Literal["gateway", "import", "relay", "interaction"] = "gateway"
     session_id: str | None = Field(default=None, max_length=128)
-    shard: tuple[int, int] | None = None
+    shard: tuple[BigInt, BigInt] | None = None
     # Required for events without a gateway (session, seq): imports and the relay's own events.
     id: str | None = Field(default=None, min_length=1, max_length=200)
     d: Any = None
@@ -44,9 +67,7 @@ class EnvelopeEvent(BaseModel):
     @field_validator("received_at")
     @classmethod
     def _aware_utc(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return accepted_utc(value)
 
 
 class Envelope(BaseModel):

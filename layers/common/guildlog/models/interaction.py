@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SNOWFLAKE = r"^\d{15,21}$"
+SNOWFLAKE = r"^[0-9]{15,21}$"
 
 
 class _Discord(BaseModel):
@@ -111,16 +111,17 @@ class Interaction(_Discord):
 
     @property
     def requester(self) -> User | None:
-        """Who ran the command or clicked: the member's user in a server, `user` in a DM."""
+        """Who ran the command or clicked: the member's user in a server, `user` in a DM (never in
+        a server: there only the member carries the permissions that go with the person)."""
         if self.member is not None and self.member.user is not None:
             return self.member.user
-        return self.user
+        return None if self.guild_id else self.user
 
     @property
     def permissions(self) -> int:
         """The member's permission bits in the channel; 0 when Discord sent none (a DM)."""
         raw = self.member.permissions if self.member is not None else None
-        try:
-            return int(raw) if raw is not None else 0
-        except ValueError:
+        # int() reads full-width and other scripts' digits too; Discord sends ASCII digits only.
+        if raw is None or not (raw.isascii() and raw.isdigit()):
             return 0
+        return int(raw)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Category = Literal["message", "member", "moderation", "server", "voice", "command", "relay", "other"]
 CATEGORIES: tuple[str, ...] = ("message", "member", "moderation", "server", "voice", "command", "relay", "other")
-SNOWFLAKE_PATTERN = r"^\d{15,21}$"
+SNOWFLAKE_PATTERN = r"^[0-9]{15,21}$"
 Snowflake = str  # validated with SNOWFLAKE_PATTERN where it enters a row
 
 

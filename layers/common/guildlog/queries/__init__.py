@@ -29,8 +29,8 @@ from guildlog.errors import QueryError
 
 _HEADER = re.compile(r"^--\s*(?P<name>[a-z][a-z0-9_]*):\s*(?P<text>.*)$")
 _PARAMETERS = re.compile(r"^--\s*parameters:\s*(?P<names>.*)$")
-_SNOWFLAKE = re.compile(r"^\d{15,21}$")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # A range longer than a year is almost certainly a typo, and Athena bills by bytes scanned.
 MAX_RANGE_DAYS = 366
 # How far back earlier versions of a message are looked for (deleted_messages, message_edits).

@@ -6,8 +6,13 @@ SELECT
     count(*) AS events,
     count_if(category = 'message' AND action = 'create') AS messages,
     count(DISTINCT user_id) AS active_members
-FROM events
-WHERE guild_id = ?
-    AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+FROM (
+    -- One row per event: an event archived again under another batch_id counts once.
+    SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY batch_id) AS event_copy
+    FROM events
+    WHERE guild_id = ?
+        AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+) AS e
+WHERE event_copy = 1
 GROUP BY 1, 2
 ORDER BY 1, 2

@@ -2,19 +2,28 @@
 -- content logged for each (looked up from lookback_from on, so a message written a few days
 -- before its deletion still shows what it said), its author and how many versions it had.
 -- parameters: guild, from, to, guild, from, to, guild, lookback_from, to
+-- Each read keeps one row per event: an event archived again under another batch_id counts once.
 WITH deletions AS (
     SELECT message_id, channel_id, occurred_at AS deleted_at, 'delete' AS how
-    FROM events
-    WHERE guild_id = ?
-        AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
-        AND event_type = 'MESSAGE_DELETE'
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY batch_id) AS event_copy
+        FROM events
+        WHERE guild_id = ?
+            AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+            AND event_type = 'MESSAGE_DELETE'
+    ) AS e
+    WHERE event_copy = 1
     UNION ALL
     SELECT bulk.message_id, channel_id, occurred_at AS deleted_at, 'bulk_delete' AS how
-    FROM events
-    CROSS JOIN UNNEST(CAST(json_extract(details, '$.ids') AS ARRAY(VARCHAR))) AS bulk (message_id)
-    WHERE guild_id = ?
-        AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
-        AND event_type = 'MESSAGE_DELETE_BULK'
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY batch_id) AS event_copy
+        FROM events
+        WHERE guild_id = ?
+            AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+            AND event_type = 'MESSAGE_DELETE_BULK'
+    ) AS e
+    CROSS JOIN UNNEST(CAST(json_extract(e.details, '$.ids') AS ARRAY(VARCHAR))) AS bulk (message_id)
+    WHERE e.event_copy = 1
 ),
 versions AS (
     SELECT
@@ -25,11 +34,15 @@ versions AS (
         max_by(attachments, occurred_at) AS attachments,
         min(occurred_at) AS first_seen_at,
         count(*) AS versions
-    FROM events
-    WHERE guild_id = ?
-        AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
-        AND event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE')
-        AND content IS NOT NULL
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY batch_id) AS event_copy
+        FROM events
+        WHERE guild_id = ?
+            AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+            AND event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE')
+            AND content IS NOT NULL
+    ) AS e
+    WHERE event_copy = 1
     GROUP BY message_id
 )
 SELECT

@@ -12,11 +12,16 @@ WITH versions AS (
         user_name,
         content,
         lag(content) OVER (PARTITION BY message_id ORDER BY occurred_at, event_id) AS previous_content
-    FROM events
-    WHERE guild_id = ?
-        AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
-        AND event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE')
-        AND content IS NOT NULL
+    FROM (
+        -- One row per event: an event archived again under another batch_id is one version.
+        SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY batch_id) AS event_copy
+        FROM events
+        WHERE guild_id = ?
+            AND concat(year, '-', month, '-', day) BETWEEN ? AND ?
+            AND event_type IN ('MESSAGE_CREATE', 'MESSAGE_UPDATE')
+            AND content IS NOT NULL
+    ) AS e
+    WHERE event_copy = 1
 )
 SELECT
     occurred_at AS edited_at,

@@ -109,7 +109,7 @@ def _list(value: Any) -> list[Any]:
 
 def _id(value: Any) -> str | None:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    return text if isinstance(text, str) and text.isdigit() and 15 <= len(text) <= 21 else None
+    return text if isinstance(text, str) and text.isascii() and text.isdigit() and 15 <= len(text) <= 21 else None
 
 
 def _state_json(state: State) -> str:

@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic_core import PydanticSerializationError
@@ -27,6 +27,11 @@ from guildlog.services.event_ids import event_id
 from guildlog.services.normalize import event_time, normalize
 from guildlog.services.partition import object_key, partition_day
 from guildlog.services.timefmt import utcnow
+
+# Discord's clock, the relay's and Lambda's differ by seconds, not days: an event dated further
+# ahead of ingest's clock would sort first in its guild's feed and outlive every retention.
+MAX_AHEAD = timedelta(days=1)
+AHEAD_REASON = "event time outside the accepted range: more than a day ahead of ingest's clock"
 
 
 class Archive(Protocol):
@@ -129,10 +134,19 @@ class Ingestor:
         data_by_row: dict[str, Any] = {}
         seen: set[str] = set()
         in_batch_duplicates = 0
+        now = self.clock()
 
         for event, raw in zip(envelope.events, raw_events, strict=True):
             eid = event_id(event, envelope)
-            day = partition_day(event_time(event))
+            ahead = False
+            try:
+                occurred = event_time(event)
+                ahead = occurred > now + MAX_AHEAD
+                day = partition_day(event.received_at if ahead else occurred)
+            except NormalizationError:
+                # A time outside the accepted years: normalize quarantines the event below, and
+                # its raw line goes where Athena can see it, under the day it was received.
+                day = partition_day(event.received_at)
             if eid in seen:
                 in_batch_duplicates += 1
                 continue
@@ -144,6 +158,11 @@ class Ingestor:
                 # Valid JSON in, yet no UTF-8 JSON out: one bad event must not fail its whole batch
                 # with a 5xx that the relay would retry forever.
                 quarantine_by_day[day].append(_unarchivable_line(eid, batch_id, event.t, raw))
+                continue
+            if ahead:
+                quarantine_by_day[day].append(
+                    QuarantineLine(event_id=eid, batch_id=batch_id, reason=AHEAD_REASON, event=raw).model_dump_json()
+                )
                 continue
             try:
                 row = normalize(event, event_id=eid, batch_id=batch_id, shard_id=shard_id)

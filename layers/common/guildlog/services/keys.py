@@ -128,4 +128,4 @@ def relay_index_range(first_day: str) -> tuple[str, str]:
 def shard_of_index_sk(sk: str) -> int | None:
     """The shard of a `D#<day>#S#<shard>` sort key; None for anything else."""
     _, _, shard = sk.partition("#S#")
-    return int(shard) if shard.isdigit() else None
+    return int(shard) if shard.isascii() and shard.isdigit() else None

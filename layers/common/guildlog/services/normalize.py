@@ -10,19 +10,22 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from guildlog.errors import NormalizationError
-from guildlog.models.envelope import EnvelopeEvent
+from guildlog.models.envelope import ACCEPTED_FROM, ACCEPTED_UNTIL, EnvelopeEvent
 from guildlog.models.row import EventRow
 from guildlog.services.audit_log import audit_action_name
 from guildlog.services.categories import classify
 from guildlog.services.timefmt import iso, parse_time, snowflake_time
 
-_SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
+# Stands for a time that exists in its own offset but not in UTC (year 1 at +01:00): before any
+# accepted time, so it is refused like one.
+_OFF_CALENDAR = datetime.min.replace(tzinfo=UTC)
 _MESSAGE_TYPE_REPLY = 19
 # Slash-command option values can be long; the row keeps what a reader needs, raw keeps all.
 _MAX_DETAIL_STRING = 1000
@@ -448,20 +451,48 @@ def event_time(event: EnvelopeEvent) -> datetime:
 
     A guild's or a channel's snowflake is its creation, not the event's, so only types whose
     payload time *is* the event's are read here.
+
+    NormalizationError when the payload's time lies outside the accepted years (models.envelope):
+    such an event is quarantined, and archived raw under its `received_at` day. (Ingest also
+    quarantines a time too far ahead of its own clock: services.ingest.MAX_AHEAD.)
     """
     data = _obj(event.d)
     found: datetime | None = None
     if event.t == "MESSAGE_CREATE":
-        found = parse_time(data.get("timestamp"))
+        found = _payload_time(data.get("timestamp"))
     elif event.t == "MESSAGE_UPDATE":
-        found = parse_time(data.get("edited_timestamp"))
+        found = _payload_time(data.get("edited_timestamp"))
     elif event.t == "GUILD_MEMBER_ADD":
-        found = parse_time(data.get("joined_at"))
+        found = _payload_time(data.get("joined_at"))
     elif event.t in ("GUILD_AUDIT_LOG_ENTRY_CREATE", "INTERACTION_CREATE"):
         entry_id = data.get("id")
         if isinstance(entry_id, str | int) and _SNOWFLAKE.match(str(entry_id)):
             found = snowflake_time(entry_id)
-    return found or event.received_at
+    if found is None:
+        return event.received_at
+    if not ACCEPTED_FROM <= found < ACCEPTED_UNTIL:
+        raise NormalizationError(
+            f"event time outside the accepted range ({iso(ACCEPTED_FROM)} up to {iso(ACCEPTED_UNTIL)})",
+            field="occurred_at",
+        )
+    return found
+
+
+def _payload_time(value: Any) -> datetime | None:
+    """A payload's ISO time as aware UTC; None when absent or unreadable (received_at stands in),
+    `_OFF_CALENDAR` when its offset carries it past year 1 or 9999 in UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        try:
+            parsed.astimezone(UTC)
+        except OverflowError:
+            return _OFF_CALENDAR
+    return parse_time(value)
 
 
 def normalize(event: EnvelopeEvent, *, event_id: str, batch_id: str, shard_id: int | None = None) -> EventRow:

@@ -419,3 +419,86 @@ def test_ingest_takes_the_leave_back_once_when_the_ban_entry_comes_after_the_rem
 
     assert counters.get("leaves", 0) == 0
     assert counters["k#member"] == 1
+
+
+# --- times outside the accepted range -------------------------------------------------------------
+
+
+def received(event: dict[str, Any], at: str) -> dict[str, Any]:
+    return {**event, "received_at": at}
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "2014-12-31T23:59:59.999Z",
+        "2026-03-09T01:00:00.001Z",  # a day and a millisecond ahead of ingest's clock (NOW)
+        "2099-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-01:00",
+    ],
+)
+def test_ingest_quarantines_an_event_with_the_reason_when_its_time_is_outside_the_accepted_range(
+    timestamp: str,
+) -> None:
+    ingestor, archive, store = make()
+    odd = received(message(2, timestamp), "2026-03-07T12:00:00Z")
+
+    result = run(ingestor, body(message(1, "2026-03-07T11:00:00Z"), odd))
+
+    assert counts(result) == (1, 0, 1)
+    [line] = archive.lines("quarantine/year=2026/month=03/day=07/")
+    assert line["event"] == odd and "outside the accepted range" in line["reason"]
+    assert [r["event"]["seq"] for r in archive.lines("raw/year=2026/month=03/day=07/")] == [1, 2]
+    assert all(key.split("/")[1] == "year=2026" for key in archive.objects)
+    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "received_at", "day"),
+    [
+        ("2015-01-01T00:00:00Z", "2015-01-01T00:00:00Z", "year=2015/month=01/day=01"),
+        ("2026-03-09T01:00:00Z", "2026-03-07T12:00:00Z", "year=2026/month=03/day=09"),
+    ],
+    ids=["discord-epoch", "a-day-ahead-of-ingest"],
+)
+def test_ingest_accepts_an_event_when_its_time_is_on_the_edge_of_the_accepted_range(
+    timestamp: str, received_at: str, day: str
+) -> None:
+    ingestor, archive, _ = make()
+
+    result = run(ingestor, body(received(message(1, timestamp), received_at)))
+
+    assert counts(result) == (1, 0, 0)
+    assert [r["event_id"] for r in archive.lines(f"events/{day}/")] == ["gw:s1:1"]
+
+
+def test_ingest_accepts_an_event_when_it_is_the_last_moment_the_partitions_project() -> None:
+    archive, store = FakeArchive(), FakeStore()
+    late = datetime(2099, 12, 31, 12, tzinfo=UTC)
+    ingestor = Ingestor(archive, store, clock=lambda: late, config_cache=ConfigCache(ttl_seconds=0))
+
+    result = run(ingestor, body(received(message(1, "2099-12-31T23:59:59.999Z"), "2099-12-31T12:00:00Z")))
+
+    assert counts(result) == (1, 0, 0)
+    assert [r["event_id"] for r in archive.lines("events/year=2099/month=12/day=31/")] == ["gw:s1:1"]
+
+
+# --- snowflakes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "guild_id",
+    ["１００００００００００００００００１", "١٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠٠١", "10000000000000000١"],
+    ids=["full-width", "arabic-indic", "one-arabic-indic-digit"],
+)
+def test_ingest_quarantines_an_event_when_its_guild_id_has_non_ascii_digits(guild_id: str) -> None:
+    ingestor, archive, store = make()
+
+    result = run(ingestor, body(message(1, "2026-03-07T12:00:00Z", guild_id=guild_id)))
+
+    assert counts(result) == (0, 0, 1)
+    [line] = archive.lines("quarantine/")
+    assert "d.guild_id" in line["reason"]
+    assert store.items == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -196,3 +197,55 @@ def test_parse_envelope_returns_raw_events_exactly_as_sent_when_envelope_is_vali
     assert raw == raw_events
     assert raw[2]["received_at"] == "2026-03-07T12:00:00+02:00"  # not the model's normalized time
     assert [e.t for e in parsed.events] == ["MESSAGE_CREATE", "SOMETHING_DISCORD_ADDED", "MESSAGE_CREATE"]
+
+
+@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_parse_envelope_raises_malformed_request_when_received_at_overflows_in_utc(received_at: str) -> None:
+    with pytest.raises(MalformedRequestError) as caught:
+        parse_envelope(encoded(envelope(events=[event(received_at=received_at)])))
+
+    assert caught.value.fields["problems"] == ["events.0.received_at: value_error"]
+
+
+@pytest.mark.parametrize(
+    "received_at", ["0001-01-01T00:00:00Z", "2014-12-31T23:59:59.999Z", "2100-01-01T00:00:00Z", "9999-12-31T00:00:00Z"]
+)
+def test_parse_envelope_raises_malformed_request_when_received_at_is_outside_the_accepted_years(
+    received_at: str,
+) -> None:
+    with pytest.raises(MalformedRequestError) as caught:
+        parse_envelope(encoded(envelope(events=[event(received_at=received_at)])))
+
+    assert caught.value.fields["problems"] == ["events.0.received_at: value_error"]
+
+
+@pytest.mark.parametrize(
+    "received_at", ["2015-01-01T00:00:00Z", "2099-12-31T23:59:59.999Z", "2015-01-01T01:00:00+01:00"]
+)
+def test_parse_envelope_accepts_received_at_when_it_is_on_the_edge_of_the_accepted_years(received_at: str) -> None:
+    parsed, _ = parse_envelope(encoded(envelope(events=[event(received_at=received_at)])))
+
+    assert parsed.events[0].received_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("seq", 2**63), ("seq", 2**64 + 1)],
+)
+def test_parse_envelope_raises_malformed_request_when_an_integer_overflows_bigint(field: str, value: int) -> None:
+    with pytest.raises(MalformedRequestError) as caught:
+        parse_envelope(encoded(envelope(events=[event(**{field: value})])))
+
+    assert caught.value.fields["problems"] == [f"events.0.{field}: less_than_equal"]
+
+
+def test_parse_envelope_accepts_seq_when_it_is_the_largest_bigint() -> None:
+    parsed, _ = parse_envelope(encoded(envelope(events=[event(seq=2**63 - 1)])))
+
+    assert parsed.events[0].seq == 2**63 - 1
+
+
+@pytest.mark.parametrize("shard", [[2**63, 2**63 + 1], [0, 2**64]])
+def test_parse_envelope_raises_malformed_request_when_a_shard_number_overflows_bigint(shard: list[int]) -> None:
+    with pytest.raises(MalformedRequestError):
+        parse_envelope(encoded(envelope(relay={"shard": shard})))

@@ -45,6 +45,7 @@ UNKNOWN_COMMAND = (
 )
 ALREADY_ANSWERED = "This interaction was already answered."
 SERVERS_ONLY = "guildlog's commands work in servers only."
+NO_MEMBER = "Discord did not say which member ran this command, so guildlog cannot check their permissions."
 NO_WORKER = "guildlog could not start this job; try again in a minute."
 STORAGE_DOWN = "guildlog's storage is not answering right now; try again in a minute."
 BROKEN = "Something went wrong answering this command; it has been logged."
@@ -107,6 +108,10 @@ def answer(interaction: Interaction, target: Target, ports: Ports, now: datetime
     """Run the target's service; a CommandError becomes its ephemeral message."""
     call = Call(interaction=interaction, path=target.path, options=target.options, now=now)
     try:
+        if interaction.guild_id and (interaction.member is None or interaction.member.user is None):
+            # In a server Discord always sends the member, with their permissions; without it
+            # there is no one whose permissions could be checked (a `user` is a DM's shape).
+            raise CommandError(NO_MEMBER)
         if target.leaf is None:
             if target.custom_id is not None:
                 raise CommandError("This button no longer does anything.")

@@ -211,7 +211,7 @@ def command_path(options: list[CommandOption] | None, name: str) -> tuple[tuple[
 
 # ---------------------------------------------------------------- small parsers shared by the services
 
-_DURATION = re.compile(r"^(\d{1,5})\s*(m|min|h|d|w)$", re.IGNORECASE)
+_DURATION = re.compile(r"^([0-9]{1,5})\s*(m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 MAX_LOOKBACK = timedelta(days=3650)
 
@@ -234,13 +234,17 @@ def parse_since(text: str, now: datetime) -> datetime:
         moment = moment.replace(tzinfo=UTC)
     if moment > now:
         raise CommandError("`since` is in the future.")
-    return max(moment.astimezone(UTC), now - MAX_LOOKBACK)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC: before any moment the lookback reaches anyway
+        return now - MAX_LOOKBACK
+    return max(moment, now - MAX_LOOKBACK)
 
 
 _LINK = re.compile(
-    r"^<?https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/(\d{15,21}|@me)/(\d{15,21})/(\d{15,21})/?>?$"
+    r"^<?https?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/channels/([0-9]{15,21}|@me)/([0-9]{15,21})/([0-9]{15,21})/?>?$"
 )
-_SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,9 @@ def check_command(command: Mapping[str, Any]) -> list[str]:
     elif not 1 <= len(name) <= 32:
         problems.append(f"{where}: a name is 1-32 characters")
     permissions = command.get("default_member_permissions")
-    if permissions is not None and not (isinstance(permissions, str) and permissions.isdigit()):
+    if permissions is not None and not (
+        isinstance(permissions, str) and permissions.isascii() and permissions.isdigit()
+    ):
         problems.append(f"{where}: default_member_permissions is a string of digits or null")
     options = command.get("options") or []
     if options and kind != p.CHAT_INPUT:

@@ -1,10 +1,11 @@
-"""`/logs status`: is the relay healthy, what was logged today, how long events stay searchable.
+"""`/logs status`: is the relay healthy, what was logged here today, how long events stay searchable.
 
-Shards are found in the daily shard index (`RELAYS` / `D#<day>#S#<shard>`, last 7 days). Per shard: the
-newest relay contact and the resumes and gaps of the last 24 h (Query `RELAY#<shard>`, SK `C#…`, newest
-first) and the events of the last hour (one Query over the 10-minute activity items `RELAY#<shard>` /
-`H#<bucket>#<batch>`). Today's events by category come from the day's counters; the retention from the
-server's config.
+Manage Server only. Shards are found in the daily shard index (`RELAYS` / `D#<day>#S#<shard>`, last
+7 days). Per shard, its health only: the newest relay contact and the resumes and gaps of the last
+24 h (Query `RELAY#<shard>`, SK `C#…`, newest first). A shard carries many servers, so no per-shard
+event count is shown: one server must not learn another's activity. This server's own events of
+the last hour come from its feed (`G#<guild>`, SK `E#…`), today's by category from its day
+counters, the retention from its config.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from guildlog.services.timefmt import iso
 SHARD_LOOKBACK_DAYS = 7
 # A shard that has said nothing for this long is flagged: the relay heartbeats far more often.
 QUIET_AFTER = timedelta(minutes=10)
+# One Query page of the feed: enough to tell a quiet hour from a busy one without paging on.
+LAST_HOUR_LIMIT = 1000
 
 
 def run(call: Call, ports: Ports) -> Reply:
+    call.require_manage_guild("The relay's status")
     now = call.now
     lines = ["**Relay**"]
     shards = shards_seen(ports, now)
@@ -31,6 +35,7 @@ def run(call: Call, ports: Ports) -> Reply:
         lines.append(f"No relay contact in the last {SHARD_LOOKBACK_DAYS} days: is `guildlog relay` running?")
     for shard in shards:
         lines.append(shard_line(ports, shard, now))
+    lines.append(f"**This server** {events_last_hour(ports, call.guild_id, now)} in the last hour")
     today = now.date().isoformat()
     total = day_counters(ports.reader, call.guild_id, today)
     categories = Counter({k[2:]: int(v) for k, v in total.items() if k.startswith("k#") and int(v)})
@@ -57,7 +62,9 @@ def shards_seen(ports: Ports, now: datetime) -> list[int]:
             if shard is not None:
                 shards.add(shard)
             # A stack's older index items: one per day, `s#<shard>` attributes.
-            shards.update(int(name[2:]) for name in item if name.startswith("s#") and name[2:].isdigit())
+            shards.update(
+                int(name[2:]) for name in item if name.startswith("s#") and name[2:].isascii() and name[2:].isdigit()
+            )
         start_key = page.next_key
         if start_key is None:
             return sorted(shards)
@@ -78,7 +85,6 @@ def shard_line(ports: Ports, shard: int, now: datetime) -> str:
     actions = Counter(str(i.get("action")) for i in recent)
     resumes = max(actions["resume"], actions["resumed"])
     gaps = actions["gap"]
-    events = events_last_hour(ports, shard, now)
     parts = [f"shard {shard}:"]
     if newest is not None:
         contact = f"last contact {when(newest.get('occurred_at'), 'R')} ({newest.get('action')})"
@@ -87,28 +93,23 @@ def shard_line(ports: Ports, shard: int, now: datetime) -> str:
         parts.append(contact)
     else:
         parts.append("no relay contact logged")
-    parts.append(f"· {events} events in the last hour")
-    parts.append(f"· last 24 h: {resumes} resume{'s' if resumes != 1 else ''}, {gaps} gap{'s' if gaps != 1 else ''}")
-    if gaps:
-        parts[-1] = "⚠️ " + parts[-1]
+    health = f"last 24 h: {resumes} resume{'s' if resumes != 1 else ''}, {gaps} gap{'s' if gaps != 1 else ''}"
+    parts.append("· ⚠️ " + health if gaps else "· " + health)
     return " ".join(parts)
 
 
-def events_last_hour(ports: Ports, shard: int, now: datetime) -> int:
-    """Events in the six 10-minute buckets that end with the current one."""
-    moment = int(now.timestamp())
-    first = keys.shard_bucket(moment - 5 * keys.SHARD_BUCKET_SECONDS)
-    low, high = keys.activity_range(first, keys.shard_bucket(moment))
-    events = 0
-    start_key = None
-    while True:
-        page = ports.reader.query(
-            keys.relay_pk(shard), sk_from=low, sk_to=high, newest_first=False, limit=1000, start_key=start_key
-        )
-        events += sum(int(item.get("events", 0)) for item in page.items)
-        start_key = page.next_key
-        if start_key is None:
-            return events
+def events_last_hour(ports: Ports, guild_id: str, now: datetime) -> str:
+    """`N events` of this server's feed in the last hour (what its settings keep searchable);
+    `N+ events` past one page of the Query."""
+    page = ports.reader.query(
+        keys.guild_pk(guild_id),
+        sk_from=keys.feed_sk_at(iso(now - timedelta(hours=1))),
+        sk_to=keys.FEED_LAST,
+        limit=LAST_HOUR_LIMIT,
+    )
+    count = len(page.items)
+    more = "+" if page.next_key is not None else ""
+    return f"{count}{more} event{'s' if count != 1 or more else ''}"
 
 
 def _age(item: Item, now: datetime) -> timedelta:

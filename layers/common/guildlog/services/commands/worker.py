@@ -76,7 +76,7 @@ def run_job(
 def _follow_up(job: WorkerJob, ports: Ports, discord: FollowupSender, clock: Callable[[], datetime]) -> str:
     interaction_id = str(job.interaction.get("id", ""))
     application_id = str(job.interaction.get("application_id") or "")
-    if not job.token or not interaction_id.isdigit() or not application_id.isdigit():
+    if not job.token or not _ascii_digits(interaction_id) or not _ascii_digits(application_id):
         log.error("follow-up job without a token, an interaction id or an application id")
         return "failed"
     deadline = token_deadline(interaction_id)
@@ -92,6 +92,11 @@ def _follow_up(job: WorkerJob, ports: Ports, discord: FollowupSender, clock: Cal
         log.error("follow-up failed", extra={"interaction_id": interaction_id, "error": exc.message, **_safe(exc)})
         return "failed"
     return "sent"
+
+
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit alone takes full-width and other scripts' digits: never part of a Discord id.
+    return text.isascii() and text.isdigit()
 
 
 def _reply(job: WorkerJob, ports: Ports) -> Reply:

@@ -38,7 +38,7 @@ MAX_EXPORT_DAYS = 31
 DEFAULT_LINK_SECONDS = 3600
 MAX_LINK_SECONDS = 12 * 3600
 EXPORTS_PREFIX = "exports/"
-_SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _EXPORT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 

@@ -46,6 +46,23 @@ def test_parse_since_caps_the_lookback_when_asked_for_centuries() -> None:
     assert parse_since("99999w", NOW) == NOW - timedelta(days=3650)
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00+14:00", "0001-01-01"])
+def test_parse_since_caps_the_lookback_when_the_date_falls_off_the_calendar_in_utc(text: str) -> None:
+    assert parse_since(text, NOW) == NOW - timedelta(days=3650)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59-23:59"])
+def test_parse_since_refuses_as_the_future_when_the_date_falls_off_the_calendar_in_utc(text: str) -> None:
+    with pytest.raises(CommandError, match="future"):
+        parse_since(text, NOW)
+
+
+@pytest.mark.parametrize("text", ["７d", "٧d", "2026-11-0١"])
+def test_parse_since_refuses_with_a_hint_when_digits_are_not_ascii(text: str) -> None:
+    with pytest.raises(CommandError, match="30m, 24h"):
+        parse_since(text, NOW)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

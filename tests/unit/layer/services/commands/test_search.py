@@ -159,6 +159,16 @@ def test_search_stops_at_since_when_given(table: MemoryTable, ports: Ports) -> N
     assert reply.components == ()  # one page: no buttons
 
 
+def test_search_answers_from_the_lookback_limit_when_since_falls_off_the_calendar_in_utc(
+    table: MemoryTable, ports: Ports
+) -> None:
+    messages(table, 3)
+
+    reply = run(ports, since="0001-01-01T00:00:00+01:00")
+
+    assert shown(reply) == ["2", "1", "0"]
+
+
 def test_search_shows_own_events_when_a_member_without_manage_server_gives_no_user(
     table: MemoryTable, ports: Ports
 ) -> None:

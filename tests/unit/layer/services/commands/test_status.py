@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from guildlog.services.commands import status
 from guildlog.services.commands.context import Ports
 from guildlog.services.timefmt import iso
@@ -55,7 +57,7 @@ def test_status_reports_each_shard_seen_this_week_when_the_relay_is_running(tabl
     assert "shard 1:" in shard1 and "⚠️ last contact" in shard1 and "0 resumes, 0 gaps" in shard1
 
 
-def test_status_counts_the_last_hours_events_per_shard_when_events_came_through_it(
+def test_status_counts_this_servers_events_of_the_last_hour_when_they_are_in_its_feed(
     table: MemoryTable, ports: Ports
 ) -> None:
     table.add_rows(
@@ -65,9 +67,9 @@ def test_status_counts_the_last_hours_events_per_shard_when_events_came_through_
 
     content = ask(ports)
 
-    # The six 10-minute buckets ending now start at 11:10: messages 0..49 minutes old (8) and the
-    # heartbeat (it came through the shard too); 56 minutes and older do not count.
-    assert "9 events in the last hour" in content
+    # Messages 0..56 minutes old (9); the relay's heartbeat belongs to no server, 63 minutes and
+    # older are past the hour.
+    assert "**This server** 9 events in the last hour" in content
 
 
 def test_status_says_the_relay_is_silent_when_no_shard_was_seen_this_week(ports: Ports) -> None:
@@ -94,3 +96,12 @@ def test_status_shows_the_servers_retention_when_configured(table: MemoryTable, 
     table.update_config(fx.GUILD, actor_id=fx.MODERATOR, at=iso(NOW), set_fields={"retention_days": 90})
 
     assert "90 days (this server's setting)" in ask(ports)
+
+
+def test_status_says_more_than_a_page_when_the_last_hour_fills_one(
+    table: MemoryTable, ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status, "LAST_HOUR_LIMIT", 3)
+    table.add_rows([row(event_id=f"gw:s:{n}", occurred_at=iso(NOW - timedelta(minutes=n))) for n in range(4)])
+
+    assert "**This server** 3+ events in the last hour" in ask(ports)
