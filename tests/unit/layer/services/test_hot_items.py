@@ -118,7 +118,7 @@ def test_feed_item_drops_empty_attributes_when_fields_are_none_or_empty_details(
 
 
 def test_feed_item_truncates_content_when_content_is_longer_than_the_feed_keeps() -> None:
-    item = feed_item(make_row(content="x" * (FEED_CONTENT_CHARS + 1)), TTL)
+    item = feed_item(make_row(action="update", content="x" * (FEED_CONTENT_CHARS + 1)), TTL)
 
     assert item["content"] == "x" * FEED_CONTENT_CHARS
     assert item["content_truncated"] is True

@@ -171,14 +171,21 @@ def test_message_shows_a_members_own_message_when_they_lack_manage_server(table:
     assert "second thoughts" in ask(ports, MID, by=fx.MEMBER, permissions=fx.EVERYONE)
 
 
-def test_message_history_reads_one_partition_and_the_moderation_feed_when_looked_up(table: MemoryTable) -> None:
+def test_message_history_reads_the_message_its_create_and_the_moderation_feed_when_looked_up(
+    table: MemoryTable,
+) -> None:
     posted_edited_deleted(table)
 
     history = message.message_history(table, MID, fx.GUILD)
 
     assert history is not None and history.deletion is not None
-    assert [q["pk"] for q in table.queries] == [keys.message_pk(MID), keys.category_index_pk(fx.GUILD, "moderation")]
-    assert table.queries[1]["index"] == "GSI3"
+    assert [q["pk"] for q in table.queries] == [
+        keys.message_pk(MID),
+        keys.feed_pk(fx.GUILD),
+        keys.category_index_pk(fx.GUILD, "moderation"),
+    ]
+    assert table.queries[1]["sk_from"] == keys.feed_sk_at(CREATED) + "#"
+    assert table.queries[2]["index"] == "GSI3"
 
 
 def test_message_fits_discord_when_versions_are_long(table: MemoryTable, ports: Ports) -> None:
