@@ -120,4 +120,4 @@ def batch_rate(received_at: list[str]) -> float | None:
         return None
     times = sorted(datetime.fromisoformat(t.replace("Z", "+00:00")) for t in received_at)
     span = max((times[-1] - times[0]).total_seconds(), MIN_RATE_WINDOW_SECONDS)
-    return len(times) / span
+    return (len(times) - 1) / span
