@@ -10,6 +10,7 @@ from typing import Any
 from guildlog.models.row import EventRow
 from guildlog.services import hot_items, keys
 from guildlog.services.commands.context import Item, QueryPage
+from guildlog.services.feed_shards import ShardPlan
 
 
 class MemoryTable:
@@ -26,21 +27,28 @@ class MemoryTable:
     def put(self, item: Item) -> None:
         self.items[(item["PK"], item["SK"])] = copy.deepcopy(item)
 
-    def add_rows(self, rows: Iterable[EventRow], retention_days: int = 30, batch_id: str = "b1") -> None:
-        """The items ingest would write for these rows, as one batch, counters included."""
+    def add_rows(
+        self, rows: Iterable[EventRow], retention_days: int = 30, batch_id: str = "b1", plan: ShardPlan | None = None
+    ) -> None:
+        """The items ingest would write for these rows, as one batch, counters included; with `plan`,
+        the feed items in the shards it gives (the plan item itself is `set_plan`'s)."""
         rows = list(rows)
         ttls = {}
         for row in rows:
             ttl = hot_items.expires_at(row, retention_days)
             ttls[row.event_id] = ttl
             for item in (
-                hot_items.feed_item(row, ttl),
-                *hot_items.message_items(row, ttl),
+                hot_items.feed_item(row, ttl, plan),
+                *hot_items.message_items(row, ttl, plan),
                 *hot_items.relay_items(row),
             ):
                 self.put(item)
         for item in hot_items.counter_items(batch_id, rows, ttls) + hot_items.shard_items(batch_id, rows):
             self.put(item)
+
+    def set_plan(self, guild_id: str, plan: ShardPlan) -> None:
+        """Store a guild's feed shard plan as ingest does (`G#<guild>` / `SHARDS`)."""
+        self.put({"PK": keys.guild_pk(guild_id), "SK": keys.SHARDS_SK, "kind": "feed_shards", "plan": plan.text()})
 
     # -- HotReader
 

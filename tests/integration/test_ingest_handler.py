@@ -13,6 +13,7 @@ from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.handlers import ingest as ingest_handler
 from guildlog.services import keys
+from guildlog.services.commands.message import message_history
 from guildlog.services.commands.stats import day_counters
 from tests.integration.conftest import LambdaContext, apigw_event, gzip_json, load_function
 
@@ -136,13 +137,17 @@ def test_ingest_writes_archive_and_hot_items_when_batch_is_signed(ingest, aws):
     }
     rows = [row for key, blob in objects.items() if key.startswith("events/") for row in jsonl(blob)]
     assert sorted(r["action"] for r in rows) == ["create", "delete", "update"]
-    versions = aws["dynamodb"].query(
+    stored = aws["dynamodb"].query(
         TableName=aws["table"],
         KeyConditionExpression="PK = :pk",
         ExpressionAttributeValues={":pk": {"S": keys.message_pk(MESSAGE_ID)}},
     )["Items"]
-    assert [v["SK"]["S"] for v in versions] == ["DEL", f"V#{at(0)[:19]}.000Z", f"V#{at(5)[:19]}.000Z"]
-    assert [v.get("content", {}).get("S") for v in versions] == [None, "first words", "second words"]
+    # The create fits one write unit: its feed item is its first version, the edit has its own.
+    assert [v["SK"]["S"] for v in stored] == ["DEL", f"V#{at(5)[:19]}.000Z"]
+    history = message_history(HotReader(aws["table"], aws["dynamodb"]), MESSAGE_ID, GUILD)
+    assert history is not None and history.deletion is not None
+    assert [v["SK"] for v in history.versions] == [f"V#{at(0)[:19]}.000Z", f"V#{at(5)[:19]}.000Z"]
+    assert [v["content"] for v in history.versions] == ["first words", "second words"]
 
 
 def test_ingest_keeps_raw_event_exactly_when_archived(ingest, aws):

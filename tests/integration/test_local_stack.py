@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.signatures import Signer, generate_keypair
-from guildlog.services import keys
+from guildlog.services.commands.message import message_history
 from guildlog_tools.local.apigw import ApiGatewayServer, Route
 from guildlog_tools.local.stack import LocalStack
 from guildlog_tools.local.template import http_routes, load_template, table_definition, ttl_attribute
@@ -122,12 +123,9 @@ def test_local_stack_lands_batch_in_s3_and_dynamodb_when_post_is_signed(stack: L
     listed = stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("Contents", [])
     partition = f"year={MOMENT:%Y}/month={MOMENT:%m}/day={MOMENT:%d}/"
     assert {key["Key"].split("/", 1)[0] for key in listed if partition in key["Key"]} >= {"raw", "events", "events_csv"}
-    items = stack.client("dynamodb").query(
-        TableName=stack.table,
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.message_pk(MESSAGE_ID)}},
-    )["Items"]
-    assert [item["content"]["S"] for item in items] == ["said through the local stack"]
+    history = message_history(HotReader(stack.table, stack.client("dynamodb")), MESSAGE_ID, GUILD)
+    assert history is not None
+    assert [version["content"] for version in history.versions] == ["said through the local stack"]
 
 
 def test_local_stack_answers_401_when_signature_is_by_another_key(stack: LocalStack) -> None:

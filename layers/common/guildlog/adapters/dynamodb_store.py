@@ -135,7 +135,37 @@ class DynamoStore:
                 if code != "ConditionalCheckFailedException":
                     raise StorageError("DynamoDB refused a directory write", error=type(exc).__name__) from exc
 
-    def _batch_get(self, keys: Iterable[tuple[str, str]], projection: str | None = None) -> list[Item]:
+    def shard_plans(self, guild_ids: Iterable[str]) -> dict[str, str]:
+        """The stored feed shard plan (`G#<guild>` / `SHARDS`, attribute `plan`) of each guild that has one."""
+        found = self._batch_get(
+            ((keys.guild_pk(g), keys.SHARDS_SK) for g in guild_ids), projection="PK, #plan", names={"#plan": "plan"}
+        )
+        return {keys.guild_of_pk(str(item["PK"])): str(item.get("plan", "")) for item in found}
+
+    def replace_shard_plan(self, guild_id: str, expected: str, plan: str) -> bool:
+        """Store `plan` if the stored plan is still `expected` ("" for none); False when another writer
+        changed it first (its plan stands: plans only ever grow)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": _typed({"PK": keys.guild_pk(guild_id), "SK": keys.SHARDS_SK, "kind": "feed_shards", "plan": plan}),
+        }
+        if expected:
+            request["ConditionExpression"] = "#plan = :expected"
+            request["ExpressionAttributeNames"] = {"#plan": "plan"}
+            request["ExpressionAttributeValues"] = {":expected": {"S": expected}}
+        else:
+            request["ConditionExpression"] = "attribute_not_exists(PK)"
+        try:
+            self.client.put_item(**request)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("DynamoDB refused the shard plan", error=type(exc).__name__) from exc
+        return True
+
+    def _batch_get(
+        self, keys: Iterable[tuple[str, str]], projection: str | None = None, names: dict[str, str] | None = None
+    ) -> list[Item]:
         wanted = list(dict.fromkeys(keys))
         found: list[Item] = []
         for start in range(0, len(wanted), BATCH_GET_LIMIT):
@@ -143,6 +173,8 @@ class DynamoStore:
             spec: dict[str, Any] = {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk]}
             if projection:
                 spec["ProjectionExpression"] = projection
+            if names:
+                spec["ExpressionAttributeNames"] = names
             request: dict[str, Any] = {self.table_name: spec}
             for attempt in range(self.backoff.attempts):
                 try:

@@ -83,6 +83,14 @@ class HotReader:
         items = [plain_item(raw) for raw in answer.get("Items", [])]
         return QueryPage(items=items, next_key=answer.get("LastEvaluatedKey"))
 
+    def query_feed(self, guild_id: str, **kwargs: Any) -> QueryPage:
+        """One page of a guild's feed across all its shards, merged in sort-key order (services.feed:
+        the same keyword arguments as `query`, without `index`). A feed read with `query` on
+        `G#<guild>` sees only shard 0 of a sharded guild."""
+        from guildlog.services.feed import query_feed
+
+        return query_feed(self, guild_id, **kwargs)
+
     def get(self, pk: str, sk: str) -> Item | None:
         request = {"TableName": self.table_name, "Key": {"PK": {"S": pk}, "SK": {"S": sk}}}
         found = self._call("get_item", request).get("Item")

@@ -9,6 +9,7 @@ its per-batch delta items (`fold`), so no write adds to a number and no write ne
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +17,13 @@ from guildlog.models.config import GuildConfig
 from guildlog.models.row import EventRow
 from guildlog.services import keys
 from guildlog.services.audit_log import MEMBER_MODERATION_ACTIONS
+from guildlog.services.feed_shards import ShardPlan
 
 # The feed keeps enough content for a search hit; the message versions keep it whole.
 FEED_CONTENT_CHARS = 500
+# A message's create whose whole feed item fits in one write unit is its own first version: the feed
+# item keeps the whole text and its attachments (`whole`), and no `M#<id>` / `V#…` item is written.
+WRITE_UNIT_BYTES = 1024
 # Categories left out of GSI3 (by category): most of a server's events are messages, so its feed,
 # filtered, answers a search for them as fast as an index would, and each saves an index write.
 FEED_ONLY_CATEGORIES = keys.FEED_ONLY_CATEGORIES
@@ -39,16 +44,26 @@ _NOT_COUNTED = frozenset({"PK", "SK", "expires_at", "kind"})
 Item = dict[str, Any]
 
 
-def feed_pk(guild_id: str | None) -> str:
-    return keys.guild_pk(guild_id)
+def feed_pk(guild_id: str | None, shard: int = 0) -> str:
+    return keys.feed_pk(guild_id, shard)
 
 
 def feed_sk(row: EventRow) -> str:
     return keys.feed_sk(row.occurred_at, row.event_id)
 
 
-def feed_key(row: EventRow) -> tuple[str, str]:
-    return feed_pk(row.guild_id), feed_sk(row)
+def shard_discriminator(row: EventRow) -> str:
+    """What picks an event's feed shard: a message's create goes by the message id (so `/logs message`
+    finds it from the id alone), anything else by its event id. Both are fixed for the event."""
+    if row.category == "message" and row.action == "create" and row.message_id:
+        return row.message_id
+    return row.event_id
+
+
+def feed_key(row: EventRow, plan: ShardPlan | None = None) -> tuple[str, str]:
+    """The feed item's key; with the guild's shard plan, in the shard the event falls in."""
+    shard = plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
+    return feed_pk(row.guild_id, shard), feed_sk(row)
 
 
 def expires_at(row: EventRow, retention_days: int) -> int:
@@ -90,11 +105,33 @@ def _fit(item: Item, *trimmable: str) -> Item:
     return item
 
 
-def feed_item(row: EventRow, ttl: int) -> Item:
-    """The event in its guild's feed, with sparse GSIs by user, channel and category (not for messages)."""
-    pk, sk = feed_key(row)
+def feed_item(row: EventRow, ttl: int, plan: ShardPlan | None = None) -> Item:
+    """The event in its guild's feed, with sparse GSIs by user, channel and category (not for messages).
+
+    A message's create that fits in one write unit whole is also its first version (`whole`, the
+    text uncut, the attachments): see `holds_first_version`."""
+    whole = _whole_create(row, ttl, plan)
+    if whole is not None:
+        return whole
+    return _feed_item(row, ttl, plan, whole=False)
+
+
+def holds_first_version(row: EventRow, ttl: int, plan: ShardPlan | None = None) -> bool:
+    """Whether the row's feed item is the message's first version (so `message_items` writes none)."""
+    return _whole_create(row, ttl, plan) is not None
+
+
+def _whole_create(row: EventRow, ttl: int, plan: ShardPlan | None) -> Item | None:
+    if not (row.category == "message" and row.action == "create" and row.message_id and row.content is not None):
+        return None
+    item = _feed_item(row, ttl, plan, whole=True)
+    return item if item_size(item) <= WRITE_UNIT_BYTES else None
+
+
+def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) -> Item:
+    pk, sk = feed_key(row, plan)
     content = row.content
-    truncated = content is not None and len(content) > FEED_CONTENT_CHARS
+    truncated = not whole and content is not None and len(content) > FEED_CONTENT_CHARS
     item: Item = {
         "PK": pk,
         "SK": sk,
@@ -115,6 +152,8 @@ def feed_item(row: EventRow, ttl: int) -> Item:
         "content_truncated": True if truncated else None,
         "reason": row.reason,
         "details": row.details if row.details != "{}" else None,
+        "attachments": row.attachments if whole else None,
+        "whole": True if whole else None,
         "batch_id": row.batch_id,
         "expires_at": ttl,
     }
@@ -128,9 +167,27 @@ def feed_item(row: EventRow, ttl: int) -> Item:
     return _fit(_compact(item), "details", "content")
 
 
-def message_items(row: EventRow, ttl: int) -> list[Item]:
-    """Versions of a message (create and each edit with content) and its deletion markers."""
-    if row.category != "message":
+def item_size(item: Item) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (strings and binary as
+    bytes, numbers about a byte per two digits plus one, booleans one byte)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode("utf-8"))
+        if isinstance(value, bool):
+            size += 1
+        elif isinstance(value, int | float):
+            size += 1 + math.ceil(len(str(abs(value)).replace(".", "")) / 2)
+        elif isinstance(value, set | frozenset | list | tuple):
+            size += sum(len(str(v).encode("utf-8")) for v in value) + 3
+        else:
+            size += len(str(value).encode("utf-8"))
+    return size
+
+
+def message_items(row: EventRow, ttl: int, plan: ShardPlan | None = None) -> list[Item]:
+    """Versions of a message (each edit with content, and the create unless its feed item holds it
+    whole) and its deletion markers. `plan`: the guild's shard plan, as given to `feed_item`."""
+    if row.category != "message" or holds_first_version(row, ttl, plan):
         return []
     base = {"guild_id": row.guild_id, "channel_id": row.channel_id, "event_id": row.event_id, "expires_at": ttl}
     if row.action in ("create", "update") and row.message_id and row.content is not None:

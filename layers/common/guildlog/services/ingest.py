@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic_core import PydanticSerializationError
 
@@ -20,7 +20,7 @@ from guildlog.errors import NormalizationError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope, QuarantineLine, RawArchiveLine
 from guildlog.models.row import EventRow
-from guildlog.services import hot_items, keys
+from guildlog.services import feed_shards, hot_items, keys
 from guildlog.services.csv_render import render_csv
 from guildlog.services.directory import Directory, Resolution
 from guildlog.services.event_ids import event_id
@@ -42,6 +42,15 @@ class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
     def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
     def guild_configs(self, guild_ids: list[str]) -> dict[str, GuildConfig]: ...
+
+
+@runtime_checkable
+class ShardPlanStore(Protocol):
+    """Guilds' feed shard plans (`G#<guild>` / `SHARDS`). A store without them keeps every guild on
+    one feed shard, as before sharding."""
+
+    def shard_plans(self, guild_ids: list[str]) -> dict[str, str]: ...
+    def replace_shard_plan(self, guild_id: str, expected: str, plan: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,30 @@ class ConfigCache:
         return {g: self._entries[g][1] for g in guild_ids}
 
 
+class PlanCache:
+    """Guilds' shard plans (their stored text) for a minute per warm container, like ConfigCache.
+
+    Safe because a plan only ever changes from `feed_shards.LEAD` (5 minutes) on: a plan read a minute
+    ago is the plan for every event up to now."""
+
+    def __init__(self, ttl_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl_seconds
+        self.clock = clock
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    def get_many(self, guild_ids: set[str], loader: Callable[[list[str]], dict[str, str]]) -> dict[str, str]:
+        now = self.clock()
+        missing = [g for g in guild_ids if g not in self._entries or now - self._entries[g][0] > self.ttl]
+        if missing:
+            loaded = loader(sorted(missing))
+            for guild_id in missing:
+                self._entries[guild_id] = (now, loaded.get(guild_id, ""))
+        return {g: self._entries[g][1] for g in guild_ids}
+
+    def forget(self, guild_id: str) -> None:
+        self._entries.pop(guild_id, None)
+
+
 class Ingestor:
     """Writes one envelope. Idempotent: the same batch twice leaves S3 and DynamoDB as once."""
 
@@ -114,6 +147,7 @@ class Ingestor:
         clock: Callable[[], datetime] = utcnow,
         config_cache: ConfigCache | None = None,
         directory: Directory | None = None,
+        plan_cache: PlanCache | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
@@ -122,6 +156,8 @@ class Ingestor:
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
+        self.plans = store if isinstance(store, ShardPlanStore) else None
+        self.plan_cache = plan_cache or PlanCache()
 
     def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> IngestResult:
         batch_id = envelope.batch_id
@@ -245,23 +281,31 @@ class Ingestor:
             hot_rows.append(row)
         if not hot_rows:
             return 0
-        stored = self.store.stored_batches([hot_items.feed_key(r) for r in hot_rows])
+        plan_texts = self._plan_texts({r.guild_id for r in hot_rows if r.guild_id})
+        plans = {g: feed_shards.ShardPlan.parse(text) for g, text in plan_texts.items()}
+
+        def key(row: EventRow) -> tuple[str, str]:
+            return hot_items.feed_key(row, plans.get(row.guild_id or ""))
+
+        stored = self.store.stored_batches([key(r) for r in hot_rows])
         # This batch writes the rows no other batch has stored: the new ones, and its own from an
         # attempt that failed part-way. The same rows every time, so a retry rewrites the same items,
         # counter deltas included, and an event replayed in another batch is counted once.
-        mine = [r for r in hot_rows if stored.get(hot_items.feed_key(r), batch_id) == batch_id]
+        mine = [r for r in hot_rows if stored.get(key(r), batch_id) == batch_id]
         items: list[hot_items.Item] = []
         for row in mine:
             ttl = ttl_by_row[row.event_id]
-            items.append(hot_items.feed_item(row, ttl))
-            items.extend(hot_items.message_items(row, ttl))
+            plan = plans.get(row.guild_id or "")
+            items.append(hot_items.feed_item(row, ttl, plan))
+            items.extend(hot_items.message_items(row, ttl, plan))
             items.extend(hot_items.relay_items(row))
         items.extend(hot_items.counter_items(batch_id, mine, ttl_by_row))
         items.extend(hot_items.shard_items(batch_id, mine))
         if resolution is not None and resolution.leave_corrections:
             items.extend(self._leave_corrections(batch_id, resolution.leave_corrections, mine, configs))
         self.store.put_items(items)
-        return sum(1 for r in hot_rows if hot_items.feed_key(r) in stored)
+        self._raise_shards(hot_rows, plan_texts, plans)
+        return sum(1 for r in hot_rows if key(r) in stored)
 
     def _leave_corrections(
         self,
@@ -292,3 +336,34 @@ class Ingestor:
                 }
             )
         return items
+
+    def _plan_texts(self, guild_ids: set[str]) -> dict[str, str]:
+        if self.plans is None or not guild_ids:
+            return {}
+        return self.plan_cache.get_many(guild_ids, self.plans.shard_plans)
+
+    def _raise_shards(
+        self, rows: list[EventRow], texts: dict[str, str], plans: dict[str, feed_shards.ShardPlan]
+    ) -> None:
+        """Raise a guild's feed shards when this batch shows it writing faster than its shards take.
+
+        After the batch's own writes, and only ever up: a conditional write of the plan read, so two
+        containers deciding at once write one new plan. The new count holds from `LEAD` on."""
+        if self.plans is None:
+            return
+        received: dict[str, list[str]] = defaultdict(list)
+        for row in rows:
+            if row.guild_id:
+                received[row.guild_id].append(row.received_at)
+        now = self.clock()
+        for guild_id, times in sorted(received.items()):
+            rate = feed_shards.batch_rate(times)
+            if rate is None:
+                continue
+            plan = plans.get(guild_id, feed_shards.ShardPlan())
+            wanted = feed_shards.shards_for_rate(rate)
+            if wanted <= plan.max_shards:
+                continue
+            raised = plan.with_shards(wanted, now)
+            self.plans.replace_shard_plan(guild_id, texts.get(guild_id, ""), raised.text())
+            self.plan_cache.forget(guild_id)

@@ -15,6 +15,8 @@ CONTACT_FIRST, CONTACT_LAST = "C#", "C$"
 VERSION_PREFIX = "V#"
 DELETED_SK = "DEL"
 CONFIG_SK = "CONFIG"
+# A guild's feed shard plan (services/feed_shards.py): absent for every guild that never needed one.
+SHARDS_SK = "SHARDS"
 CLAIM_SK = "CLAIM"
 RELAY_INDEX_PK = "RELAYS"
 # Daily counters: one delta item per batch (`B#<batch>[#<part>]`). Stacks from before kept one
@@ -35,6 +37,12 @@ def guild_pk(guild_id: str | None) -> str:
 def guild_of_pk(pk: str) -> str:
     """The guild id of a `G#<guild>` key."""
     return pk[len("G#") :]
+
+
+def feed_pk(guild_id: str | None, shard: int = 0) -> str:
+    """A guild's feed partition: shard 0 is `G#<guild>` itself (every guild's keys before sharding),
+    shard n > 0 is `G#<guild>#F#<n>`."""
+    return guild_pk(guild_id) if shard == 0 else f"{guild_pk(guild_id)}#F#{shard}"
 
 
 def feed_sk(occurred_at: str, event_id: str) -> str:

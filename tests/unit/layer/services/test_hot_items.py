@@ -118,7 +118,7 @@ def test_feed_item_drops_empty_attributes_when_fields_are_none_or_empty_details(
 
 
 def test_feed_item_truncates_content_when_content_is_longer_than_the_feed_keeps() -> None:
-    item = feed_item(make_row(content="x" * (FEED_CONTENT_CHARS + 1)), TTL)
+    item = feed_item(make_row(action="update", content="x" * (FEED_CONTENT_CHARS + 1)), TTL)
 
     assert item["content"] == "x" * FEED_CONTENT_CHARS
     assert item["content_truncated"] is True
@@ -523,3 +523,31 @@ def test_shard_items_expire_with_their_bucket_and_day_when_rows_come_in_any_orde
 
 def test_shard_items_count_nothing_when_row_came_through_no_shard() -> None:
     assert hot_items.shard_items("batch-1", [make_row(shard_id=None)]) == []
+
+
+def test_feed_item_holds_the_create_whole_when_it_fits_one_write_unit() -> None:
+    attachments = json.dumps([{"filename": "cat.png"}])
+    row = make_row(content="x" * 300, attachments=attachments)
+
+    item = feed_item(row, TTL)
+
+    assert item["content"] == "x" * 300 and item["attachments"] == attachments and item["whole"] is True
+    assert hot_items.item_size(item) <= hot_items.WRITE_UNIT_BYTES
+    assert message_items(row, TTL) == []
+
+
+def test_message_items_keep_the_create_version_when_the_create_does_not_fit_one_write_unit() -> None:
+    row = make_row(content="x" * 1_000)
+
+    [version] = message_items(row, TTL)
+
+    assert version["content"] == "x" * 1_000
+    assert "whole" not in feed_item(row, TTL)
+    assert feed_item(row, TTL)["content"] == "x" * FEED_CONTENT_CHARS
+
+
+def test_feed_item_is_not_a_version_when_the_row_is_an_edit() -> None:
+    row = make_row(action="update", event_type="MESSAGE_UPDATE", content="short")
+
+    assert "whole" not in feed_item(row, TTL)
+    assert len(message_items(row, TTL)) == 1

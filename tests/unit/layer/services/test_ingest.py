@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +13,11 @@ from boto3.dynamodb.types import TypeSerializer
 from guildlog.errors import StorageError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope
+from guildlog.services import keys
+from guildlog.services.feed_shards import LEAD, Epoch, ShardPlan
 from guildlog.services.hot_items import Item, fold
-from guildlog.services.ingest import ConfigCache, Ingestor, IngestResult
+from guildlog.services.ingest import ConfigCache, Ingestor, IngestResult, PlanCache
+from guildlog.services.timefmt import iso
 
 GUILD = "100000000000000001"
 CHANNEL = "100000000000000002"
@@ -273,8 +276,12 @@ def test_ingest_ends_in_the_same_items_when_batches_arrive_in_either_order() -> 
 
     assert in_order_store.items == reversed_store.items
     assert in_order_store.counters == reversed_store.counters
-    versions = [i["content"] for (pk, sk), i in sorted(in_order_store.items.items()) if sk.startswith("V#")]
-    assert versions == ["before", "after"]
+    versions = sorted(
+        (i["occurred_at"], i["content"])
+        for (_, sk), i in in_order_store.items.items()
+        if sk.startswith("V#") or i.get("whole")
+    )
+    assert [content for _, content in versions] == ["before", "after"]
 
 
 # The items go out as: feed 1, version 1, feed 2, version 2, then the counter deltas.
@@ -502,3 +509,101 @@ def test_ingest_quarantines_an_event_when_its_guild_id_has_non_ascii_digits(guil
     [line] = archive.lines("quarantine/")
     assert "d.guild_id" in line["reason"]
     assert store.items == {}
+
+
+# ---------------------------------------------------------------- feed shards
+
+
+class ShardedStore(FakeStore):
+    """FakeStore with the shard plans (`ShardPlanStore`), conditional as DynamoDB's put is."""
+
+    def __init__(self, plans: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.plans = dict(plans or {})
+        self.replaced: list[tuple[str, str]] = []
+
+    def shard_plans(self, guild_ids: list[str]) -> dict[str, str]:
+        return {g: self.plans[g] for g in guild_ids if g in self.plans}
+
+    def replace_shard_plan(self, guild_id: str, expected: str, plan: str) -> bool:
+        if self.plans.get(guild_id, "") != expected:
+            return False
+        self.plans[guild_id] = plan
+        self.replaced.append((guild_id, plan))
+        return True
+
+
+def busy_batch(count: int, per_second: int, *, batch_id: str = "busy-1", first: int = 1) -> dict[str, Any]:
+    """`count` messages received at `per_second`, an hour before NOW."""
+    start = NOW - timedelta(hours=1)
+    events = []
+    for n in range(first, first + count):
+        at = (start + timedelta(seconds=n / per_second)).isoformat()
+        events.append(message(n, at, content=f"m{n}"))
+    return body(*events, batch_id=batch_id)
+
+
+def sharded_ingestor(store: ShardedStore) -> Ingestor:
+    return Ingestor(
+        FakeArchive(), store, clock=lambda: NOW, config_cache=ConfigCache(ttl_seconds=0), plan_cache=PlanCache(0)
+    )
+
+
+def test_ingest_raises_the_guilds_shards_from_the_lead_on_when_a_batch_arrives_at_2000_a_second() -> None:
+    store = ShardedStore()
+
+    run(sharded_ingestor(store), busy_batch(500, 2_000))
+
+    assert ShardPlan.parse(store.plans[GUILD]).epochs == (Epoch(iso(NOW + LEAD), 4),)
+
+
+def test_ingest_keeps_one_shard_when_the_guild_writes_below_what_one_takes() -> None:
+    store = ShardedStore()
+
+    run(sharded_ingestor(store), busy_batch(500, 400))
+
+    assert store.plans == {}
+    assert {pk for (pk, sk) in store.items if sk.startswith("E#")} == {keys.guild_pk(GUILD)}
+
+
+class StaleStore(ShardedStore):
+    """Another writer stored `plans` after this ingest read the guild's plan: it reads none."""
+
+    def shard_plans(self, guild_ids: list[str]) -> dict[str, str]:
+        return {}
+
+
+def test_ingest_keeps_the_plan_another_writer_stored_when_both_raise_at_once() -> None:
+    other = ShardPlan((Epoch(iso(NOW), 8),)).text()
+    store = StaleStore({GUILD: other})
+
+    run(sharded_ingestor(store), busy_batch(500, 2_000))
+
+    assert store.plans[GUILD] == other and store.replaced == []
+
+
+def test_ingest_writes_each_event_to_the_shard_its_plan_gives_when_the_guild_is_sharded() -> None:
+    plan = ShardPlan((Epoch("2026-01-01T00:00:00.000Z", 4),))
+    store = ShardedStore({GUILD: plan.text()})
+
+    run(sharded_ingestor(store), busy_batch(40, 10))
+
+    feed_pks = {pk for (pk, sk) in store.items if sk.startswith("E#")}
+    assert feed_pks == {keys.feed_pk(GUILD, n) for n in range(4)}
+    for (pk, sk), item in store.items.items():
+        if sk.startswith("E#"):
+            assert pk == keys.feed_pk(GUILD, plan.shard_of(item["occurred_at"], item["message_id"]))
+
+
+def test_ingest_counts_every_event_a_duplicate_when_a_sharded_batch_is_retried_after_the_plan_was_raised() -> None:
+    store = ShardedStore()
+    ingestor = sharded_ingestor(store)
+    batch = busy_batch(500, 2_000)
+    run(ingestor, batch)
+    written = copy.deepcopy(store.items)
+    assert store.plans[GUILD]  # raised by the first attempt
+
+    again = run(ingestor, batch)
+
+    assert counts(again) == (0, 500, 0)
+    assert store.items == written

@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from guildlog.errors import CommandError
-from guildlog.services import keys
+from guildlog.services import feed, keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
-from guildlog.services.timefmt import iso
+from guildlog.services.timefmt import iso, snowflake_time
 
 # An audit-log entry for a deletion is written within moments of it; wider would risk a wrong match.
 AUDIT_MATCH_WINDOW = timedelta(minutes=2)
+# A message's `timestamp` is its id's time; should Discord's ever differ, the feed is searched this near.
+CREATE_MATCH_WINDOW = timedelta(seconds=2)
 _NOT_FOUND = "No message with that id is logged in this server (it may predate guildlog or its retention)."
 
 
@@ -58,17 +60,22 @@ def message_history(reader: HotReader, message_id: str, guild_id: str | None = N
     """The message's versions (oldest first), deletion and deleter; None when nothing is logged.
 
     With `guild_id`, a message logged in another server counts as not logged: message ids are
-    global, the logs are per server.
+    global, the logs are per server. A create that fit one write unit is kept only in the server's
+    feed (`whole`), found there by the message id's time and shard.
     """
     items = _all(reader, keys.message_pk(message_id))
-    if not items:
-        return None
     logged_in = next((i.get("guild_id") for i in items if i.get("guild_id")), None)
-    if guild_id is not None and logged_in != guild_id:
+    if guild_id is not None and items and logged_in != guild_id:
         return None
-    versions = sorted(
-        (i for i in items if str(i.get("SK", "")).startswith(keys.VERSION_PREFIX)), key=lambda i: str(i["SK"])
-    )
+    versions = [i for i in items if str(i.get("SK", "")).startswith(keys.VERSION_PREFIX)]
+    if not any(v.get("version") == "create" for v in versions) and (guild_id or logged_in):
+        created = created_version(reader, str(guild_id or logged_in), message_id)
+        if created is not None:
+            versions.append(created)
+            logged_in = logged_in or created.get("guild_id")
+    if not items and not versions:
+        return None
+    versions.sort(key=lambda i: str(i["SK"]))
     deletion = next((i for i in items if i.get("SK") == keys.DELETED_SK), None)
     first = versions[0] if versions else {}
     author_id = first.get("user_id")
@@ -92,6 +99,47 @@ def message_history(reader: HotReader, message_id: str, guild_id: str | None = N
         versions=versions,
         deletion=deletion,
         deleted_by=deleted_by,
+    )
+
+
+def created_version(reader: HotReader, guild_id: str, message_id: str) -> Item | None:
+    """The message's create from the server's feed, as a version item (`V#<time>`), when the feed
+    item holds it whole; None otherwise (a longer create has its own `M#<id>` version item)."""
+    try:
+        moment = snowflake_time(message_id)
+    except (ValueError, OverflowError):
+        return None
+    plan = feed.plans.plan(reader, guild_id)
+    at = iso(moment)
+    # Where it is when its time is its id's: one Query of one shard.
+    shard = plan.shard_of(at, message_id)
+    exact = reader.query(
+        keys.feed_pk(guild_id, shard), sk_from=keys.feed_sk_at(at) + "#", sk_to=keys.feed_sk_at(at) + "$"
+    )
+    found = _whole_create(exact.items, message_id)
+    if found is None:
+        low, high = iso(moment - CREATE_MATCH_WINDOW), iso(moment + CREATE_MATCH_WINDOW)
+        nearby: list[Item] = []
+        start_key = None
+        while True:
+            page = feed.query_feed(
+                reader, guild_id, sk_from=keys.feed_sk_at(low), sk_to=keys.feed_sk_at(high) + "$",
+                newest_first=False, start_key=start_key, plan=plan,
+            )  # fmt: skip
+            nearby.extend(page.items)
+            start_key = page.next_key
+            if start_key is None:
+                break
+        found = _whole_create(nearby, message_id)
+    if found is None:
+        return None
+    return {**found, "SK": keys.version_sk(str(found["occurred_at"])), "version": "create"}
+
+
+def _whole_create(items: list[Item], message_id: str) -> Item | None:
+    return next(
+        (i for i in items if i.get("message_id") == message_id and i.get("action") == "create" and i.get("whole")),
+        None,
     )
 
 

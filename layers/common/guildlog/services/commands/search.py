@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guildlog.errors import CommandError
-from guildlog.services import keys
+from guildlog.services import feed, keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, Item, Ports, Reply, fit, parse_since, quote, when
 from guildlog.services.commands.cursor import Boundary, Cursor, SearchFilters, sk_hash
@@ -139,10 +139,17 @@ def read_page(ports: Ports, guild_id: str, filters: SearchFilters, cursor: Curso
     pending = boundary is not None
     held: list[Item] = []
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
-        answer = ports.reader.query(
-            pk, index=index, sk_from=sk_from, sk_to=sk_to, newest_first=not newer, limit=QUERY_LIMIT,
-            start_key=start_key,
-        )  # fmt: skip
+        if index is None:
+            # The feed may be sharded: its shards merged in sort-key order, as one partition reads.
+            answer = feed.query_feed(
+                ports.reader, guild_id, sk_from=sk_from, sk_to=sk_to, newest_first=not newer, limit=QUERY_LIMIT,
+                start_key=start_key,
+            )  # fmt: skip
+        else:
+            answer = ports.reader.query(
+                pk, index=index, sk_from=sk_from, sk_to=sk_to, newest_first=not newer, limit=QUERY_LIMIT,
+                start_key=start_key,
+            )  # fmt: skip
         for item in answer.items:
             examined += 1
             last_examined = item

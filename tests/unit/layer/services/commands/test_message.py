@@ -10,6 +10,7 @@ from guildlog.errors import CommandError
 from guildlog.services import keys
 from guildlog.services.commands import message
 from guildlog.services.commands.context import Ports
+from guildlog.services.feed_shards import Epoch, ShardPlan
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
 from tests.unit.layer.services.commands.conftest import call_of, message_id, row
@@ -171,14 +172,21 @@ def test_message_shows_a_members_own_message_when_they_lack_manage_server(table:
     assert "second thoughts" in ask(ports, MID, by=fx.MEMBER, permissions=fx.EVERYONE)
 
 
-def test_message_history_reads_one_partition_and_the_moderation_feed_when_looked_up(table: MemoryTable) -> None:
+def test_message_history_reads_the_message_its_create_and_the_moderation_feed_when_looked_up(
+    table: MemoryTable,
+) -> None:
     posted_edited_deleted(table)
 
     history = message.message_history(table, MID, fx.GUILD)
 
     assert history is not None and history.deletion is not None
-    assert [q["pk"] for q in table.queries] == [keys.message_pk(MID), keys.category_index_pk(fx.GUILD, "moderation")]
-    assert table.queries[1]["index"] == "GSI3"
+    assert [q["pk"] for q in table.queries] == [
+        keys.message_pk(MID),
+        keys.feed_pk(fx.GUILD),
+        keys.category_index_pk(fx.GUILD, "moderation"),
+    ]
+    assert table.queries[1]["sk_from"] == keys.feed_sk_at(CREATED) + "#"
+    assert table.queries[2]["index"] == "GSI3"
 
 
 def test_message_fits_discord_when_versions_are_long(table: MemoryTable, ports: Ports) -> None:
@@ -200,3 +208,32 @@ def test_message_fits_discord_when_versions_are_long(table: MemoryTable, ports: 
 
     assert len(content) <= 2000
     assert content.count("**edited**") == 5
+
+
+def test_message_shows_the_posted_text_when_only_the_feed_holds_the_create(table: MemoryTable, ports: Ports) -> None:
+    table.add_rows([row(event_id="gw:s:1", occurred_at=CREATED, message_id=MID, content="kept in the feed")])
+    assert not [k for k in table.items if k[0] == keys.message_pk(MID)]
+
+    assert "kept in the feed" in ask(ports, MID)
+
+
+def test_message_recovers_a_deleted_message_when_its_create_is_in_a_sharded_feed(
+    table: MemoryTable, ports: Ports
+) -> None:
+    plan = ShardPlan((Epoch("2026-01-01T00:00:00.000Z", 4),))
+    table.set_plan(fx.GUILD, plan)
+    others = [row(event_id=f"gw:s:o{n}", occurred_at=CREATED, message_id=message_id(CREATED, n + 1)) for n in range(20)]
+    deleted = row(
+        event_id="gw:s:3", event_type="MESSAGE_DELETE", action="delete", occurred_at="2026-11-20T10:05:00.000Z",
+        message_id=MID, user_id=None, content=None,
+    )  # fmt: skip
+    table.add_rows(
+        [row(event_id="gw:s:1", occurred_at=CREATED, message_id=MID, content="said then gone"), *others, deleted],
+        plan=plan,
+    )
+
+    reply = ask(ports, MID)
+
+    assert "said then gone" in reply and "**deleted**" in reply
+    feed_reads = [q for q in table.queries if q["pk"].startswith(keys.guild_pk(fx.GUILD)) and q["index"] is None]
+    assert [q["pk"] for q in feed_reads] == [keys.feed_pk(fx.GUILD, plan.shard_of(CREATED, MID))]

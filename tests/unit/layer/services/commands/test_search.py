@@ -12,6 +12,7 @@ from guildlog.errors import CommandError
 from guildlog.services import keys
 from guildlog.services.commands import search
 from guildlog.services.commands.context import Ports, Reply
+from guildlog.services.feed_shards import Epoch, ShardPlan
 from guildlog.services.timefmt import iso
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
@@ -261,3 +262,58 @@ def test_search_says_nothing_matches_when_the_server_has_no_events(ports: Ports)
 
     assert "Nothing logged matches" in reply.content
     assert reply.components == ()
+
+
+# ---------------------------------------------------------------- a sharded feed
+
+FOUR_SHARDS = ShardPlan((Epoch("2026-01-01T00:00:00.000Z", 4),))
+
+
+def sharded(table: MemoryTable, count: int, *, same_ms_every: int = 0, **fields: Any) -> list[str]:
+    rows = []
+    for n in range(count):
+        step = n // same_ms_every if same_ms_every else n
+        at = iso(START + timedelta(seconds=step))
+        content = f"message {n} {fields.get('content', '')}".strip()
+        rows.append(row(**{**fields, "event_id": f"gw:s:{n:04d}", "occurred_at": at, "content": content}))
+    table.add_rows(rows, plan=FOUR_SHARDS)
+    table.set_plan(fx.GUILD, FOUR_SHARDS)
+    return [r.event_id for r in sorted(rows, key=lambda r: (r.occurred_at, r.event_id), reverse=True)]
+
+
+def test_older_pages_show_every_event_once_when_the_feed_is_sharded(table: MemoryTable, ports: Ports) -> None:
+    sharded(table, 47, same_ms_every=3)
+    assert len({pk for (pk, sk) in table.items if sk.startswith(keys.FEED_FIRST)}) == 4
+
+    reply, seen = run(ports), []
+    seen += shown(reply)
+    while not button(reply, "Older")["disabled"]:
+        reply = click(ports, reply, "Older")
+        seen += shown(reply)
+
+    order = sorted(range(47), key=lambda n: (n // 3, f"gw:s:{n:04d}"), reverse=True)
+    assert seen == [str(n) for n in order]
+
+
+def test_newer_goes_back_to_exactly_the_previous_page_when_the_feed_is_sharded(
+    table: MemoryTable, ports: Ports
+) -> None:
+    sharded(table, 35, same_ms_every=4)
+    first = run(ports)
+    second = click(ports, first, "Older")
+
+    back = click(ports, second, "Newer")
+
+    assert shown(back) == shown(first)
+
+
+def test_search_keeps_only_matching_events_when_the_feed_is_sharded(table: MemoryTable, ports: Ports) -> None:
+    sharded(table, 40)
+    table.add_rows(
+        [row(event_id="gw:s:x", occurred_at=iso(START + timedelta(minutes=5)), content="message 99 needle")],
+        plan=FOUR_SHARDS,
+    )
+
+    reply = run(ports, category="message", contains="NEEDLE")
+
+    assert shown(reply) == ["99"]
