@@ -9,7 +9,7 @@ import pytest
 
 from guildlog.services.commands.definitions import registration_payload
 from guildlog_tools.cli import main
-from tests.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Scripted
+from guildlog_tools.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Scripted
 
 pytestmark = pytest.mark.integration
 

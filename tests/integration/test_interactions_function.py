@@ -32,8 +32,8 @@ from guildlog.services.commands.definitions import all_leaves
 from guildlog.services.commands.stats import day_counters
 from guildlog.services.ingest import Ingestor
 from guildlog.services.timefmt import DISCORD_EPOCH_MS, iso
+from guildlog_tools.fakes.discord_rest import FakeDiscordRest
 from tests.fakes import interactions as fx
-from tests.fakes.discord_rest import FakeDiscordRest
 from tests.integration.conftest import LambdaContext, load_function
 
 pytestmark = pytest.mark.integration

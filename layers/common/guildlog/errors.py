@@ -55,6 +55,14 @@ class DiscordApiError(GuildlogError):
     """Discord's REST API refused a request or could not be reached after bounded retries."""
 
 
+class DiscordTargetGoneError(DiscordApiError):
+    """Discord answered 403 or 404 for a channel or webhook: no access any more, or it is gone.
+
+    Retrying cannot help and every retry counts toward Discord's invalid-request limit, so the
+    caller stops using the target until its configuration changes.
+    """
+
+
 class QueryError(GuildlogError):
     """A query that cannot run: unknown name, bad parameters, or Athena/DuckDB refusing it."""
 

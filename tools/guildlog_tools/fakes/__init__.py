@@ -1,1 +1,1 @@
-"""Stand-ins for outside services (Discord's REST API) on loopback, for the tests and rehearsals."""
+"""Stand-ins for outside services (Discord's REST API) on loopback, for the tests, the local stack and rehearsals."""

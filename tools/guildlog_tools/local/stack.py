@@ -33,7 +33,7 @@ from guildlog_tools.local.apigw import ApiGatewayServer, Route, environment
 from guildlog_tools.local.devfile import DevKeys, default_dev_file, load_or_create_keys, write_dev_file
 
 if TYPE_CHECKING:
-    from guildlog_tools.local.fake_discord import FakeDiscordServer
+    from guildlog_tools.fakes.discord_rest import FakeDiscordRest
     from guildlog_tools.local.lambda_api import LambdaInvokeServer
 
 REGION = "us-east-1"
@@ -100,9 +100,9 @@ class LocalStack:
         self.aws_endpoint_url = ""
         self.api_url = ""
         self.routes: list[Route] = []
-        # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and local/fake_discord.py.
+        # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and fakes/discord_rest.py.
         self.lambda_api: LambdaInvokeServer | None = None
-        self.discord: FakeDiscordServer | None = None
+        self.discord: FakeDiscordRest | None = None
         self.bot_token_secret_arn = LOCAL_BOT_TOKEN_SECRET_ARN
         self._exit = ExitStack()
         self._clients: dict[str, Any] = {}
@@ -275,11 +275,18 @@ class LocalStack:
 
     def _start_discord_and_lambda_api(self) -> None:
         """The fake Discord REST API, the dev bot token secret, and Lambda's Invoke API on loopback."""
-        from guildlog_tools.local.fake_discord import FakeDiscordServer, create_dev_bot_token
+        from guildlog_tools.fakes.discord_rest import FakeDiscordRest
         from guildlog_tools.local.lambda_api import LambdaInvokeServer
 
         self.bot_token_secret_arn = create_dev_bot_token(self.client("secretsmanager"))
-        self.discord = FakeDiscordServer(self.host, log_stream=sys.stderr if self.access_log else None)
+        # Any bot token and any interaction token: the stack's are random dev values the fake cannot know.
+        self.discord = FakeDiscordRest(
+            self.host,
+            bot_token=None,
+            application_id=None,
+            strict_interactions=False,
+            log_stream=sys.stderr if self.access_log else None,
+        )
         self.discord.serve_in_thread()
         self._exit.callback(self.discord.stop)
         self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log, sqs=self.client("sqs"))
@@ -410,6 +417,21 @@ class LocalStack:
             elif kind == HTTP_API_TYPE:
                 references[logical_id] = "local"
         return references
+
+
+DEV_BOT_TOKEN_SECRET_NAME = "guildlog-local-bot-token"  # noqa: S105 - a name, not a secret
+
+
+def create_dev_bot_token(secretsmanager: Any) -> str:
+    """A random dev bot token in the local Secrets Manager (never a real token); returns the secret's ARN.
+
+    The search cursors' key is derived from it, so it exists wherever the stack does.
+    """
+    import secrets
+
+    value = "guildlog-dev-" + secrets.token_urlsafe(32)
+    answer = secretsmanager.create_secret(Name=DEV_BOT_TOKEN_SECRET_NAME, SecretString=value)
+    return str(answer["ARN"])
 
 
 def local_name(logical_id: str) -> str:

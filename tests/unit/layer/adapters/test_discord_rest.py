@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from guildlog.adapters.discord_rest import DiscordRest, redact
-from guildlog.errors import DiscordApiError
-from tests.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Scripted
+from guildlog.adapters.discord_rest import DiscordRest, redact, route_key
+from guildlog.errors import DiscordApiError, DiscordTargetGoneError
+from guildlog_tools.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Scripted, rate_limited
 
 APP = "1300000000000000001"
 INTERACTION_TOKEN = "aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0"
@@ -22,12 +22,33 @@ def discord() -> Iterator[FakeDiscordRest]:
         yield server
 
 
+class Clock:
+    """A monotonic clock that moves only when the client sleeps: waits are exact, and none is real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 def client(
     discord: FakeDiscordRest, token: str | None = BOT_TOKEN, **kwargs: object
 ) -> tuple[DiscordRest, list[float]]:
-    waits: list[float] = []
-    rest = DiscordRest(discord.api_base, (lambda: token) if token else None, sleep=waits.append, **kwargs)  # type: ignore[arg-type]
-    return rest, waits
+    clock = Clock()
+    rest = DiscordRest(
+        discord.api_base,
+        (lambda: token) if token else None,
+        sleep=clock.sleep,
+        monotonic=clock,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return rest, clock.waits
 
 
 def test_put_commands_overwrites_and_get_reads_them_back_when_authorised(discord: FakeDiscordRest) -> None:
@@ -137,3 +158,139 @@ def test_request_retries_then_fails_when_nobody_listens() -> None:
 def test_redact_hides_the_token_segment_when_the_path_is_a_webhook() -> None:
     assert redact("/webhooks/123/abc.def-ghi/messages/@original") == "/webhooks/123/***/messages/@original"
     assert redact("/applications/123/commands") == "/applications/123/commands"
+
+
+CHANNEL = "1300000000000000200"
+OTHER_CHANNEL = "1300000000000000201"
+POST = {"content": "", "embeds": [{"title": "t"}], "allowed_mentions": {"parse": []}}
+
+
+def test_route_key_keeps_the_major_parameter_when_ids_vary() -> None:
+    assert route_key("POST", f"/channels/{CHANNEL}/messages") == ("POST /channels/{channels}/messages", CHANNEL)
+    assert route_key("PATCH", "/webhooks/1300000000000000001/tok/messages/@original") == (
+        "PATCH /webhooks/{webhooks}/{token}/messages/@original",
+        "1300000000000000001/tok",
+    )
+    assert route_key("GET", "/applications/1300000000000000001/commands") == ("GET /applications/{id}/commands", "")
+
+
+def test_request_waits_for_the_bucket_reset_when_the_last_answer_left_none(discord: FakeDiscordRest) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "2.5", "X-RateLimit-Bucket": "abc"}
+    discord.script(Scripted(r"POST /channels/\d+/messages", 200, {"id": "1"}, spent))
+    rest, waits = client(discord)
+
+    rest.create_message(CHANNEL, POST)
+    rest.create_message(CHANNEL, POST)
+
+    assert waits == [2.5]
+    assert 429 not in discord.statuses()
+
+
+def test_request_does_not_wait_when_the_spent_bucket_is_another_channels(discord: FakeDiscordRest) -> None:
+    spent = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "2.5", "X-RateLimit-Bucket": "abc"}
+    discord.script(Scripted(r"POST /channels/\d+/messages", 200, {"id": "1"}, spent))
+    rest, waits = client(discord)
+
+    rest.create_message(CHANNEL, POST)
+    rest.create_message(OTHER_CHANNEL, POST)
+
+    assert waits == []
+
+
+def test_request_holds_every_route_when_a_429_is_global(discord: FakeDiscordRest) -> None:
+    discord.script(rate_limited(r"POST /channels/\d+/messages", "global", retry_after=3.0))
+    rest, waits = client(discord)
+
+    rest.create_message(CHANNEL, POST)  # waits 3 s, then posts
+    rest.get_application()
+
+    assert waits == [3.0]
+    assert rest.limiter.stats.rate_limited_global == 1
+
+
+def test_request_holds_only_its_bucket_when_a_429_is_the_users(discord: FakeDiscordRest) -> None:
+    discord.script(rate_limited(r"POST /channels/\d+/messages", "user", retry_after=3.0))
+    rest, waits = client(discord)
+
+    rest.create_message(CHANNEL, POST)
+    rest.create_message(OTHER_CHANNEL, POST)
+
+    assert waits == [3.0]
+    assert rest.limiter.stats.invalid == 1
+
+
+def test_request_does_not_count_an_invalid_request_when_the_429_is_shared(discord: FakeDiscordRest) -> None:
+    discord.script(rate_limited(r"POST /channels/\d+/messages", "shared", retry_after=1.0))
+    rest, _ = client(discord)
+
+    rest.create_message(CHANNEL, POST)
+
+    assert rest.limiter.stats.rate_limited_shared == 1
+    assert rest.limiter.stats.invalid == 0
+
+
+def test_create_message_raises_target_gone_at_once_when_the_channel_is_forbidden(discord: FakeDiscordRest) -> None:
+    discord.forbid(CHANNEL)
+    rest, waits = client(discord)
+
+    with pytest.raises(DiscordTargetGoneError) as caught:
+        rest.create_message(CHANNEL, POST)
+
+    assert caught.value.fields["status"] == 403
+    assert len(discord.requests) == 1 and waits == []
+
+
+def test_create_message_raises_target_gone_when_the_channel_was_deleted(discord: FakeDiscordRest) -> None:
+    discord.delete_channel(CHANNEL)
+    rest, _ = client(discord)
+
+    with pytest.raises(DiscordTargetGoneError) as caught:
+        rest.create_message(CHANNEL, POST)
+
+    assert caught.value.fields["status"] == 404
+
+
+def test_request_refuses_to_send_when_invalid_requests_reach_the_ceiling(discord: FakeDiscordRest) -> None:
+    discord.forbid(CHANNEL)
+    rest, _ = client(discord, limiter=None)
+    rest.limiter.invalid_ceiling = 3
+    for _ in range(3):
+        with pytest.raises(DiscordTargetGoneError):
+            rest.create_message(CHANNEL, POST)
+
+    with pytest.raises(DiscordApiError, match="too many invalid requests"):
+        rest.create_message(OTHER_CHANNEL, POST)
+    assert len(discord.requests) == 3
+
+
+def test_request_waits_for_the_global_window_when_fifty_went_out_in_a_second(discord: FakeDiscordRest) -> None:
+    # The fake's own limits out of the way (its clock is real): only the client's global window is tested.
+    discord.limits, discord.global_limit = {"GET /applications/@me": (1000, 1.0)}, 1000
+    rest, waits = client(discord)
+    for _ in range(50):
+        rest.get_application()
+    assert waits == []
+
+    rest.get_application()
+
+    assert waits == [pytest.approx(1.0)]
+
+
+def test_execute_webhook_sends_no_bot_token_and_hides_its_token_when_it_fails(discord: FakeDiscordRest) -> None:
+    rest, _ = client(discord)
+    hook = rest.create_webhook(CHANNEL, "guildlog")
+    discord.delete_channel(CHANNEL)
+
+    with pytest.raises(DiscordTargetGoneError) as caught:
+        rest.execute_webhook(hook["id"], hook["token"], POST)
+
+    assert hook["token"] not in caught.value.message
+    assert discord.requests[-1].authorized is False
+
+
+def test_request_retries_when_an_answer_times_out(discord: FakeDiscordRest) -> None:
+    discord.script(Scripted(r"GET /applications/@me", 200, {"id": "slow"}, delay=1.5))
+    rest, waits = client(discord, timeout=0.5)
+
+    assert rest.get_application()["id"] == APP
+    assert len(waits) == 1
