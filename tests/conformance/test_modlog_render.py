@@ -363,8 +363,10 @@ def test_render_channel_update_shows_before_and_after_when_changes_are_present()
     assert "**name**: general → chat" in post.embed["description"]
 
 
-@pytest.mark.parametrize(("name", "t", "title"), [("channelcreate", "CHANNEL_CREATE", "Channel created"),
-                                                  ("channeldelete", "CHANNEL_DELETE", "Channel deleted")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "t", "title"),
+    [("channelcreate", "CHANNEL_CREATE", "Channel created"), ("channeldelete", "CHANNEL_DELETE", "Channel deleted")],
+)
 def test_render_channel_names_the_action_when_a_channel_is_created_or_deleted(name: str, t: str, title: str) -> None:
     post = render(row_of(t, load_json(KORD / f"{name}.json")["d"]))
 
@@ -449,8 +451,14 @@ def test_render_voice_leave_names_the_channel_left_when_the_previous_state_is_kn
 
 
 def test_render_kick_names_moderator_and_target_when_the_audit_log_reports_one() -> None:
-    entry = {"id": "1100000000000000001", "guild_id": GUILD, "action_type": 20, "target_id": "80351110224678912",
-             "user_id": MODERATOR, "reason": "raid"}  # fmt: skip
+    entry = {
+        "id": "1100000000000000001",
+        "guild_id": GUILD,
+        "action_type": 20,
+        "target_id": "80351110224678912",
+        "user_id": MODERATOR,
+        "reason": "raid",
+    }
 
     post = render(row_of("GUILD_AUDIT_LOG_ENTRY_CREATE", entry))
 

@@ -510,6 +510,26 @@ def _unauthorized() -> tuple[int, Any, dict[str, str]]:
     return 401, {"message": "401: Unauthorized", "code": 0}, {}
 
 
+def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """A multipart message as Discord reads it: `payload_json`, with each file's text under `files` by name."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    body: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            body = json.loads(data)
+        elif isinstance(name, str) and name.startswith("files["):
+            files[str(part.get_filename())] = data.decode("utf-8")
+    if files:
+        body["files"] = files
+    return body
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: FakeDiscordRest
     protocol_version = "HTTP/1.1"
@@ -522,8 +542,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
+        kind = self.headers.get("content-type") or ""
         try:
-            body = json.loads(raw) if raw else None
+            body = _multipart(raw, kind) if kind.startswith("multipart/form-data") else json.loads(raw) if raw else None
         except ValueError:
             body = None
         path = self.path.split("?", 1)[0]

@@ -16,6 +16,7 @@ process at a time.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -35,6 +36,7 @@ from guildlog_tools.local.devfile import DevKeys, default_dev_file, load_or_crea
 if TYPE_CHECKING:
     from guildlog_tools.fakes.discord_rest import FakeDiscordRest
     from guildlog_tools.local.lambda_api import LambdaInvokeServer
+    from guildlog_tools.local.sqs_poller import SqsPoller
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -103,6 +105,9 @@ class LocalStack:
         # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and fakes/discord_rest.py.
         self.lambda_api: LambdaInvokeServer | None = None
         self.discord: FakeDiscordRest | None = None
+        # Queue logical id → ARN; and the event source mappings that run functions from queues (SQS events).
+        self.queue_arns: dict[str, str] = {}
+        self.sqs_poller: SqsPoller | None = None
         self.bot_token_secret_arn = LOCAL_BOT_TOKEN_SECRET_ARN
         self._exit = ExitStack()
         self._clients: dict[str, Any] = {}
@@ -140,7 +145,9 @@ class LocalStack:
         for route in self.routes:
             route.handler()  # a broken handler file fails here, not on the first request
         assert self.lambda_api is not None
-        self.lambda_api.functions.update(self._async_targets(template, template_path.parent))
+        targets = self._async_targets(template, template_path.parent)
+        self.lambda_api.functions.update(targets)
+        self._start_sqs_poller(template, targets)
 
         server = _bind(
             lambda: ApiGatewayServer(
@@ -261,17 +268,79 @@ class LocalStack:
         return table, bucket
 
     def _create_queues(self, template: Mapping[str, Any]) -> dict[str, str]:
-        """Every SQS queue of the template, by logical id; the dead-letter ones also by their stack output."""
+        """Every SQS queue of the template, by logical id (URL); the dead-letter ones also by their stack output.
+
+        FIFO queues get their `.fifo` name and attributes; dead-letter queues are made first, since a
+        redrive policy names its target's ARN (moto then moves what keeps failing, as SQS does).
+        """
         from guildlog_tools.local.template import dead_letter_queue_ids, resources_of_type
 
         sqs = self.client("sqs")
-        queues = {}
-        for queue_id, resource in resources_of_type(template, QUEUE_TYPE).items():
-            retention = (resource.get("Properties") or {}).get("MessageRetentionPeriod")
-            attributes = {"MessageRetentionPeriod": str(retention)} if isinstance(retention, int) else {}
-            queues[queue_id] = sqs.create_queue(QueueName=local_name(queue_id), Attributes=attributes)["QueueUrl"]
+        declared = resources_of_type(template, QUEUE_TYPE)
+        queues: dict[str, str] = {}
+        for queue_id in sorted(declared, key=lambda q: "RedrivePolicy" in (declared[q].get("Properties") or {})):
+            properties = declared[queue_id].get("Properties") or {}
+            name = local_name(queue_id) + (".fifo" if properties.get("FifoQueue") else "")
+            attributes = {
+                key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
+                for key in (
+                    "FifoQueue",
+                    "ContentBasedDeduplication",
+                    "DeduplicationScope",
+                    "FifoThroughputLimit",
+                    "VisibilityTimeout",
+                    "MessageRetentionPeriod",
+                )
+                if isinstance(properties.get(key), (bool, int, str))
+            }
+            redrive = properties.get("RedrivePolicy")
+            if isinstance(redrive, dict):
+                target = redrive["deadLetterTargetArn"]["Fn::GetAtt"]
+                target_id = target[0] if isinstance(target, list) else str(target).split(".")[0]
+                attributes["RedrivePolicy"] = json.dumps(
+                    {
+                        "deadLetterTargetArn": self.queue_arns[target_id],
+                        "maxReceiveCount": int(redrive["maxReceiveCount"]),
+                    }
+                )
+            queues[queue_id] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            self.queue_arns[queue_id] = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
         self.dead_letter_queues = {key: queues[queue_id] for key, queue_id in dead_letter_queue_ids(template).items()}
         return queues
+
+    def _start_sqs_poller(self, template: Mapping[str, Any], targets: Mapping[str, Route]) -> None:
+        """Every function's SQS events, polled in-process (local/sqs_poller.py)."""
+        from guildlog_tools.local.sqs_poller import Mapping as SqsMapping
+        from guildlog_tools.local.sqs_poller import SqsPoller
+        from guildlog_tools.local.template import function_properties, resources_of_type
+
+        mappings = []
+        for function_id in resources_of_type(template, FUNCTION_TYPE):
+            for event in (function_properties(template, function_id).get("Events") or {}).values():
+                if not isinstance(event, dict) or event.get("Type") != "SQS":
+                    continue
+                properties = event.get("Properties") or {}
+                queue = properties.get("Queue") or {}
+                attribute = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+                queue_id = attribute[0] if isinstance(attribute, list) else str(attribute or "").split(".")[0]
+                if queue_id not in self.queues:
+                    raise ConfigurationError(f"{function_id} reads a queue the local stack did not create: {queue!r}")
+                mappings.append(
+                    SqsMapping(
+                        self.queues[queue_id],
+                        self.queue_arns[queue_id],
+                        targets[function_id],
+                        batch_size=int(properties.get("BatchSize", 10)),
+                        report_failures="ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or []),
+                    )
+                )
+        if not mappings:
+            return
+        self.sqs_poller = SqsPoller(
+            lambda: self.client("sqs"), mappings, region=self.region, function_log=self.function_log
+        )
+        self.sqs_poller.start()
+        self._exit.callback(self.sqs_poller.stop)
 
     def _start_discord_and_lambda_api(self) -> None:
         """The fake Discord REST API, the dev bot token secret, and Lambda's Invoke API on loopback."""
@@ -406,10 +475,10 @@ class LocalStack:
                 references[logical_id] = self.bucket
                 references[f"{logical_id}.Arn"] = f"arn:aws:s3:::{self.bucket}"
             elif kind == QUEUE_TYPE and logical_id in self.queues:
-                name = local_name(logical_id)
+                arn = self.queue_arns[logical_id]
                 references[logical_id] = self.queues[logical_id]
-                references[f"{logical_id}.Arn"] = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
-                references[f"{logical_id}.QueueName"] = name
+                references[f"{logical_id}.Arn"] = arn
+                references[f"{logical_id}.QueueName"] = arn.rsplit(":", 1)[1]
             elif kind == FUNCTION_TYPE:
                 # The function's name: what an async invoke of it is addressed to.
                 references[logical_id] = logical_id

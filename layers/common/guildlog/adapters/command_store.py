@@ -66,7 +66,10 @@ class CommandStore:
         )
         for n, (name, value) in enumerate((set_fields or {}).items()):
             names[f"#s{n}"] = name
-            values[f":s{n}"] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
+            if isinstance(value, bool):
+                values[f":s{n}"] = {"BOOL": value}
+            else:
+                values[f":s{n}"] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
             sets.append(f"#s{n} = :s{n}")
         expression = "SET " + ", ".join(sets)
         removes = []

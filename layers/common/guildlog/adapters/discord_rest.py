@@ -290,9 +290,14 @@ class DiscordRest:
 
     # -- log posts
 
-    def create_message(self, channel_id: str, body: dict[str, Any], *, budget: float | None = None) -> dict[str, Any]:
-        """Post `body` in a channel as the bot. Raises DiscordTargetGoneError on 403/404 (no access, no channel)."""
-        found: dict[str, Any] = self._request("POST", f"/channels/{channel_id}/messages", body, budget=budget)
+    def create_message(
+        self, channel_id: str, body: dict[str, Any], *, files: list[tuple[str, str]] | None = None
+    ) -> dict[str, Any]:
+        """Post `body` (and text `files`, by name) in a channel as the bot.
+
+        Raises DiscordTargetGoneError on 403/404 (no access, no channel).
+        """
+        found: dict[str, Any] = self._request("POST", f"/channels/{channel_id}/messages", body, files=files)
         return found
 
     def create_webhook(self, channel_id: str, name: str) -> dict[str, Any]:
@@ -301,11 +306,11 @@ class DiscordRest:
         return found
 
     def execute_webhook(
-        self, webhook_id: str, webhook_token: str, body: dict[str, Any], *, budget: float | None = None
+        self, webhook_id: str, webhook_token: str, body: dict[str, Any], *, files: list[tuple[str, str]] | None = None
     ) -> dict[str, Any]:
-        """Post `body` through a channel webhook and return the message (`?wait=true`); no bot token."""
+        """Post `body` (and text `files`) through a channel webhook; the message (`?wait=true`). No bot token."""
         path = f"/webhooks/{webhook_id}/{webhook_token}?wait=true"
-        found: dict[str, Any] = self._request("POST", path, body, bot=False, budget=budget)
+        found: dict[str, Any] = self._request("POST", path, body, bot=False, files=files)
         return found
 
     def get_guild_invites(self, guild_id: str) -> list[dict[str, Any]]:
@@ -316,7 +321,14 @@ class DiscordRest:
     # -- the one request loop
 
     def _request(
-        self, method: str, path: str, body: Any = None, *, bot: bool = True, budget: float | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        bot: bool = True,
+        budget: float | None = None,
+        files: list[tuple[str, str]] | None = None,
     ) -> Any:
         import urllib.error
         import urllib.request
@@ -331,7 +343,9 @@ class DiscordRest:
                 raise DiscordApiError(f"{shown} needs the bot token, and none is configured")
             headers["Authorization"] = f"Bot {self._token()}"
         data = None
-        if body is not None:
+        if files:
+            data, headers["Content-Type"] = multipart(body or {}, files)
+        elif body is not None:
             data = json.dumps(body, separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"
         ends = None if budget is None else self.monotonic() + budget
@@ -382,6 +396,27 @@ class DiscordRest:
                     raise DiscordApiError(f"{shown}: would retry after the deadline ({last})", attempts=attempt)
                 self.sleep(backoff)
         raise DiscordApiError(f"{shown} failed after {self.attempts} attempts ({last})", attempts=self.attempts)
+
+
+def multipart(body: dict[str, Any], files: list[tuple[str, str]]) -> tuple[bytes, str]:
+    """A message with files as Discord takes it: `payload_json` plus `files[n]` parts (multipart/form-data)."""
+    import secrets
+
+    boundary = "guildlog-" + secrets.token_hex(12)
+    payload = {**body, "attachments": [{"id": n, "filename": name} for n, (name, _) in enumerate(files)]}
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\n'
+        f"Content-Type: application/json\r\n\r\n{json.dumps(payload, separators=(',', ':'))}\r\n".encode()
+    ]
+    for n, (name, text) in enumerate(files):
+        safe = name.replace('"', "")
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files[{n}]"; filename="{safe}"\r\n'
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        )
+        parts.append(head.encode() + text.encode("utf-8") + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 def _commands_path(application_id: str, guild_id: str | None) -> str:

@@ -21,11 +21,17 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
 
     settings = Settings.from_env()
     store = DynamoStore(settings.table_name)
+    notifier = None
+    if settings.notify_queue_url:
+        from guildlog.adapters.notify_queue import NotifyQueue
+
+        notifier = NotifyQueue(settings.notify_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
         default_retention_days=settings.retention_days,
         directory=Directory(store),
+        notifier=notifier,
     )
     return settings, ingestor
 

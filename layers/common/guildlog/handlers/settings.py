@@ -24,6 +24,8 @@ class Settings(BaseModel):
     discord_api_base: str = "https://discord.com/api/v10"
     # InteractionsFunction hands deferred answers and command logging to this function (async invoke).
     worker_function: str = ""
+    # IngestFunction hands rows for the moderation log to NotifyFunction through this SQS FIFO queue.
+    notify_queue_url: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_RETENTION_DAYS = 30
+# Flat attributes of the config item, one per key (an UpdateItem SETs or REMOVEs one without
+# reading the others): `route#<kind or category>` = log channel, `webhook#<channel>` = "<id>/<token>",
+# `error#<channel>` = why posting there stopped.
+ROUTE_PREFIX = "route#"
+WEBHOOK_PREFIX = "webhook#"
+ERROR_PREFIX = "error#"
 
 
 class GuildConfig(BaseModel):
-    """What ingest honours per guild. Ignored channels and disabled categories are still archived
-    raw (and in the S3 datasets); they are only kept out of the hot table and the counters."""
+    """What ingest and the moderation log honour per guild.
+
+    Archive side: ignored channels and disabled categories are still archived raw (and in the S3
+    datasets); they are only kept out of the hot table and the counters.
+
+    Log side: `log_channel_id` receives every kind not routed elsewhere by `log_routes` (kind or
+    category → channel). `log_ignored_*` keep events out of the log only, never out of the archive;
+    bots' message events are left out unless `log_bots`. `delivery` is "bot" (bot messages) or
+    "webhook" (a channel webhook the bot creates; its id and token in `webhooks`).
+    `log_channel_errors`: channels where Discord answered 403/404; nothing is posted there until the
+    configuration of that channel changes.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -18,3 +36,34 @@ class GuildConfig(BaseModel):
     log_channel_id: str | None = None
     ignored_channels: frozenset[str] = frozenset()
     disabled_categories: frozenset[str] = frozenset()
+    log_routes: dict[str, str] = Field(default_factory=dict)
+    log_ignored_channels: frozenset[str] = frozenset()
+    log_ignored_users: frozenset[str] = frozenset()
+    log_ignored_roles: frozenset[str] = frozenset()
+    log_bots: bool = False
+    delivery: Literal["bot", "webhook"] = "bot"
+    webhooks: dict[str, str] = Field(default_factory=dict)
+    log_channel_errors: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_item(cls, data: Any) -> Any:
+        """Gather the item's flat `route#…`, `webhook#…` and `error#…` attributes into their maps."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for prefix, target in (
+            (ROUTE_PREFIX, "log_routes"),
+            (WEBHOOK_PREFIX, "webhooks"),
+            (ERROR_PREFIX, "log_channel_errors"),
+        ):
+            found = {k[len(prefix) :]: str(v) for k, v in data.items() if isinstance(k, str) and k.startswith(prefix)}
+            if found:
+                out[target] = {**found, **(data.get(target) or {})}
+        if out.get("delivery") not in (None, "bot", "webhook"):
+            out["delivery"] = "bot"
+        return out
+
+    @property
+    def logs_anything(self) -> bool:
+        return bool(self.log_channel_id or self.log_routes)

@@ -167,6 +167,20 @@ def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) 
     return _fit(_compact(item), "details", "content")
 
 
+def _author_facts(row: EventRow) -> Item:
+    """Whether the author is a bot, and their roles: the moderation log's ignores read them on a delete."""
+    try:
+        details = json.loads(row.details)
+    except ValueError:
+        return {}
+    facts: Item = {}
+    if details.get("bot"):
+        facts["bot"] = True
+    if isinstance(details.get("roles"), list) and details["roles"]:
+        facts["roles"] = [str(r) for r in details["roles"]]
+    return facts
+
+
 def item_size(item: Item) -> int:
     """An item's size as DynamoDB bills it: attribute names plus values (strings and binary as
     bytes, numbers about a byte per two digits plus one, booleans one byte)."""
@@ -202,6 +216,7 @@ def message_items(row: EventRow, ttl: int, plan: ShardPlan | None = None) -> lis
             "user_name": row.user_name,
             "content": row.content,
             "attachments": row.attachments,
+            **_author_facts(row),
             **base,
         }
         return [_fit(_compact(item), "attachments", "content")]

@@ -38,6 +38,10 @@ class Archive(Protocol):
     def put(self, key: str, text: str) -> None: ...
 
 
+class Notifier(Protocol):
+    def send(self, messages: list[tuple[str, str, str]]) -> int: ...
+
+
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
     def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
@@ -148,11 +152,13 @@ class Ingestor:
         config_cache: ConfigCache | None = None,
         directory: Directory | None = None,
         plan_cache: PlanCache | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
         # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
         self.directory = directory
+        self.notifier = notifier
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
@@ -218,6 +224,7 @@ class Ingestor:
             rows_by_day[partition_day(row.occurred_at)].append(row)
         objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
         stored_before = self._write_hot(batch_id, rows, resolution)
+        self._hand_over(rows)
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -259,6 +266,38 @@ class Ingestor:
             self.archive.put(object_key("quarantine", day, batch_id), _jsonl(lines))
             objects += 1
         return objects
+
+    def _hand_over(self, rows: list[EventRow]) -> None:
+        """Queue the rows the guilds' log channels want, in order (the moderation log; NotifyFunction posts them).
+
+        Every live row is handed over, duplicates included: a batch retried after a crash between
+        the hot write and this hand-over must still reach the log, and NotifyFunction's posted
+        markers keep a second hand-over from posting twice. Imported and replayed history is not
+        live, and is never posted. Routing and ignores are NotifyFunction's, on the config of the
+        moment; here only guilds with no log at all are left out.
+        """
+        if self.notifier is None:
+            return
+        from guildlog.services.modlog.kinds import kind_of
+
+        live = [r for r in rows if r.source == "gateway" and r.guild_id]
+        if not live:
+            return
+        configs = self._configs({r.guild_id for r in live})
+        messages = []
+        for row in live:
+            config = configs.get(row.guild_id) if row.guild_id else None
+            if config is None or not config.logs_anything:
+                continue
+            data = row.model_dump()
+            if kind_of(data) is None:
+                continue
+            body = json.dumps(
+                {"v": 1, "guild_id": row.guild_id, "row": data}, separators=(",", ":"), ensure_ascii=False
+            )
+            messages.append((str(row.guild_id), row.event_id, body))
+        if messages:
+            self.notifier.send(messages)
 
     def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates)."""

@@ -101,6 +101,10 @@ def _message(data: dict[str, Any], action: str) -> Fields:
     details: dict[str, Any] = _pick(data, "type", "webhook_id", "pinned", "tts", "flags")
     if author.get("bot"):
         details["bot"] = True
+    roles = _obj(data.get("member")).get("roles")
+    if isinstance(roles, list) and roles:
+        # The author's roles when sent: the log's ignored roles apply to their messages.
+        details["roles"] = [str(r) for r in roles[:_MAX_LIST_ITEMS]]
     ref = _obj(data.get("message_reference"))
     if ref.get("message_id"):
         # Crossposts, forwards, pins and thread starters carry a reference too: only type 19 is a reply.

@@ -551,3 +551,19 @@ def test_feed_item_is_not_a_version_when_the_row_is_an_edit() -> None:
 
     assert "whole" not in feed_item(row, TTL)
     assert len(message_items(row, TTL)) == 1
+
+
+def test_message_items_keep_the_authors_bot_flag_and_roles_when_the_message_says_them() -> None:
+    d = {
+        "id": "200000000000000001",
+        "channel_id": "100000000000000002",
+        "guild_id": "100000000000000001",
+        "author": {"id": "100000000000000003", "username": "bot", "bot": True},
+        "content": "x" * 1_000,  # too long to be held in the feed item: a version of its own
+        "timestamp": "2026-03-01T00:00:00.000Z",
+        "member": {"roles": ["100000000000000070"]},
+    }
+
+    [version] = message_items(from_payload("MESSAGE_CREATE", d), 2_000_000_000)
+
+    assert version["bot"] is True and version["roles"] == ["100000000000000070"]

@@ -1,0 +1,65 @@
+"""Ingest's hand-over to NotifyFunction: rows to post, on the SQS FIFO queue, in order per guild.
+
+SendMessageBatch (10 a call). The group is the guild, so a guild's rows reach NotifyFunction in
+the order ingest wrote them, one batch of a guild in flight at a time; the deduplication id is the
+event's, so a batch the relay sends again within SQS's five minutes is not queued twice (the
+posted markers cover the rest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from guildlog.errors import StorageError
+
+SEND_BATCH_LIMIT = 10
+_ATTEMPTS = 4
+
+
+class NotifyQueue:
+    """`client` is a boto3 SQS client (injected, or built lazily)."""
+
+    def __init__(self, queue_url: str, client: Any = None) -> None:
+        self.queue_url = queue_url
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("sqs")
+        return self._client
+
+    def send(self, messages: list[tuple[str, str, str]]) -> int:
+        """Queue (group, event id, body) messages in order; StorageError if SQS keeps refusing. Returns calls."""
+        calls = 0
+        for start in range(0, len(messages), SEND_BATCH_LIMIT):
+            chunk = messages[start : start + SEND_BATCH_LIMIT]
+            entries = {
+                str(n): {
+                    "Id": str(n),
+                    "MessageBody": body,
+                    "MessageGroupId": group,
+                    "MessageDeduplicationId": hashlib.sha256(event_id.encode("utf-8")).hexdigest(),
+                }
+                for n, (group, event_id, body) in enumerate(chunk)
+            }
+            pending = list(entries)
+            for _ in range(_ATTEMPTS):
+                try:
+                    answer = self.client.send_message_batch(
+                        QueueUrl=self.queue_url, Entries=[entries[i] for i in pending]
+                    )
+                except Exception as exc:
+                    raise StorageError("SQS refused the log hand-over", error=type(exc).__name__) from exc
+                calls += 1
+                # A failed entry and everything after it go again, so the group's order holds.
+                failed = min((int(f["Id"]) for f in answer.get("Failed") or []), default=None)
+                if failed is None:
+                    break
+                pending = [i for i in pending if int(i) >= failed]
+            else:
+                raise StorageError("SQS left log messages unsent after retries", unsent=len(pending))
+        return calls

@@ -1,0 +1,102 @@
+"""The moderation log on the local stack: relay batch → IngestFunction → SQS FIFO → NotifyFunction → fake Discord."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guildlog_tools.local.stack import LocalStack
+from tests.integration.test_local_stack import post, signed_headers
+
+pytestmark = pytest.mark.integration
+
+GUILD = "900000000000000001"
+LOG = "900000000000000020"
+CHAT = "900000000000000010"
+AUTHOR = "900000000000000100"
+MOMENT = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+WAIT_S = 60
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    with LocalStack(dev_file=tmp_path / "state" / "dev.json") as running:
+        running.client("dynamodb").put_item(
+            TableName=running.table,
+            Item={"PK": {"S": f"G#{GUILD}"}, "SK": {"S": "CONFIG"}, "log_channel_id": {"S": LOG}},
+        )
+        yield running
+
+
+def at(seconds: int) -> str:
+    return (MOMENT + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def message_id(n: int) -> str:
+    return str(((int(MOMENT.timestamp() * 1000) - 1_420_070_400_000) << 22) + n)
+
+
+def events() -> list[dict[str, Any]]:
+    created = {
+        "t": "MESSAGE_CREATE",
+        "seq": 1,
+        "received_at": at(0),
+        "d": {
+            "id": message_id(1),
+            "channel_id": CHAT,
+            "guild_id": GUILD,
+            "content": "rude words @everyone",
+            "author": {"id": AUTHOR, "username": "ada"},
+            "timestamp": at(0),
+        },
+    }
+    deleted = {
+        "t": "MESSAGE_DELETE",
+        "seq": 2,
+        "received_at": at(5),
+        "d": {"id": message_id(1), "channel_id": CHAT, "guild_id": GUILD},
+    }
+    joins = [
+        {
+            "t": "GUILD_MEMBER_ADD",
+            "seq": 3 + n,
+            "received_at": at(6 + n),
+            "d": {
+                "guild_id": GUILD,
+                "joined_at": at(6 + n),
+                "user": {"id": str(int(AUTHOR) + 1 + n), "username": f"m{n}"},
+            },
+        }
+        for n in range(3)
+    ]
+    return [created, deleted, *joins]
+
+
+def send(stack: LocalStack, batch_id: str) -> None:
+    envelope = {"v": 1, "batch_id": batch_id, "relay": {"shard": [0, 1], "session_id": "sess-log"}, "events": events()}
+    raw = gzip.compress(json.dumps(envelope).encode("utf-8"))
+    assert stack.keys is not None
+    status, _ = post(stack.gateway_events_url, raw, signed_headers(stack.keys.relay_private_key, raw))
+    assert status == 200
+
+
+def test_local_stack_posts_the_log_once_in_order_when_a_batch_is_sent_twice(stack: LocalStack) -> None:
+    assert stack.discord is not None and stack.sqs_poller is not None
+
+    send(stack, "log-batch-1")
+    posted = stack.discord.wait_for_messages(1, timeout=WAIT_S)
+    send(stack, "log-batch-1")  # the relay's retry of the same batch
+    assert stack.sqs_poller.wait_idle(WAIT_S)
+
+    assert len(posted) == 1 and len(stack.discord.messages) == 1
+    [message] = stack.discord.messages
+    titles = [e["title"] for e in message.body["embeds"]]
+    assert message.channel_id == LOG and titles == ["Message deleted"] + ["Member joined"] * 3
+    assert message.body["embeds"][0]["description"] == "rude words @everyone"
+    assert message.body["allowed_mentions"] == {"parse": []}
