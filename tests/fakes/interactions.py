@@ -24,7 +24,16 @@ MODERATOR = "1300000000000000130"
 STRANGER = "1300000000000000140"
 EVERYONE = 1 << 10 | 1 << 11  # view channel, send messages: no Manage Server
 MANAGER = EVERYONE | p.MANAGE_GUILD
-_OPTION_TYPES = {"user": p.USER, "channel": p.CHANNEL, "days": p.INTEGER, "enabled": p.BOOLEAN, "ignored": p.BOOLEAN}
+_OPTION_TYPES = {
+    "user": p.USER,
+    "channel": p.CHANNEL,
+    "role": p.ROLE,
+    "days": p.INTEGER,
+    "enabled": p.BOOLEAN,
+    "ignored": p.BOOLEAN,
+    "off": p.BOOLEAN,
+    "logged": p.BOOLEAN,
+}
 _sequence = itertools.count(1)
 
 

@@ -51,7 +51,8 @@ class DynamoLogStore:
             self.store.put_items(items)
 
     def stop_channel(self, guild_id: str, channel_id: str, reason: str) -> None:
-        self._set(guild_id, ERROR_PREFIX + channel_id, f"{reason}, since {iso(utcnow())}")
+        """Record why posting in the channel stopped; an empty reason clears it (the channel works again)."""
+        self._set(guild_id, ERROR_PREFIX + channel_id, f"{reason}, since {iso(utcnow())}" if reason else "")
 
     def save_webhook(self, guild_id: str, channel_id: str, value: str) -> None:
         self._set(guild_id, WEBHOOK_PREFIX + channel_id, value)

@@ -82,6 +82,7 @@ def default_app() -> InteractionApp:
         cursors=HmacCursorCodec(lambda: derive_key(bot_token.value())),
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
+        log_queue=_log_queue(settings.notify_queue_url),
     )
     return InteractionApp(
         ports,
@@ -99,3 +100,12 @@ def services_clock(pinned: str) -> Callable[[], Any]:
         return lambda: datetime.now(UTC)
     moment = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
     return lambda: moment
+
+
+def _log_queue(url: str) -> Any:
+    """The moderation log's queue (/logs config test posts through it), when the stack has one."""
+    if not url:
+        return None
+    from guildlog.adapters.notify_queue import NotifyQueue
+
+    return NotifyQueue(url)

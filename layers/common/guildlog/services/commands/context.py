@@ -83,6 +83,8 @@ class Ports:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     # /logs export's services.exports.Exporter (WorkerFunction only: the command is always deferred).
     exporter: Any = None
+    # /logs config test: the moderation log's queue (adapters.notify_queue.NotifyQueue), `send(messages)`.
+    log_queue: Any = None
 
 
 # ---------------------------------------------------------------- the reply

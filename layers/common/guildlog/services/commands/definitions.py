@@ -27,6 +27,28 @@ MAX_CONTAINS_CHARS = 50
 CONFIGURABLE_CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "other")
 SEARCHABLE_CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "other")
 PERIODS = ("24h", "7d", "30d")
+# What a log channel can be set for: everything, a category, or one kind (services.modlog.kinds; a test checks).
+LOG_CATEGORIES = ("message", "member", "moderation", "server", "voice")
+LOG_KINDS = (
+    "message_delete",
+    "message_edit",
+    "message_bulk_delete",
+    "member_join",
+    "member_leave",
+    "member_update",
+    "member_ban",
+    "member_unban",
+    "member_kick",
+    "role",
+    "channel",
+    "thread",
+    "emoji",
+    "guild",
+    "invite",
+    "voice",
+)
+LOG_TARGETS = ("all", *LOG_CATEGORIES, *(k for k in LOG_KINDS if k not in LOG_CATEGORIES))
+DELIVERY_MODES = ("bot", "webhook")
 # /logs export's formats (services.exports.FORMATS; a test checks they agree).
 EXPORT_FORMATS = ("json", "csv", "dce")
 
@@ -205,7 +227,7 @@ LOGS = Command(
                 Leaf("show", "Show this server's logging configuration", handler=routes.config_show),
                 Leaf(
                     "channel",
-                    "Set the log channel (leave empty to clear it)",
+                    "Set where the log is posted (leave empty to clear it)",
                     handler=routes.config_channel,
                     options=(
                         Option(
@@ -214,7 +236,54 @@ LOGS = Command(
                             "The log channel",
                             channel_types=(p.GUILD_TEXT, p.GUILD_ANNOUNCEMENT),
                         ),
+                        Option(
+                            p.STRING,
+                            "for",
+                            "Everything (default), one category, or one kind of event",
+                            choices=tuple(Choice(t.replace("_", " "), t) for t in LOG_TARGETS),
+                        ),
+                        Option(p.BOOLEAN, "off", "Post nothing for this category or kind"),
                     ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "log-ignore",
+                    "Keep a channel, member or role out of the log channel (still archived), or bring it back",
+                    handler=routes.config_log_ignore,
+                    options=(
+                        Option(p.CHANNEL, "channel", "A channel", channel_types=p.LOGGED_CHANNEL_TYPES),
+                        Option(p.USER, "user", "A member"),
+                        Option(p.ROLE, "role", "A role"),
+                        Option(p.BOOLEAN, "ignored", "Ignore (default) or bring back (false)"),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "bots",
+                    "Post bots' message events to the log channel (off by default)",
+                    handler=routes.config_bots,
+                    options=(Option(p.BOOLEAN, "logged", "Post them", required=True),),
+                    mutates=True,
+                ),
+                Leaf(
+                    "delivery",
+                    "Post the log as the bot, or through a channel webhook the bot creates",
+                    handler=routes.config_delivery,
+                    options=(
+                        Option(
+                            p.STRING,
+                            "mode",
+                            "bot messages, or a webhook (needs Manage Webhooks)",
+                            required=True,
+                            choices=tuple(Choice(m, m) for m in DELIVERY_MODES),
+                        ),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "test",
+                    "Post a test message to every log channel",
+                    handler=routes.config_test,
                     mutates=True,
                 ),
                 Leaf(

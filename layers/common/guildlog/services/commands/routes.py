@@ -70,3 +70,27 @@ def config_retention(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import settings
 
     return settings.retention(call, ports)
+
+
+def config_log_ignore(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.log_ignore(call, ports)
+
+
+def config_bots(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.bots(call, ports)
+
+
+def config_delivery(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.delivery(call, ports)
+
+
+def config_test(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.test(call, ports)

@@ -1,4 +1,6 @@
-"""`/logs config show | channel | events | ignore | retention`: the server's configuration item.
+"""`/logs config show | channel | events | ignore | retention | log-ignore | bots | delivery | test`.
+
+The server's configuration item.
 
 Stored as `G#<guild>` / `CONFIG` (models.config.GuildConfig), which ingest reads per batch (cached up
 to a minute per warm container). Ignored channels and switched-off categories are still archived
@@ -6,10 +8,16 @@ in S3 (raw, events, events_csv) and queryable with Athena; they are only kept ou
 and the daily counters, so `/logs search` and `/stats` no longer see them. A new retention applies
 to events ingested from then on; items already stored keep the expiry they were written with.
 Everything here needs Manage Server.
+
+The moderation log (`channel`, `log-ignore`, `bots`, `delivery`, `test`): NotifyFunction reads the
+item afresh for every batch, so a change applies to the next event. `log-ignore` keeps things out of
+the log channel only; the archive and the searchable logs are not affected.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from guildlog.errors import CommandError
@@ -17,10 +25,15 @@ from guildlog.services import keys
 from guildlog.services.commands.context import Call, Item, Ports, Reply
 from guildlog.services.commands.definitions import (
     CONFIGURABLE_CATEGORIES,
+    DELIVERY_MODES,
+    LOG_TARGETS,
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
 )
 from guildlog.services.timefmt import iso
+
+_SNOWFLAKE = re.compile(r"^\d{15,21}$")
+_LOG_TAKES_EFFECT = "The log follows it from the next event."
 
 _TAKES_EFFECT = "Ingest picks this up within a minute."
 
@@ -34,13 +47,123 @@ def show(call: Call, ports: Ports) -> Reply:
 def channel(call: Call, ports: Ports) -> Reply:
     call.require_manage_guild("Changing the logging configuration")
     chosen = call.channel_option("channel")
-    if chosen is None:
-        config = _write(call, ports, remove_fields=["log_channel_id"])
-        head = "Log channel cleared."
+    target = call.string_option("for") or "all"
+    if target not in LOG_TARGETS:
+        raise CommandError(f"`for` is one of {', '.join(LOG_TARGETS)}.")
+    off = call.options.get("off", False)
+    if not isinstance(off, bool):
+        raise CommandError("`off` is true or false.")
+    field = "log_channel_id" if target == "all" else f"route#{target}"
+    what = "The log" if target == "all" else f"`{target}` events"
+    if off:
+        if target == "all":
+            raise CommandError("To stop the whole log, clear the channel: `/logs config channel` with no channel.")
+        config = _write(call, ports, set_fields={field: "off"})
+        head = f"{what} are no longer posted. {_LOG_TAKES_EFFECT}"
+    elif chosen is None:
+        config = _write(call, ports, remove_fields=[field])
+        head = "Log channel cleared." if target == "all" else f"{what} go to the log channel again."
     else:
-        config = _write(call, ports, set_fields={"log_channel_id": chosen})
-        head = f"Log channel set to <#{chosen}>."
+        # A channel set again is tried again, even if Discord refused it before.
+        config = _write(call, ports, set_fields={field: chosen}, remove_fields=[f"error#{chosen}"])
+        head = f"{what} are posted in <#{chosen}>. {_LOG_TAKES_EFFECT}"
     return Reply(f"{head}\n\n{render(config, ports.default_retention_days)}")
+
+
+def log_ignore(call: Call, ports: Ports) -> Reply:
+    call.require_manage_guild("Changing the logging configuration")
+    chosen: list[tuple[str, str, str]] = []
+    channel_id = call.channel_option("channel")
+    if channel_id:
+        chosen.append(("log_ignored_channels", channel_id, f"<#{channel_id}>"))
+    user_id = call.options.get("user")
+    if user_id is not None:
+        chosen.append(("log_ignored_users", _snowflake(user_id, "user"), f"<@{user_id}>"))
+    role_id = call.options.get("role")
+    if role_id is not None:
+        chosen.append(("log_ignored_roles", _snowflake(role_id, "role"), f"<@&{role_id}>"))
+    if len(chosen) != 1:
+        raise CommandError("Give one of `channel`, `user` or `role`.")
+    ignored = call.options.get("ignored", True)
+    if not isinstance(ignored, bool):
+        raise CommandError("`ignored` is true or false.")
+    [(name, value, shown)] = chosen
+    if ignored:
+        config = _write(call, ports, add_to_sets={name: value})
+        head = f"{shown} is kept out of the log channel (still archived and searchable). {_LOG_TAKES_EFFECT}"
+    else:
+        config = _write(call, ports, delete_from_sets={name: value})
+        head = f"{shown} is posted to the log channel again. {_LOG_TAKES_EFFECT}"
+    return Reply(f"{head}\n\n{render(config, ports.default_retention_days)}")
+
+
+def bots(call: Call, ports: Ports) -> Reply:
+    call.require_manage_guild("Changing the logging configuration")
+    logged = call.required("logged")
+    if not isinstance(logged, bool):
+        raise CommandError("`logged` is true or false.")
+    config = _write(call, ports, set_fields={"log_bots": logged})
+    head = "Bots' message events are posted." if logged else "Bots' message events are left out of the log."
+    return Reply(f"{head} {_LOG_TAKES_EFFECT}\n\n{render(config, ports.default_retention_days)}")
+
+
+def delivery(call: Call, ports: Ports) -> Reply:
+    call.require_manage_guild("Changing the logging configuration")
+    mode = call.string_option("mode")
+    if mode not in DELIVERY_MODES:
+        raise CommandError(f"`mode` is one of {', '.join(DELIVERY_MODES)}.")
+    config = _write(call, ports, set_fields={"delivery": mode})
+    head = (
+        "The log is posted through a webhook in each log channel (guildlog creates it; bot messages where it may not)."
+        if mode == "webhook"
+        else "The log is posted as bot messages."
+    )
+    return Reply(f"{head} {_LOG_TAKES_EFFECT}\n\n{render(config, ports.default_retention_days)}")
+
+
+def test(call: Call, ports: Ports) -> Reply:
+    """A test post in every log channel, through the log's own queue and delivery (routing, webhook, limits)."""
+    call.require_manage_guild("A test of the log")
+    config = ports.reader.get(f"G#{call.guild_id}", "CONFIG") or {}
+    channels = log_channels(config)
+    if not channels:
+        raise CommandError("No log channel is set: `/logs config channel` first.")
+    if ports.log_queue is None:
+        raise CommandError("This stack has no moderation log queue.")
+    at = iso(call.now)
+    messages = []
+    for channel_id in channels:
+        row = {
+            "event_id": f"test:{call.interaction.id}:{channel_id}",
+            "batch_id": f"test:{call.interaction.id}",
+            "source": "guildlog",
+            "event_type": "GUILDLOG_LOG_TEST",
+            "category": "relay",
+            "action": "log_test",
+            "occurred_at": at,
+            "received_at": at,
+            "guild_id": call.guild_id,
+            "user_id": call.user_id,
+            "details": json.dumps({"channel": channel_id}),
+        }
+        body = json.dumps({"v": 1, "guild_id": call.guild_id, "row": row}, separators=(",", ":"))
+        messages.append((call.guild_id, row["event_id"], body))
+    ports.log_queue.send(messages)
+    listed = " ".join(f"<#{c}>" for c in channels)
+    return Reply(f"A test post is on its way to {listed}. If one does not arrive, `/logs config show` says why.")
+
+
+def log_channels(config: Item) -> list[str]:
+    """Every channel the log posts to: the log channel and each route's, in that order, once each."""
+    found = [config.get("log_channel_id")] + [v for k, v in sorted(config.items()) if str(k).startswith("route#")]
+    return list(dict.fromkeys(str(c) for c in found if c and c != "off"))
+
+
+def _snowflake(value: Any, name: str) -> str:
+    text = str(value)
+    if not _SNOWFLAKE.match(text):
+        raise CommandError(f"`{name}` should be picked from the list.")
+    return text
 
 
 def events(call: Call, ports: Ports) -> Reply:
@@ -125,6 +248,34 @@ def render(config: Item, default_retention_days: int) -> str:
     if disabled:
         lines.append("archived only: " + ", ".join(disabled))
     lines.append("ignored channels: " + (" ".join(f"<#{c}>" for c in ignored) if ignored else "none"))
+    lines.extend(render_log(config))
     if config.get("updated_by"):
         lines.append(f"_last changed by <@{config['updated_by']}>_")
     return "\n".join(lines)
+
+
+def render_log(config: Item) -> list[str]:
+    """The moderation log's part of the configuration, and any channel where posting stopped."""
+    lines = ["**Moderation log**"]
+    routes = {str(k)[6:]: str(v) for k, v in config.items() if str(k).startswith("route#")}
+    for target, channel_id in sorted(routes.items()):
+        lines.append(f"{target}: " + ("off" if channel_id == "off" else f"<#{channel_id}>"))
+    quiet = [
+        *(f"<#{c}>" for c in sorted(config.get("log_ignored_channels") or [])),
+        *(f"<@{u}>" for u in sorted(config.get("log_ignored_users") or [])),
+        *(f"<@&{r}>" for r in sorted(config.get("log_ignored_roles") or [])),
+    ]
+    lines.append("kept out of the log: " + (" ".join(quiet) if quiet else "nothing"))
+    lines.append("bots' messages: " + ("posted" if config.get("log_bots") else "left out"))
+    lines.append("delivery: " + ("channel webhook" if config.get("delivery") == "webhook" else "bot messages"))
+    lines.extend(stopped_lines(config))
+    return lines
+
+
+def stopped_lines(config: Item) -> list[str]:
+    """One warning per log channel Discord refused (403/404): nothing is posted there until it is set again."""
+    return [
+        f"⚠️ posting stopped in <#{str(k)[6:]}>: {v}. Fix the bot's permissions, then set the channel again."
+        for k, v in sorted(config.items())
+        if str(k).startswith("error#")
+    ]

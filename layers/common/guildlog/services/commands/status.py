@@ -45,7 +45,17 @@ def run(call: Call, ports: Ports) -> Reply:
     days = int(config.get("retention_days") or ports.default_retention_days)
     source = "this server's setting" if config.get("retention_days") else "the stack's default"
     lines.append(f"**Retention** {days} days ({source}); the S3 archive keeps everything.")
+    lines.extend(log_lines(config))
     return Reply(fit("\n".join(lines), p.MAX_CONTENT_CHARS))
+
+
+def log_lines(config: Item) -> list[str]:
+    """Where the moderation log posts, and any log channel where Discord stopped it."""
+    from guildlog.services.commands.settings import log_channels, stopped_lines
+
+    channels = log_channels(config)
+    head = "**Moderation log** " + (" ".join(f"<#{c}>" for c in channels) if channels else "off (no log channel)")
+    return [head, *stopped_lines(config)]
 
 
 def shards_seen(ports: Ports, now: datetime) -> list[int]:

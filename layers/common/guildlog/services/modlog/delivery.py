@@ -25,14 +25,16 @@ from typing import Any, Protocol
 from guildlog.errors import DiscordTargetGoneError, GuildlogError
 from guildlog.models.config import GuildConfig
 from guildlog.services.commands.context import HotReader
-from guildlog.services.modlog.common import NEW_ACCOUNT_DAYS, Rendered
-from guildlog.services.modlog.kinds import kind_of
+from guildlog.services.modlog.common import BLUE, NEW_ACCOUNT_DAYS, Rendered, embed, user
+from guildlog.services.modlog.kinds import details_of, kind_of
 from guildlog.services.modlog.limits import EMBEDS_PER_MESSAGE, MESSAGE_TOTAL, embed_length, fit_embed
 from guildlog.services.modlog.lookup import context_for
 from guildlog.services.modlog.render import RENDERERS
 from guildlog.services.modlog.routing import ignored, target_channel
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
+# `/logs config test` queues rows of this type: posted to the named channel whatever the routes say.
+LOG_TEST = "GUILDLOG_LOG_TEST"
 WEBHOOK_NAME = "guildlog"
 # A webhook the bot may not create (no Manage Webhooks): bot messages instead, without asking again.
 NO_WEBHOOK = "-"
@@ -140,6 +142,10 @@ class Deliverer:
                 try:
                     self._send(config, channel_id, message)
                     self.store.mark_posted([(p.event_id, p.channel_id) for p in message])
+                    if channel_id in config.log_channel_errors:
+                        # Only a test post gets here: the channel works again.
+                        self.store.stop_channel(guild_id, channel_id, "")
+                        del config.log_channel_errors[channel_id]
                 except DiscordTargetGoneError as exc:
                     self._stop(config, channel_id, exc, report)
                     break
@@ -156,6 +162,11 @@ class Deliverer:
         posts: list[Post] = []
         for job, index in zip(jobs, indexes, strict=True):
             row = job.row
+            if row.get("event_type") == LOG_TEST:
+                channel_id = str(details_of(row).get("channel") or "")
+                if channel_id:
+                    posts.append(Post(index, str(row.get("event_id")), channel_id, log_test(row, config)))
+                continue
             kind = kind_of(row)
             channel = target_channel(kind, config) if kind else None
             if kind is None or channel is None:
@@ -242,3 +253,10 @@ def nonce_of(message: list[Post]) -> str:
     """The same events in the same channel always give the same nonce: a resent message is recognised."""
     key = "|".join([message[0].channel_id, *(p.event_id for p in message)])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:NONCE_LENGTH]
+
+
+def log_test(row: Mapping[str, Any], config: GuildConfig) -> Rendered:
+    """The test post: who asked, and how this guild's log is delivered."""
+    how = "a channel webhook" if config.delivery == "webhook" else "bot messages"
+    text = f"Test post asked for by {user(row.get('user_id'))}. The moderation log posts here, as {how}."
+    return Rendered(fit_embed(embed("guildlog: log test", BLUE, row, description=text)))

@@ -57,7 +57,10 @@ def test_stats_is_open_to_members_by_default_when_registered() -> None:
 
 def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
     mutating = {path for path, leaf in all_leaves() if leaf.mutates}
-    assert mutating == {("logs", "config", name) for name in ("channel", "events", "ignore", "retention")}
+    assert mutating == {
+        ("logs", "config", name)
+        for name in ("channel", "events", "ignore", "retention", "log-ignore", "bots", "delivery", "test")
+    }
 
 
 def test_stats_is_deferred_when_the_period_is_thirty_days() -> None:
