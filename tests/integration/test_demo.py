@@ -116,3 +116,13 @@ def test_demo_exits_nonzero_with_message_when_session_file_is_missing(tmp_path: 
     done = run_demo("--session", str(tmp_path / "absent.jsonl"))
     assert done.returncode != 0
     assert "absent.jsonl" in done.stderr
+
+
+def test_demo_ends_by_showing_the_log_channel_as_a_moderator_sees_it_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    log = section(demo.stdout, "The log channels, as a moderator sees them")
+    assert "#mod-log" in log
+    assert "┃ Message deleted" in log and "Deleted by: @" in log
+    assert "┃ Member banned" in log and "Moderator: @" in log
+    assert "📎 deleted-" in log  # the bulk delete's transcript

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from guildlog.errors import ConfigurationError
+from guildlog_tools.fakes.discord_rest import FakeDiscordRest
 from guildlog_tools.local.stack import LocalStack
 from tests.integration.test_local_stack import post, signed_headers
 
@@ -24,13 +26,17 @@ MOMENT = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
 WAIT_S = 60
 
 
+def configure(stack: LocalStack) -> None:
+    stack.client("dynamodb").put_item(
+        TableName=stack.table,
+        Item={"PK": {"S": f"G#{GUILD}"}, "SK": {"S": "CONFIG"}, "log_channel_id": {"S": LOG}},
+    )
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     with LocalStack(dev_file=tmp_path / "state" / "dev.json") as running:
-        running.client("dynamodb").put_item(
-            TableName=running.table,
-            Item={"PK": {"S": f"G#{GUILD}"}, "SK": {"S": "CONFIG"}, "log_channel_id": {"S": LOG}},
-        )
+        configure(running)
         yield running
 
 
@@ -100,3 +106,35 @@ def test_local_stack_posts_the_log_once_in_order_when_a_batch_is_sent_twice(stac
     assert message.channel_id == LOG and titles == ["Message deleted"] + ["Member joined"] * 3
     assert message.body["embeds"][0]["description"] == "rude words @everyone"
     assert message.body["allowed_mentions"] == {"parse": []}
+
+
+def test_local_stack_posts_to_the_given_discord_when_discord_api_base_is_set(tmp_path: Path) -> None:
+    with (
+        FakeDiscordRest(bot_token=None, application_id=None) as elsewhere,
+        LocalStack(dev_file=tmp_path / "dev.json", discord_api_base=elsewhere.api_base) as stack,
+    ):
+        configure(stack)
+        send(stack, "log-batch-elsewhere")
+
+        assert len(elsewhere.wait_for_messages(1, timeout=WAIT_S)) == 1
+        assert stack.discord is None
+
+
+def test_local_stack_reads_discord_api_base_from_the_dev_file_when_no_argument_is_given(tmp_path: Path) -> None:
+    dev_file = tmp_path / "dev.json"
+    with LocalStack(dev_file=dev_file):
+        pass  # the first start writes the dev keys
+    with FakeDiscordRest(bot_token=None, application_id=None) as elsewhere:
+        data = json.loads(dev_file.read_text())
+        dev_file.write_text(json.dumps({**data, "discord_api_base": elsewhere.api_base}))
+        with LocalStack(dev_file=dev_file) as stack:
+            configure(stack)
+            send(stack, "log-batch-from-file")
+
+            assert len(elsewhere.wait_for_messages(1, timeout=WAIT_S)) == 1
+        assert json.loads(dev_file.read_text())["discord_api_base"] == elsewhere.api_base
+
+
+def test_local_stack_refuses_to_start_when_the_discord_api_base_is_not_a_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="http"):
+        LocalStack(dev_file=tmp_path / "dev.json", discord_api_base="discord.example").start()

@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="where dev.json lives (default: .guildlog, or the file named by $GUILDLOG_DEV_FILE)",
     )
+    parser.add_argument(
+        "--discord-api-base",
+        default=None,
+        metavar="URL",
+        help="send every Discord REST call the stack makes (follow-ups, log posts, invite look-ups) to URL instead "
+        "of the built-in fake Discord (default: `discord_api_base` in dev.json, else the fake)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no request log and no function log lines")
     # `guildlog dev` ends its process once stopped (see exit_now); a caller in-process may opt out.
     parser.set_defaults(func=run, exit_process=True)
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         function_log_level="INFO",
         function_log=None if args.quiet else sys.stdout,
         access_log=not args.quiet,
+        discord_api_base=args.discord_api_base,
     )
     try:
         stack.start()
@@ -101,7 +109,11 @@ def print_banner(stack: LocalStack) -> None:
         f"AWS (moto)    {stack.aws_endpoint_url}  region {stack.region}, any credentials",
         f"  table       {stack.table}",
         f"  bucket      {stack.bucket}",
-        f"Discord       {stack.discord.api_base if stack.discord else '-'}  (local-only fake: follow-ups land here)",
+        (
+            f"Discord       {stack.discord.api_base}  (local-only fake: follow-ups and log posts land here)"
+            if stack.discord
+            else f"Discord       {stack.discord_api_base}  (--discord-api-base: every Discord REST call goes here)"
+        ),
         "",
         f"relay public key    {keys.relay_public_key}",
         f"Discord public key  {keys.discord_public_key}",

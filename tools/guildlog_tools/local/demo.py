@@ -29,6 +29,7 @@ from guildlog_tools.checkout import checkout_root
 from guildlog_tools.local.demo_archive import compact_archive, export_logs, run_named_queries
 from guildlog_tools.local.demo_commands import function_environment as commands_environment
 from guildlog_tools.local.demo_commands import send_slash_commands
+from guildlog_tools.local.demo_modlog import configure_log, show_log_channels
 from guildlog_tools.local.stack import LocalStack
 
 DEFAULT_SESSION = Path("events") / "gateway" / "demo-session.jsonl"
@@ -334,6 +335,7 @@ def report_deleted_messages(run: DemoRun) -> None:
 
 
 STEPS: tuple[Step, ...] = (
+    configure_log,
     replay_session,
     report_archive,
     report_categories,
@@ -343,6 +345,7 @@ STEPS: tuple[Step, ...] = (
     compact_archive,
     export_logs,
     run_named_queries,
+    show_log_channels,
 )
 
 

@@ -92,6 +92,10 @@ class DiscordSide:
                 "users": {u: {"id": u, "username": u} for u in users},
                 "members": {u: {"roles": []} for u in users},
             }
+        channels = [str(v) for k, v in options.items() if k == "channel"]
+        if channels:
+            resolved = data.setdefault("resolved", {})
+            resolved["channels"] = {c: {"id": c, "type": 0, "guild_id": self.guild_id} for c in channels}
         return self._interaction(p.APPLICATION_COMMAND, data)
 
     def click(self, custom_id: str) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class LocalStack:
         access_log: bool = False,
         parameters: Mapping[str, str] | None = None,
         function_environment: Mapping[str, str] | None = None,
+        discord_api_base: str | None = None,
     ) -> None:
         self.dev_file = Path(dev_file) if dev_file is not None else default_dev_file()
         self.host = host
@@ -91,6 +92,10 @@ class LocalStack:
         self.parameters = dict(parameters or {})
         # Extra variables for every function, e.g. GUILDLOG_NOW (the demo pins the commands' clock).
         self.function_environment = dict(function_environment or {})
+        # Every Discord REST call the functions make goes here instead of the built-in fake Discord
+        # (explicit argument, else `discord_api_base` in dev.json, else the fake).
+        self.discord_api_base = discord_api_base
+        self._discord_api_base_from_file: str | None = None
         self.region = REGION
         self.keys: DevKeys | None = None
         self.keys_created = False
@@ -132,6 +137,11 @@ class LocalStack:
         template_path = self.template_path or default_template_path()
         template = load_template(template_path)
         self.keys, self.keys_created = load_or_create_keys(self.dev_file)
+        self._discord_api_base_from_file = _dev_file_api_base(self.dev_file)
+        if self.discord_api_base is None:
+            self.discord_api_base = self._discord_api_base_from_file
+        if self.discord_api_base is not None:
+            self.discord_api_base = checked_api_base(self.discord_api_base)
 
         self.aws_endpoint_url = self._start_moto()
         self._exit.enter_context(environment(self._aws_environment()))
@@ -200,6 +210,9 @@ class LocalStack:
             "dead_letter_queues": dict(self.dead_letter_queues),
             "lambda_endpoint_url": self.lambda_api.url if self.lambda_api is not None else "",
             **self.keys.as_dict(),
+            # Kept from the file: a setting of whoever wrote it, read again on the next start.
+            **({"discord_api_base": self._discord_api_base_from_file} if self._discord_api_base_from_file else {}),
+            "discord_rest_url": self.discord.api_base if self.discord is not None else self.discord_api_base,
             "pid": os.getpid(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -345,9 +358,11 @@ class LocalStack:
     def _start_discord_and_lambda_api(self) -> None:
         """The fake Discord REST API, the dev bot token secret, and Lambda's Invoke API on loopback."""
         from guildlog_tools.fakes.discord_rest import FakeDiscordRest
-        from guildlog_tools.local.lambda_api import LambdaInvokeServer
 
         self.bot_token_secret_arn = create_dev_bot_token(self.client("secretsmanager"))
+        if self.discord_api_base is not None:
+            self._start_lambda_api()
+            return
         # Any bot token and any interaction token: the stack's are random dev values the fake cannot know.
         self.discord = FakeDiscordRest(
             self.host,
@@ -358,6 +373,11 @@ class LocalStack:
         )
         self.discord.serve_in_thread()
         self._exit.callback(self.discord.stop)
+        self._start_lambda_api()
+
+    def _start_lambda_api(self) -> None:
+        from guildlog_tools.local.lambda_api import LambdaInvokeServer
+
         self.lambda_api = LambdaInvokeServer(host=self.host, function_log=self.function_log, sqs=self.client("sqs"))
         self.lambda_api.serve_in_thread()
         self._exit.callback(self.lambda_api.stop)
@@ -450,7 +470,9 @@ class LocalStack:
             "DiscordPublicKey": self.keys.discord_public_key,
             "DiscordApplicationId": self.keys.application_id,
             "BotTokenSecretArn": self.bot_token_secret_arn,
-            # Discord is faked on loopback locally: nothing the stack does may reach discord.com.
+            # Discord is faked on loopback locally (or is the server named by --discord-api-base):
+            # nothing the stack does may reach discord.com unless asked to.
+            **({"DiscordApiBase": self.discord_api_base} if self.discord_api_base else {}),
             **({"DiscordApiBase": self.discord.api_base} if self.discord is not None else {}),
             **self.parameters,
         }
@@ -486,6 +508,33 @@ class LocalStack:
             elif kind == HTTP_API_TYPE:
                 references[logical_id] = "local"
         return references
+
+
+def checked_api_base(value: str) -> str:
+    """A Discord REST base URL (http or https, with a host); ConfigurationError otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"the Discord API base must be an http(s) URL like http://127.0.0.1:8000/api/v10, not {value!r}",
+            value=str(value),
+        )
+    return str(value).strip().rstrip("/")
+
+
+def _dev_file_api_base(path: Path) -> str | None:
+    """`discord_api_base` from an existing dev.json, if it names one."""
+    from guildlog_tools.local.devfile import read_dev_file
+
+    if not path.exists():
+        return None
+    value = read_dev_file(path).get("discord_api_base")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError("`discord_api_base` in the dev file must be a URL string", path=str(path))
+    return value
 
 
 DEV_BOT_TOKEN_SECRET_NAME = "guildlog-local-bot-token"  # noqa: S105 - a name, not a secret
