@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions")
+REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog")
 
 
 def main(argv: list[str] | None = None) -> int:
