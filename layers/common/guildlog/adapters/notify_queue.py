@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from guildlog.adapters.aws import BotoClient
 from guildlog.errors import StorageError
 
 SEND_BATCH_LIMIT = 10
@@ -20,17 +21,11 @@ _ATTEMPTS = 4
 class NotifyQueue:
     """`client` is a boto3 SQS client (injected, or built lazily)."""
 
+    client = BotoClient("sqs")
+
     def __init__(self, queue_url: str, client: Any = None) -> None:
         self.queue_url = queue_url
         self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sqs")
-        return self._client
 
     def send(self, messages: list[tuple[str, str, str]]) -> int:
         """Queue (group, event id, body) messages in order; StorageError if SQS keeps refusing. Returns calls."""

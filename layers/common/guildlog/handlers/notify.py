@@ -19,7 +19,7 @@ def default_deliverer() -> Deliverer:
     from guildlog.adapters.discord_rest import DiscordRest
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.modlog_store import DynamoLogStore
-    from guildlog.adapters.secrets import SecretString
+    from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.settings import Settings
 
     logger = Logger()
@@ -29,7 +29,7 @@ def default_deliverer() -> Deliverer:
         logger.warning("log post failed", extra={"guild_id": guild_id, "error": type(exc).__name__, **_safe(exc)})
 
     settings = Settings.from_env()
-    token = SecretString(settings.bot_token_secret_arn)
+    token = BotTokenSecret(settings.bot_token_secret_arn)
     # A post waits out rate limits for at most this long: the function's timeout (60 s) bounds the batch.
     discord = DiscordRest(settings.discord_api_base, token.value, timeout=8.0, attempts=5)
     return Deliverer(discord, DynamoLogStore(settings.table_name), HotReader(settings.table_name), on_error=on_error)
