@@ -470,3 +470,24 @@ def test_render_posts_nothing_when_the_audit_entry_has_a_gateway_event_of_its_ow
     entries = load_json("kord/rest/src/commonTest/resources/json/auditlog.json")["audit_log_entries"]
 
     assert [render(row_of("GUILD_AUDIT_LOG_ENTRY_CREATE", {**e, "guild_id": GUILD})) for e in entries] == [None] * 3
+
+
+def test_render_member_join_names_the_candidates_when_the_invite_is_ambiguous() -> None:
+    row = row_of("GUILD_MEMBER_ADD", member_payload())
+    row["details"] = json.dumps(
+        {"invite": {"code": None, "inviter_id": None, "ambiguous": True, "candidates": ["abc", "xyz"]}}
+    )
+
+    post = render(row)
+
+    assert post is not None
+    assert "Invite: one of `abc`, `xyz`" in text_of(post.embed)
+
+
+def test_render_posts_nothing_for_the_leave_when_it_was_a_ban() -> None:
+    payload = {"guild_id": GUILD, "user": load_json(KORD / "guildbanadd.json")["d"]["user"]}
+    row = row_of("GUILD_MEMBER_REMOVE", payload)
+    row["details"] = json.dumps({"removed_by": {"action": "ban", "actor_id": MODERATOR, "reason": "raid"}})
+
+    # GUILD_BAN_ADD posts it, with the moderator: one line, not a leave and a ban.
+    assert render(row) is None

@@ -28,7 +28,7 @@ from guildlog.services.commands.context import HotReader
 from guildlog.services.modlog.common import BLUE, NEW_ACCOUNT_DAYS, Rendered, embed, user
 from guildlog.services.modlog.kinds import details_of, kind_of
 from guildlog.services.modlog.limits import EMBEDS_PER_MESSAGE, MESSAGE_TOTAL, embed_length, fit_embed
-from guildlog.services.modlog.lookup import context_for
+from guildlog.services.modlog.lookup import context_for, kick_already_told
 from guildlog.services.modlog.render import RENDERERS
 from guildlog.services.modlog.routing import ignored, target_channel
 
@@ -170,6 +170,9 @@ class Deliverer:
             kind = kind_of(row)
             channel = target_channel(kind, config) if kind else None
             if kind is None or channel is None:
+                report.skipped += 1
+                continue
+            if kind == "member_kick" and kick_already_told(row, self.reader):
                 report.skipped += 1
                 continue
             context = context_for(kind, row, self.reader, new_account_days=self.new_account_days)

@@ -99,6 +99,11 @@ def kind_of(row: Mapping[str, Any]) -> str | None:
         # An embed unfurl or a pin is an update without new content: nothing a moderator reads.
         if details.get("partial") or row.get("content") is None or not details.get("edited_timestamp"):
             return None
+    if kind == "member_leave":
+        removed = details_of(row).get("removed_by")
+        # A ban is told by its GUILD_BAN_ADD (with the moderator): one post, not a leave and a ban.
+        if isinstance(removed, dict) and removed.get("action") == "ban":
+            return None
     if kind == "member_update" and row.get("action") != "timeout":
         changes, _ = changes_of(row)
         if not any(name in changes for name in MEMBER_FIELDS):

@@ -67,3 +67,30 @@ def audit_entry(reader: HotReader, guild: str, action: str, target: Any, at: Any
 def _seconds(value: object, moment: datetime) -> float:
     found = parse_time(value)
     return (found - moment).total_seconds() if found else float("inf")
+
+
+def kick_already_told(row: Mapping[str, Any], reader: HotReader) -> bool:
+    """Whether the member's leave row near this kick entry already says "kicked" (its `removed_by`).
+
+    The audit entry of a kick often arrives after GUILD_MEMBER_REMOVE; then the leave was posted as
+    "left" and the entry is the only word of the kick. When the entry came first, the leave row
+    carries the kick and posting the entry too would tell it twice.
+    """
+    from guildlog.services.keys import member_index_pk
+    from guildlog.services.modlog.kinds import details_of
+
+    moment = parse_time(row.get("occurred_at"))
+    guild, target = row.get("guild_id"), row.get("target_id")
+    if moment is None or not guild or not target:
+        return False
+    low, high = iso(moment - AUDIT_WINDOW), iso(moment + AUDIT_WINDOW)
+    page = reader.query(
+        member_index_pk(str(guild), str(target)), index="GSI1", sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100
+    )
+    for item in page.items:
+        if item.get("event_type") != "GUILD_MEMBER_REMOVE":
+            continue
+        removed = details_of(item).get("removed_by")
+        if isinstance(removed, dict) and removed.get("action") == "kick":
+            return True
+    return False

@@ -49,6 +49,9 @@ def joined(row: Row, context: RenderContext) -> Rendered:
         if invite.get("ambiguous"):
             text += " (ambiguous: more than one invite could have been used)"
         add_field(fields, "Invite", text)
+    elif isinstance(invite, Mapping) and invite.get("ambiguous"):
+        candidates = ", ".join(f"`{c}`" for c in invite.get("candidates") or []) or "several"
+        add_field(fields, "Invite", f"one of {candidates} (more than one was used at that moment)")
     if details.get("bot"):
         add_field(fields, "Bot", "yes")
     title = "Member joined" + (" (new account)" if new else "")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.discord_rest import DiscordRest
+from guildlog.models.row import EventRow
 from guildlog.services.modlog.delivery import Deliverer, Job
 from guildlog_tools.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, Posted, Scripted, rate_limited
 from tests.fakes.memory_table import MemoryTable
@@ -334,3 +335,42 @@ def test_deliver_attaches_the_transcript_when_messages_are_bulk_deleted(
     [message] = discord.messages
     [(name, text)] = message.body["files"].items()
     assert "first words" in text and f"[{ids[1]}] (not logged)" in text
+
+
+def kick_entry(n: int) -> dict[str, Any]:
+    target = str(int(MEMBER) + n)
+    return {
+        **join_row(n),
+        "event_type": "GUILD_AUDIT_LOG_ENTRY_CREATE",
+        "category": "moderation",
+        "action": "member_kick",
+        "user_id": None,
+        "target_id": target,
+        "actor_id": MEMBER,
+        "reason": "raid",
+    }
+
+
+def test_deliver_posts_the_kick_entry_when_the_leave_said_only_left(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    leave = EventRow.model_validate({**join_row(1), "event_type": "GUILD_MEMBER_REMOVE", "action": "leave"})
+    table.add_rows([leave])
+
+    deliverer(discord, table).deliver(jobs([kick_entry(1)]))
+
+    assert [m.body["embeds"][0]["title"] for m in discord.messages] == ["Member kicked"]
+
+
+def test_deliver_posts_nothing_for_the_kick_entry_when_the_leave_already_said_kicked(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    removed = json.dumps({"removed_by": {"action": "kick", "actor_id": MEMBER, "reason": "raid"}})
+    leave = EventRow.model_validate(
+        {**join_row(1), "event_type": "GUILD_MEMBER_REMOVE", "action": "leave", "details": removed}
+    )
+    table.add_rows([leave])
+
+    report = deliverer(discord, table).deliver(jobs([kick_entry(1)]))
+
+    assert discord.messages == [] and report.skipped == 1
