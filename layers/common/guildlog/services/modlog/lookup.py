@@ -12,6 +12,7 @@ from typing import Any
 
 from guildlog.services.commands.context import HotReader, Item
 from guildlog.services.commands.message import message_history
+from guildlog.services.keys import category_index_pk
 from guildlog.services.modlog.common import RenderContext
 from guildlog.services.timefmt import iso, parse_time
 
@@ -53,7 +54,8 @@ def audit_entry(reader: HotReader, guild: str, action: str, target: Any, at: Any
     if moment is None or not guild:
         return None
     low, high = iso(moment - AUDIT_WINDOW), iso(moment + AUDIT_WINDOW)
-    page = reader.query(f"G#{guild}#K#moderation", index="GSI3", sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100)
+    pk = category_index_pk(guild, "moderation")
+    page = reader.query(pk, index="GSI3", sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100)
     matches = [
         e
         for e in page.items
