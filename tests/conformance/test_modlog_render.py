@@ -45,9 +45,14 @@ def accord(name: str, index: int = 0) -> dict[str, Any]:
 
 
 def versions_of(frame: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the hot store keeps of a message (its version items), made by the real ingest code."""
+    """What the hot store keeps of a message, made by the real ingest code, as message_history reads
+    it: its version items, or its create held whole in the feed item."""
     row = normalize(EnvelopeEvent(t=frame["t"], seq=1, received_at=RECEIVED, d=frame["d"]), event_id="e", batch_id="b")
-    return hot_items.message_items(row, 2_000_000_000)
+    versions = hot_items.message_items(row, 2_000_000_000)
+    if versions:
+        return versions
+    held = hot_items.feed_item(row, 2_000_000_000)
+    return [{**held, "SK": f"V#{held['occurred_at']}", "version": "create"}]
 
 
 def text_of(embed: dict[str, Any]) -> str:

@@ -334,6 +334,10 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "events"), {"category": "message", "enabled": False}, True),
     (("logs", "config", "ignore"), {"channel": fx.CHANNEL}, True),
     (("logs", "config", "retention"), {"days": 1}, True),
+    (("logs", "config", "log-ignore"), {"channel": fx.CHANNEL}, True),
+    (("logs", "config", "bots"), {"logged": True}, True),
+    (("logs", "config", "delivery"), {"mode": "webhook"}, True),
+    (("logs", "config", "test"), {}, True),
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]
