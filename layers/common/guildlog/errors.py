@@ -77,3 +77,11 @@ class SetupError(GuildlogError):
     def __init__(self, step: str, why: str, fix: str) -> None:
         super().__init__(f"{step}: {why}", step=step, fix=fix)
         self.step, self.why, self.fix = step, why, fix
+
+
+class SignInError(GuildlogError):
+    """The web viewer's sign-in did not complete: a wrong `state`, a refused code, Discord unreachable."""
+
+
+class AccessDeniedError(GuildlogError):
+    """A signed-in member asked for a guild they may not read, or a form without its CSRF token (HTTP 403)."""

@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, TextIO
 
 from guildlog.adapters.discord_rest import route_key
+from guildlog_tools.fakes.discord_oauth import FakeDiscordOAuth
 from guildlog_tools.local.loopback import LoopbackServer
 
 API = "/api/v10"
@@ -168,6 +169,8 @@ class FakeDiscordRest(LoopbackServer):
         self._script: list[list[Any]] = []  # [Scripted, times left]
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
+        # The web viewer's sign-in (fakes/discord_oauth.py): /oauth2/authorize, /oauth2/token, /users/@me…
+        self.oauth = FakeDiscordOAuth()
         super().__init__((host, port), _Handler)
 
     @property
@@ -542,6 +545,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
+        oauth = self.server.oauth.handle(self.command, self.path, self.headers, raw)
+        if oauth is not None:
+            self._send_oauth(*oauth)
+            return
         kind = self.headers.get("content-type") or ""
         try:
             body = _multipart(raw, kind) if kind.startswith("multipart/form-data") else json.loads(raw) if raw else None
@@ -561,6 +568,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out first (a scripted slow answer)
+
+    def _send_oauth(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent."""

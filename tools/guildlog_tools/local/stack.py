@@ -44,6 +44,7 @@ STACK_NAME = "guildlog-local"
 BUCKET_TYPE = "AWS::S3::Bucket"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
 # Moto accepts any credentials; these only keep boto3 from looking for real ones.
@@ -114,6 +115,9 @@ class LocalStack:
         self.queue_arns: dict[str, str] = {}
         self.sqs_poller: SqsPoller | None = None
         self.bot_token_secret_arn = LOCAL_BOT_TOKEN_SECRET_ARN
+        # The web viewer's OAuth2 client secret, and the template's generated secrets (logical id → ARN).
+        self.client_secret_arn = ""
+        self.generated_secrets: dict[str, str] = {}
         self._exit = ExitStack()
         self._clients: dict[str, Any] = {}
 
@@ -151,6 +155,7 @@ class LocalStack:
         self.table, self.bucket = self._create_resources(template)
         self.queues = self._create_queues(template)
         self._start_discord_and_lambda_api()
+        self._create_web_secrets(template)
         self.routes = self._routes(template, template_path.parent)
         for route in self.routes:
             route.handler()  # a broken handler file fails here, not on the first request
@@ -192,6 +197,10 @@ class LocalStack:
     def interactions_url(self) -> str:
         return f"{self.api_url}/interactions"
 
+    @property
+    def web_url(self) -> str:
+        return f"{self.api_url}/app"
+
     def endpoints(self) -> list[tuple[str, str, str]]:
         """(route key, URL, function logical id) of every served route."""
         return [(route.route_key, f"{self.api_url}{route.path}", route.function_id) for route in self.routes]
@@ -203,6 +212,7 @@ class LocalStack:
             "api_url": self.api_url,
             "gateway_events_url": self.gateway_events_url,
             "interactions_url": self.interactions_url,
+            "web_url": self.web_url,
             "aws_endpoint_url": self.aws_endpoint_url,
             "region": self.region,
             "bucket": self.bucket,
@@ -382,6 +392,25 @@ class LocalStack:
         self.lambda_api.serve_in_thread()
         self._exit.callback(self.lambda_api.stop)
 
+    def _create_web_secrets(self, template: Mapping[str, Any]) -> None:
+        """The OAuth2 client secret (shared with the fake Discord) and each generated secret of the template."""
+        import secrets
+
+        from guildlog_tools.local.template import resources_of_type
+
+        secretsmanager = self.client("secretsmanager")
+        assert self.keys is not None
+        # With --discord-api-base, that server's OAuth endpoints get a random dev secret they must accept.
+        client_secret = secrets.token_urlsafe(24)
+        if self.discord is not None:
+            self.discord.oauth.client_id = self.keys.application_id
+            client_secret = self.discord.oauth.client_secret
+        answer = secretsmanager.create_secret(Name="guildlog-local-oauth-client-secret", SecretString=client_secret)
+        self.client_secret_arn = str(answer["ARN"])
+        for logical_id in resources_of_type(template, SECRET_TYPE):
+            created = secretsmanager.create_secret(Name=local_name(logical_id), SecretString=secrets.token_urlsafe(48))
+            self.generated_secrets[logical_id] = str(created["ARN"])
+
     def _function_env(
         self, template: Mapping[str, Any], function_id: str, references: Mapping[str, Any]
     ) -> dict[str, str]:
@@ -473,6 +502,8 @@ class LocalStack:
             # Discord is faked on loopback locally (or is the server named by --discord-api-base):
             # nothing the stack does may reach discord.com unless asked to.
             **({"DiscordApiBase": self.discord_api_base} if self.discord_api_base else {}),
+            "DiscordClientSecretArn": self.client_secret_arn,
+            # Discord is faked on loopback locally: nothing the stack does may reach discord.com.
             **({"DiscordApiBase": self.discord.api_base} if self.discord is not None else {}),
             **self.parameters,
         }
@@ -507,6 +538,8 @@ class LocalStack:
                 references[f"{logical_id}.Arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
             elif kind == HTTP_API_TYPE:
                 references[logical_id] = "local"
+            elif kind == SECRET_TYPE and logical_id in self.generated_secrets:
+                references[logical_id] = self.generated_secrets[logical_id]
         return references
 
 

@@ -11,16 +11,20 @@ import json
 from typing import Any
 
 from guildlog.errors import (
+    AccessDeniedError,
     ConfigurationError,
     GuildlogError,
     MalformedRequestError,
     PayloadTooLargeError,
     SignatureError,
+    SignInError,
     StorageError,
 )
 
 ERROR_STATUS: tuple[tuple[type[GuildlogError], int], ...] = (
     (SignatureError, 401),
+    (AccessDeniedError, 403),
+    (SignInError, 400),
     (MalformedRequestError, 400),
     (PayloadTooLargeError, 413),
     (StorageError, 503),

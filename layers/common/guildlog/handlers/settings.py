@@ -26,6 +26,9 @@ class Settings(BaseModel):
     worker_function: str = ""
     # IngestFunction hands rows for the moderation log to NotifyFunction through this SQS FIFO queue.
     notify_queue_url: str = ""
+    # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
+    oauth_client_secret_arn: str = ""
+    web_session_secret_arn: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
 

@@ -1,0 +1,47 @@
+"""WebFunction's path: the viewer's composition root, built on a container's first request."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from guildlog.web.app import WebApp
+
+
+@lru_cache(maxsize=1)
+def default_web() -> WebApp:
+    """The viewer with its adapters; each secret is read when a request first needs it."""
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.adapters.secret_text import SecretText
+    from guildlog.handlers.environment import variable
+    from guildlog.handlers.interactions import services_clock
+    from guildlog.handlers.settings import Settings
+    from guildlog.web.oauth import DiscordOAuth
+    from guildlog.web.sessions import CookieSigner
+
+    settings = Settings.from_env()
+    session_key = SecretText(settings.web_session_secret_arn, variable=variable("web_session_secret_arn"))
+    client_secret = SecretText(
+        settings.oauth_client_secret_arn, variable=variable("oauth_client_secret_arn"), json_key="client_secret"
+    )
+    reader = HotReader(settings.table_name)
+    oauth = DiscordOAuth(settings.discord_api_base, settings.application_id, client_secret.value)
+    signer: list[CookieSigner] = []
+
+    def cookie_signer() -> CookieSigner:
+        if not signer:
+            signer.append(CookieSigner(session_key.value().encode("utf-8")))
+        return signer[0]
+
+    return WebApp(
+        signer=cookie_signer,
+        oauth=lambda: oauth,
+        reader=lambda: reader,
+        default_retention_days=settings.retention_days,
+        now=services_clock(settings.now),
+    )
+
+
+def handle(event: dict[str, Any], app: WebApp | None = None) -> dict[str, Any]:
+    """Answer one API Gateway HTTP API (payload v2) request with a page, a redirect or a static file."""
+    return (app or default_web()).handle(event)

@@ -1,0 +1,402 @@
+"""What the pages show, read from the hot table (Query, GetItem, BatchGetItem: never a Scan).
+
+Each function takes the reader (`adapters.hot_reader.HotReader`, or an in-memory fake) and returns
+plain data for a template. Reads are bounded: a page examines at most `READ_BUDGET` items and says
+how far back it looked when that runs out before the page is full. Days older than the guild's hot
+retention are not in the table; the pages say so (the archive is read by exports and `guildlog query`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from guildlog.services.commands.context import HotReader, Item
+from guildlog.web.markdown import Names
+
+PAGE_SIZE = 50
+QUERY_LIMIT = 100
+READ_BUDGET = 1000
+TRANSCRIPT_LIMIT = 2000
+OVERVIEW_DAYS = 14
+HOURLY_LIMIT = 1000
+NAMES_LIMIT = 300
+FEED_START, FEED_END = "E#", "E$"
+FEED_SK = re.compile(r"^E#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9:_.\-]{1,200}$")
+CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "relay", "other")
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """The feed's filters; all optional. `first`/`last` are whole UTC days."""
+
+    category: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    member: str | None = None
+    first: date | None = None
+    last: date | None = None
+    text: str | None = None
+
+    def matches(self, item: Item) -> bool:
+        if self.category and item.get("category") != self.category:
+            return False
+        if self.kind and self.kind not in (item.get("action"), str(item.get("event_type", "")).lower()):
+            return False
+        if self.channel and item.get("channel_id") != self.channel:
+            return False
+        if self.member and self.member not in (item.get("user_id"), item.get("actor_id"), item.get("target_id")):
+            return False
+        if self.text:
+            haystack = " ".join(str(item.get(k) or "") for k in ("content", "reason", "user_name")).casefold()
+            if self.text.casefold() not in haystack:
+                return False
+        return True
+
+
+@dataclass
+class FeedPage:
+    items: list[Item]
+    older: str | None  # the `before` of the next older page
+    newer: str | None  # the `after` of the next newer page
+    looked_back_to: str | None = None  # the read budget ran out here before the page filled
+
+
+def index_for(guild_id: str, filters: FeedFilters) -> tuple[str | None, str]:
+    """(index, partition key) of the most selective access path for these filters."""
+    base = f"G#{guild_id}"
+    if filters.member:
+        return "GSI1", f"{base}#U#{filters.member}"
+    if filters.channel:
+        return "GSI2", f"{base}#C#{filters.channel}"
+    if filters.category:
+        return "GSI3", f"{base}#K#{filters.category}"
+    return None, base
+
+
+def sort_key_range(filters: FeedFilters) -> tuple[str, str]:
+    low = f"E#{filters.first.isoformat()}" if filters.first else FEED_START
+    high = f"E#{(filters.last + timedelta(days=1)).isoformat()}" if filters.last else FEED_END
+    return low, high
+
+
+def feed_page(
+    reader: HotReader, guild_id: str, filters: FeedFilters, *, before: str | None = None, after: str | None = None
+) -> FeedPage:
+    """One page, newest first: older than `before`, or newer than `after` (sort keys, exclusive)."""
+    index, pk = index_for(guild_id, filters)
+    low, high = sort_key_range(filters)
+    newer = after is not None
+    if before is not None:
+        high = min(high, before)
+    if after is not None:
+        low = max(low, after)
+    found: list[Item] = []
+    examined = 0
+    last_sk: str | None = None
+    start_key: Any = None
+    exhausted = False
+    while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
+        answer = reader.query(
+            pk, index=index, sk_from=low, sk_to=high, newest_first=not newer, limit=QUERY_LIMIT, start_key=start_key
+        )
+        for item in answer.items:
+            sk = str(item.get("SK"))
+            if sk in (before, after):
+                continue
+            examined += 1
+            last_sk = sk
+            if filters.matches(item):
+                found.append(item)
+                if len(found) > PAGE_SIZE:
+                    break
+        start_key = answer.next_key
+        if start_key is None:
+            exhausted = True
+            break
+    shown = found[:PAGE_SIZE]
+    full = len(found) > PAGE_SIZE
+    # The budget ran out before the page filled: carry on from the last item examined.
+    budget_stop = not full and not exhausted
+    if newer:
+        shown.reverse()
+        newest = _sk(shown[0]) if full and shown else (last_sk if budget_stop else None)
+        return FeedPage(shown, older=_sk(shown[-1]) if shown else after, newer=newest)
+    older = _sk(shown[-1]) if full else (last_sk if budget_stop else None)
+    newer_from = (_sk(shown[0]) if shown else before) if before is not None else None
+    return FeedPage(shown, older=older, newer=newer_from, looked_back_to=last_sk if budget_stop else None)
+
+
+def _sk(item: Item) -> str:
+    return str(item.get("SK"))
+
+
+# ---------------------------------------------------------------- names
+
+
+def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> Names:
+    """Channel and role names from the guild's recent server events; member names from `items`."""
+    channels: dict[str, str] = {}
+    roles: dict[str, str] = {}
+    page = reader.query(f"G#{guild_id}#K#server", index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT)
+    for item in reversed(page.items):  # oldest first: the newest name wins
+        details = _details(item)
+        name = details.get("name")
+        if not isinstance(name, str):
+            continue
+        event = str(item.get("event_type", ""))
+        if event.startswith(("CHANNEL_", "THREAD_")) and item.get("channel_id"):
+            channels[str(item["channel_id"])] = name
+        elif event.startswith("GUILD_ROLE_") and item.get("target_id"):
+            roles[str(item["target_id"])] = name
+    users = {str(i["user_id"]): str(i["user_name"]) for i in items or [] if i.get("user_id") and i.get("user_name")}
+    return Names(users=users, channels=channels, roles=roles)
+
+
+def _details(item: Item) -> dict[str, Any]:
+    raw = item.get("details")
+    if not isinstance(raw, str):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def attachments(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, str):
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return [a for a in value if isinstance(a, dict)] if isinstance(value, list) else []
+
+
+def retention_days(reader: HotReader, guild_id: str, default: int) -> int:
+    config = reader.get(f"G#{guild_id}", "CONFIG") or {}
+    return int(config.get("retention_days") or default)
+
+
+# ---------------------------------------------------------------- overview
+
+
+@dataclass
+class Overview:
+    days: list[str]
+    messages: list[int]
+    joins: list[int]
+    leaves: list[int]
+    mod_actions: list[int]
+    hours: list[int]
+    hourly_sample: int
+    top_channels: list[tuple[str, int]]
+    top_members: list[tuple[str, int]]
+    moderators: list[tuple[str, int]]
+    categories: list[tuple[str, int]]
+    shards: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return [day[5:] for day in self.days]
+
+
+def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
+    today = now.date()
+    days = [(today - timedelta(days=n)).isoformat() for n in reversed(range(OVERVIEW_DAYS))]
+    pks = [f"G#{guild_id}#D#{day}" for day in days]
+    found = reader.get_many((pk, "TOTAL") for pk in pks)
+    totals = [found.get((pk, "TOTAL"), {}) for pk in pks]
+    summed: Counter[str] = Counter()
+    for total in totals:
+        for name, value in total.items():
+            if isinstance(value, int) and not isinstance(value, bool) and name not in ("expires_at",):
+                summed[name] += value
+    members: Counter[str] = Counter()
+    for pk, total in zip(pks[-7:], totals[-7:], strict=True):
+        if int(total.get("messages", 0)):
+            page = reader.query(pk, sk_from="U#", sk_to="U$", newest_first=False, limit=1000)
+            for item in page.items:
+                members[str(item["SK"])[2:]] += int(item.get("messages", 0))
+    hours = [0] * 24
+    since = f"E#{(now - timedelta(hours=24)).isoformat()[:19]}"
+    sample = 0
+    start_key: Any = None
+    while sample < HOURLY_LIMIT:
+        page = reader.query(
+            f"G#{guild_id}#K#message",
+            index="GSI3",
+            sk_from=since,
+            sk_to=FEED_END,
+            limit=QUERY_LIMIT,
+            start_key=start_key,
+        )
+        for item in page.items:
+            if item.get("action") == "create":
+                hours[int(str(item.get("occurred_at"))[11:13])] += 1
+            sample += 1
+        start_key = page.next_key
+        if start_key is None:
+            break
+
+    def top(prefix: str, limit: int = 5) -> list[tuple[str, int]]:
+        picked = [(name[len(prefix) :], n) for name, n in summed.items() if name.startswith(prefix) and n]
+        return sorted(picked, key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+    return Overview(
+        days=days,
+        messages=[int(t.get("messages", 0)) for t in totals],
+        joins=[int(t.get("joins", 0)) for t in totals],
+        leaves=[int(t.get("leaves", 0)) for t in totals],
+        mod_actions=[int(t.get("mod_actions", 0)) for t in totals],
+        hours=hours,
+        hourly_sample=sample,
+        top_channels=top("c#"),
+        top_members=sorted(members.items(), key=lambda kv: (-kv[1], kv[0]))[:5],
+        moderators=top("m#"),
+        categories=top("k#", 8),
+        shards=relay_health(reader, now),
+    )
+
+
+def relay_health(reader: HotReader, now: datetime) -> list[dict[str, Any]]:
+    """Per shard seen in the last week: the newest contact, and the resumes and gaps of the last 24 h."""
+    first = (now - timedelta(days=6)).date().isoformat()
+    index = reader.query("RELAYS", sk_from=f"D#{first}", sk_to="D$", newest_first=False, limit=31)
+    shards = sorted({int(k[2:]) for item in index.items for k in item if k.startswith("s#") and k[2:].isdigit()})
+    day_ago = (now - timedelta(days=1)).isoformat()[:19]
+    health = []
+    for shard in shards:
+        recent = reader.query(f"RELAY#{shard}", sk_from=f"C#{day_ago}", sk_to="C$", limit=500).items
+        actions = Counter(str(i.get("action")) for i in recent)
+        health.append(
+            {
+                "shard": shard,
+                "last_contact": recent[0].get("occurred_at") if recent else None,
+                "last_action": recent[0].get("action") if recent else None,
+                "resumes": max(actions["resume"], actions["resumed"]),
+                "gaps": actions["gap"],
+            }
+        )
+    return health
+
+
+# ---------------------------------------------------------------- a channel's day
+
+
+@dataclass
+class Message:
+    message_id: str
+    author_id: str | None
+    author: str
+    created_at: str
+    content: str | None
+    attachments: list[dict[str, Any]]
+    versions: list[dict[str, Any]] = field(default_factory=list)  # earlier texts, oldest first
+    edited_at: str | None = None
+    deleted_at: str | None = None
+    reply_to: str | None = None
+    reactions: Counter[str] = field(default_factory=Counter)
+
+
+def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> tuple[list[Message], bool]:
+    """The channel's messages written on `day` (UTC), oldest first, with edits, deletions and reactions.
+
+    The flag says the day held more than TRANSCRIPT_LIMIT events (the rest is in the archive's export).
+    """
+    pk = f"G#{guild_id}#C#{channel_id}"
+    low, high = f"E#{day.isoformat()}", f"E#{(day + timedelta(days=1)).isoformat()}"
+    items: list[Item] = []
+    start_key: Any = None
+    while len(items) < TRANSCRIPT_LIMIT:
+        page = reader.query(
+            pk, index="GSI2", sk_from=low, sk_to=high, newest_first=False, limit=500, start_key=start_key
+        )
+        items.extend(page.items)
+        start_key = page.next_key
+        if start_key is None:
+            break
+    cut = start_key is not None
+    messages: dict[str, Message] = {}
+    for item in items:
+        if item.get("category") != "message" or not item.get("message_id"):
+            continue
+        mid = str(item["message_id"])
+        action = item.get("action")
+        if action == "create":
+            messages[mid] = Message(
+                message_id=mid,
+                author_id=item.get("user_id"),
+                author=str(item.get("user_name") or item.get("user_id") or "unknown"),
+                created_at=str(item.get("occurred_at")),
+                content=item.get("content"),
+                attachments=[],
+                reply_to=_details(item).get("reply_to"),
+            )
+        elif mid in messages and action == "reaction_add":
+            emoji = _details(item).get("emoji") or {}
+            messages[mid].reactions[str(emoji.get("name") or "?")] += 1
+        elif mid in messages and action == "reaction_remove":
+            emoji = _details(item).get("emoji") or {}
+            name = str(emoji.get("name") or "?")
+            messages[mid].reactions[name] = max(0, messages[mid].reactions[name] - 1)
+    if not messages:
+        return [], cut
+    ids = list(messages)
+    versions: dict[str, list[Item]] = {mid: [] for mid in ids}
+    for mid in ids:
+        for version in reader.query(f"M#{mid}", sk_from="V#", sk_to="V$", newest_first=False, limit=100).items:
+            versions[mid].append(version)
+    deletions = reader.get_many((f"M#{mid}", "DEL") for mid in ids)
+    for mid, message in messages.items():
+        kept = versions[mid]
+        if kept:
+            latest = kept[-1]
+            message.content = latest.get("content")
+            message.attachments = attachments(latest.get("attachments"))
+            message.versions = [{"at": v.get("occurred_at"), "content": v.get("content")} for v in kept[:-1]]
+            if len(kept) > 1:
+                message.edited_at = str(latest.get("occurred_at"))
+        marker = deletions.get((f"M#{mid}", "DEL"))
+        if marker:
+            message.deleted_at = str(marker.get("deleted_at"))
+    return sorted(messages.values(), key=lambda m: (m.created_at, m.message_id)), cut
+
+
+# ---------------------------------------------------------------- a member's record
+
+
+@dataclass
+class MemberRecord:
+    name: str | None
+    joins: list[Item]
+    changes: list[Item]
+    moderation: list[Item]
+    messages: list[Item]
+    deleted: list[Item]
+    page: FeedPage
+
+
+def member_record(reader: HotReader, guild_id: str, user_id: str, before: str | None = None) -> MemberRecord:
+    """Everything logged about one member (newest first), sorted into what a moderator asks about."""
+    page = feed_page(reader, guild_id, FeedFilters(member=user_id), before=before)
+    items = page.items
+    messages = [i for i in items if i.get("category") == "message" and i.get("action") in ("create", "update")]
+    created = [i for i in messages if i.get("action") == "create" and i.get("message_id")]
+    deletions = reader.get_many((f"M#{i['message_id']}", "DEL") for i in created)
+    deleted = [i for i in created if (f"M#{i['message_id']}", "DEL") in deletions]
+    name = next((str(i["user_name"]) for i in items if i.get("user_id") == user_id and i.get("user_name")), None)
+    return MemberRecord(
+        name=name,
+        joins=[i for i in items if i.get("category") == "member" and i.get("action") in ("join", "leave")],
+        changes=[i for i in items if i.get("category") == "member" and i.get("action") not in ("join", "leave")],
+        moderation=[i for i in items if i.get("category") == "moderation"],
+        messages=messages,
+        deleted=deleted,
+        page=page,
+    )
