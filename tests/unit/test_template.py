@@ -35,6 +35,8 @@ SETTINGS_VARIABLES = {
 ARCHIVE_PREFIXES = ("raw/", "events/", "events_csv/")
 # Services whose actions read or write guild data, secrets or keys.
 DATA_SERVICES = {"s3", "dynamodb", "secretsmanager", "ssm", "kms", "glue", "athena", "sqs", "sns", "lambda"}
+# Parameters that name a secret by its ARN; the secret itself never passes through the template.
+SECRET_ARN_PARAMETERS = ("BotTokenSecretArn", "DiscordClientSecretArn")
 # A Discord bot token: base64 user id, a timestamp part and an HMAC part, dot-separated.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
 
@@ -312,6 +314,8 @@ def test_http_api_routes_reach_both_handlers_when_requested(template: dict[str, 
     assert routes == {
         ("POST", "/gateway/events"): ("IngestFunction", "functions/ingest/app.py", "lambda_handler"),
         ("POST", "/interactions"): ("InteractionsFunction", "functions/interactions/app.py", "lambda_handler"),
+        ("GET", "/app"): ("WebFunction", "functions/web/app.py", "lambda_handler"),
+        ("ANY", "/app/{proxy+}"): ("WebFunction", "functions/web/app.py", "lambda_handler"),
     }
 
 
@@ -366,13 +370,14 @@ def test_ingest_writes_only_archive_prefixes_when_putting_objects(template: dict
 def test_parameters_hold_no_token_when_deployed(template: dict[str, Any]) -> None:
     for name, parameter in template["Parameters"].items():
         if re.search(r"token|secret|password", name, re.IGNORECASE):
-            assert name == "BotTokenSecretArn", f"{name} looks like a credential parameter"
+            assert name in SECRET_ARN_PARAMETERS, f"{name} looks like a credential parameter"
         default = str(parameter.get("Default", ""))
         assert not TOKEN_SHAPE.search(default), name
-    secret_arn = template["Parameters"]["BotTokenSecretArn"]
-    assert "Default" not in secret_arn
-    assert secret_arn["AllowedPattern"].startswith("^arn:aws")
-    assert ":secretsmanager:" in secret_arn["AllowedPattern"]
+    for name in SECRET_ARN_PARAMETERS:
+        secret_arn = template["Parameters"][name]
+        assert "Default" not in secret_arn
+        assert secret_arn["AllowedPattern"].startswith("^arn:aws")
+        assert ":secretsmanager:" in secret_arn["AllowedPattern"]
     assert not [s for s in strings(template) if TOKEN_SHAPE.search(s)], "a token-shaped literal is in the template"
 
 
@@ -385,6 +390,8 @@ def test_bot_token_secret_arn_is_used_only_when_reading_the_secret(template: dic
     for owner, statement in policy_statements(template):
         uses_secret = any(references(statement, "BotTokenSecretArn"))
         grants_secrets = any(str(a).startswith("secretsmanager:") for a in as_list(statement.get("Action")))
+        if owner == "WebFunction" and not uses_secret:
+            continue  # the viewer's own secrets: test_web_function_reads_only_its_two_secrets_when_signing_in
         if uses_secret or grants_secrets:
             assert statement in allowed_statements, (owner, statement)
             assert as_list(statement["Resource"]) == [{"Ref": "BotTokenSecretArn"}], owner
@@ -412,10 +419,13 @@ def test_outputs_name_every_url_and_resource_when_clients_need_them(template: di
         "InteractionsFunctionName",
         "WorkerFunctionName",
         "CommonLayerArn",
+        "WebUrl",
+        "WebFunctionName",
     }
     assert expected <= set(template["Outputs"])
     assert template["Outputs"]["GatewayEventsUrl"]["Value"]["Fn::Sub"].endswith("/gateway/events")
     assert template["Outputs"]["InteractionsUrl"]["Value"]["Fn::Sub"].endswith("/interactions")
+    assert template["Outputs"]["WebUrl"]["Value"]["Fn::Sub"].endswith("/app")
 
 
 def test_template_passes_cfn_lint_when_linted() -> None:
@@ -498,3 +508,33 @@ def test_interactions_function_writes_nothing_but_claims_and_config_when_answeri
     }
     writes = {a for a in actions if a.startswith(("s3:", "dynamodb:")) and not a.endswith(("GetItem", "Query"))}
     assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+# --- the web viewer ---------------------------------------------------------------------------
+
+
+def test_web_function_reads_only_its_two_secrets_when_signing_in(template: dict[str, Any]) -> None:
+    granted = [
+        statement
+        for owner, statement in policy_statements(template)
+        if owner == "WebFunction" and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
+    ]
+    assert [as_list(s["Action"]) for s in granted] == [["secretsmanager:GetSecretValue"]]
+    assert as_list(granted[0]["Resource"]) == [{"Ref": "DiscordClientSecretArn"}, {"Ref": "WebSessionSecret"}]
+
+
+def test_web_session_key_is_generated_by_cloudformation_when_deployed(template: dict[str, Any]) -> None:
+    secret = template["Resources"]["WebSessionSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "SecretString" not in secret["Properties"]
+
+
+def test_web_function_only_reads_the_table_when_serving_pages(template: dict[str, Any]) -> None:
+    actions = {
+        str(action)
+        for owner, statement in policy_statements(template)
+        if owner == "WebFunction"
+        for action in as_list(statement["Action"])
+    }
+    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
