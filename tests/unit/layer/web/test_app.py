@@ -165,7 +165,8 @@ def test_guild_page_shows_the_guild_when_the_session_may_read_it(app: WebApp) ->
 def test_guild_page_sends_to_sign_in_when_the_cookie_is_not_valid(app: WebApp, kind: str) -> None:
     cookie = session_cookie({GUILD_B: "B"}, expires_in=-1 if kind == "expired" else 600)
     if kind == "forged":
-        cookie = f"{SESSION_COOKIE}={CookieSigner(b'f' * 32).session_cookie(new_session('1', 'x', {GUILD_B: 'B'}, int(EPOCH)))}"
+        forged = CookieSigner(b"f" * 32).session_cookie(new_session("1", "x", {GUILD_B: "B"}, int(EPOCH)))
+        cookie = f"{SESSION_COOKIE}={forged}"
     if kind == "tampered":
         name, value = cookie.split("=", 1)
         payload, tag = value.split(".")

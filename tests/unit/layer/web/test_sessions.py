@@ -1,4 +1,4 @@
-"""guildlog.web.sessions: signed cookies that cannot be forged, altered, reused for another purpose or kept past expiry."""
+"""guildlog.web.sessions: signed cookies that cannot be forged, altered, repurposed or kept past expiry."""
 
 from __future__ import annotations
 
