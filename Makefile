@@ -4,11 +4,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # checkov pins its own boto3, so it gets an environment of its own (pyproject's `checkov` extra).
 CHECKOV_VENV ?= .venv-checkov
+CHROMIUM := /usr/bin/chromium
+# The browser tests drive Debian's chromium; Playwright must never fetch a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo dev test lint typecheck checkov format bench layer-check validate clean
 
 $(BIN)/.installed: pyproject.toml layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
+
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
 
 demo: $(BIN)/.installed
 	$(BIN)/guildlog demo
@@ -16,7 +22,7 @@ demo: $(BIN)/.installed
 dev: $(BIN)/.installed
 	$(BIN)/guildlog dev
 
-test: lint typecheck checkov
+test: lint typecheck checkov $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

@@ -1,0 +1,125 @@
+"""The web viewer in real headless Chromium: sign in through the fake Discord, read, filter, page,
+search, sign out; no access without the guild; hostile text stays text and the CSP stops script."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from guildlog_tools.local.stack import LocalStack
+from tests.browser.conftest import B_MEMBER
+from tests.fakes.web_guild import B_SECRET, GENERAL, GUILD_A, LONG_LINE, Seeded
+from tests.paths import REPO
+
+# `GUILDLOG_SCREENSHOTS=1` refreshes the README's pictures.
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+def shoot(page: Any, name: str) -> None:
+    if os.environ.get("GUILDLOG_SCREENSHOTS"):
+        page.screenshot(path=str(Path(SCREENSHOTS, name)), full_page=False)
+
+
+def test_viewer_shows_every_page_when_a_moderator_signs_in(
+    signed_in: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    page = signed_in
+    stack, seeded = web_stack
+    assert page.url == f"{stack.web_url}/g/{GUILD_A}/"
+    assert page.locator("h1").inner_text() == "Overview"
+    assert page.locator("svg.chart rect.bar").count() >= 14
+    shoot(page, "overview.png")
+    page.get_by_role("link", name="Feed", exact=True).click()
+    assert page.locator("ol.events li.event").count() == 50
+    page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
+    assert page.locator("li.message").count() >= 4
+    shoot(page, "transcript.png")
+    assert page.locator(f"#m{seeded.deleted_message_id} .tag.warn").inner_text().startswith("deleted")
+    edited = page.locator(f"#m{seeded.edited_message_id}")
+    assert "the second text" in edited.locator(".body > .content").inner_text()
+    edited.locator("summary").click()
+    assert "the first text" in edited.locator("details .content").inner_text()
+    page.locator(f"#m{seeded.edited_message_id} a.author").click()
+    assert "alice" in page.locator("h1").inner_text().lower()
+    assert page.locator("section").filter(has_text="Messages").locator("li.event").count() > 0
+
+
+def test_feed_filters_and_pages_when_asked(signed_in: Any, web_stack: tuple[LocalStack, Seeded]) -> None:
+    page = signed_in
+    page.get_by_role("link", name="Feed", exact=True).click()
+    page.get_by_label("Category").select_option("member")
+    page.get_by_role("button", name="Filter").click()
+    tags = page.locator("li.event .tag").all_inner_texts()
+    assert tags and all(tag.startswith("member") for tag in tags)
+    page.get_by_label("Category").select_option("message")
+    page.get_by_role("button", name="Filter").click()
+    first = page.locator("li.event time").all_inner_texts()
+    page.get_by_role("link", name="Older").click()
+    second = page.locator("li.event time").all_inner_texts()
+    assert second and max(second) <= min(first)
+    page.get_by_role("link", name="Newer").click()
+    assert page.locator("li.event time").all_inner_texts() == first
+
+
+def test_search_finds_messages_of_this_guild_only_when_text_is_given(signed_in: Any) -> None:
+    page = signed_in
+    page.get_by_role("link", name="Search", exact=True).click()
+    page.get_by_label("Text").fill("lanterns")
+    page.get_by_role("button", name="Search").click()
+    results = page.locator("li.event .content").all_inner_texts()
+    assert len(results) == 12 and all("lanterns" in text for text in results)
+    page.get_by_label("Text").fill("secret plans")
+    page.get_by_role("button", name="Search").click()
+    assert B_SECRET not in page.content()
+    assert page.locator("li.event").count() == 0
+
+
+def test_sign_out_ends_the_session_when_clicked(signed_in: Any, web_stack: tuple[LocalStack, Seeded]) -> None:
+    page = signed_in
+    page.get_by_role("button", name="Sign out").click()
+    assert page.get_by_role("link", name="Sign in with Discord").first.is_visible()
+    assert not [c for c in page.context.cookies() if c["name"] == "guildlog_session"]
+
+
+def test_guild_is_forbidden_when_the_member_cannot_manage_it(
+    chromium: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    stack, seeded = web_stack
+    assert stack.discord is not None
+    stack.discord.oauth.sign_in_as(B_MEMBER)
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        answer = page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
+        assert answer is not None and answer.status == 403
+        assert "lanterns" not in page.content() and "Lantern Guild" not in page.content()
+    finally:
+        context.close()
+
+
+def test_hostile_message_renders_as_text_and_csp_blocks_injected_script_when_shown(
+    signed_in: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    page = signed_in
+    stack, seeded = web_stack
+    page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
+    hostile = page.locator(f"#m{seeded.hostile_message_id}")
+    text = hostile.locator(".body > .content").inner_text()
+    assert "<script>document.title='pwned'</script>" in text and "<img src=x onerror=" in text
+    assert "\u202eevil-rtl" in text and "zero\u200bwidth" in text and LONG_LINE in text
+    assert page.title() != "pwned"
+    assert hostile.locator("script, img, iframe").count() == 0
+    assert hostile.locator("a[href^='javascript']").count() == 0
+    assert "Mallory<B>X</B>" in hostile.locator("a.author").inner_text()  # the global name, title-cased by the seed
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    blocked = page.evaluate(
+        """() => new Promise(resolve => {
+            document.addEventListener('securitypolicyviolation', e => resolve(e.violatedDirective));
+            const s = document.createElement('script');
+            s.textContent = "document.title = 'injected'";
+            document.body.appendChild(s);
+        })"""
+    )
+    assert blocked.startswith("script-src")
+    assert page.title() != "injected"
