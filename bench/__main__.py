@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog")
+REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog", "web")
 
 
 def main(argv: list[str] | None = None) -> int:
