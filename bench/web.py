@@ -20,7 +20,7 @@ from bench.imports import function_snippet, import_times
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 300
-RUNS = 40
+RUNS = 20
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -34,7 +34,7 @@ def report() -> None:
     from tests.fakes.web_guild import ALICE, GENERAL, GUILD_A, MODERATOR, seed
 
     with tempfile.TemporaryDirectory() as state, LocalStack(dev_file=Path(state) / "dev.json") as stack:
-        seeded = seed(stack, datetime.now(UTC), extra_messages=500)
+        seeded = seed(stack, datetime.now(UTC), extra_messages=150)
         assert stack.discord is not None
         stack.discord.oauth.sign_in_as(FakeUser(MODERATOR, "moderator", (FakeGuild(GUILD_A, "Lantern Guild"),)))
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
