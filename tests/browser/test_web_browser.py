@@ -29,17 +29,20 @@ def test_viewer_shows_every_page_when_a_moderator_signs_in(
     assert page.url == f"{stack.web_url}/g/{GUILD_A}/"
     assert page.locator("h1").inner_text() == "Overview"
     assert page.locator("svg.chart rect.bar").count() >= 14
+    top_channel = page.locator("section").filter(has_text="Top channels").locator("li").first.inner_text()
+    assert top_channel.startswith("#general: ") and int(top_channel.split(": ")[1]) >= 70
     shoot(page, "overview.png")
     page.get_by_role("link", name="Feed", exact=True).click()
     assert page.locator("ol.events li.event").count() == 50
     page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
     assert page.locator("li.message").count() >= 4
-    shoot(page, "transcript.png")
     assert page.locator(f"#m{seeded.deleted_message_id} .tag.warn").inner_text().startswith("deleted")
     edited = page.locator(f"#m{seeded.edited_message_id}")
     assert "the second text" in edited.locator(".body > .content").inner_text()
     edited.locator("summary").click()
     assert "the first text" in edited.locator("details .content").inner_text()
+    edited.evaluate("element => element.scrollIntoView({block: 'start'})")
+    shoot(page, "transcript.png")
     page.locator(f"#m{seeded.edited_message_id} a.author").click()
     assert "alice" in page.locator("h1").inner_text().lower()
     assert page.locator("section").filter(has_text="Messages").locator("li.event").count() > 0

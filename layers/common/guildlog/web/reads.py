@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from guildlog.services import keys
 from guildlog.services.commands.context import HotReader, Item
+from guildlog.services.commands.stats import day_counters
 from guildlog.web.markdown import Names
 
 PAGE_SIZE = 50
@@ -25,7 +27,7 @@ TRANSCRIPT_LIMIT = 2000
 OVERVIEW_DAYS = 14
 HOURLY_LIMIT = 1000
 NAMES_LIMIT = 300
-FEED_START, FEED_END = "E#", "E$"
+FEED_START, FEED_END = keys.FEED_FIRST, keys.FEED_LAST
 FEED_SK = re.compile(r"^E#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9:_.\-]{1,200}$")
 CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "relay", "other")
 
@@ -68,14 +70,13 @@ class FeedPage:
 
 def index_for(guild_id: str, filters: FeedFilters) -> tuple[str | None, str]:
     """(index, partition key) of the most selective access path for these filters."""
-    base = f"G#{guild_id}"
     if filters.member:
-        return "GSI1", f"{base}#U#{filters.member}"
+        return "GSI1", keys.member_index_pk(guild_id, filters.member)
     if filters.channel:
-        return "GSI2", f"{base}#C#{filters.channel}"
-    if filters.category:
-        return "GSI3", f"{base}#K#{filters.category}"
-    return None, base
+        return "GSI2", keys.channel_index_pk(guild_id, filters.channel)
+    if filters.category and filters.category not in keys.FEED_ONLY_CATEGORIES:
+        return "GSI3", keys.category_index_pk(guild_id, filters.category)
+    return None, keys.guild_pk(guild_id)
 
 
 def sort_key_range(filters: FeedFilters) -> tuple[str, str]:
@@ -142,7 +143,9 @@ def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> 
     """Channel and role names from the guild's recent server events; member names from `items`."""
     channels: dict[str, str] = {}
     roles: dict[str, str] = {}
-    page = reader.query(f"G#{guild_id}#K#server", index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT)
+    page = reader.query(
+        keys.category_index_pk(guild_id, "server"), index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT
+    )
     for item in reversed(page.items):  # oldest first: the newest name wins
         details = _details(item)
         name = details.get("name")
@@ -179,7 +182,7 @@ def attachments(raw: Any) -> list[dict[str, Any]]:
 
 
 def retention_days(reader: HotReader, guild_id: str, default: int) -> int:
-    config = reader.get(f"G#{guild_id}", "CONFIG") or {}
+    config = reader.get(keys.guild_pk(guild_id), keys.CONFIG_SK) or {}
     return int(config.get("retention_days") or default)
 
 
@@ -209,35 +212,24 @@ class Overview:
 def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
     today = now.date()
     days = [(today - timedelta(days=n)).isoformat() for n in reversed(range(OVERVIEW_DAYS))]
-    pks = [f"G#{guild_id}#D#{day}" for day in days]
-    found = reader.get_many((pk, "TOTAL") for pk in pks)
-    totals = [found.get((pk, "TOTAL"), {}) for pk in pks]
+    totals = [day_counters(reader, guild_id, day) for day in days]
     summed: Counter[str] = Counter()
     for total in totals:
-        for name, value in total.items():
-            if isinstance(value, int) and not isinstance(value, bool) and name not in ("expires_at",):
-                summed[name] += value
+        summed.update(total)
     members: Counter[str] = Counter()
-    for pk, total in zip(pks[-7:], totals[-7:], strict=True):
-        if int(total.get("messages", 0)):
-            page = reader.query(pk, sk_from="U#", sk_to="U$", newest_first=False, limit=1000)
-            for item in page.items:
-                members[str(item["SK"])[2:]] += int(item.get("messages", 0))
+    for total in totals[-7:]:
+        members.update({name[2:]: n for name, n in total.items() if name.startswith("u#") and n})
     hours = [0] * 24
-    since = f"E#{(now - timedelta(hours=24)).isoformat()[:19]}"
+    since = keys.feed_sk_at((now - timedelta(hours=24)).isoformat()[:19])
     sample = 0
     start_key: Any = None
+    # Messages are not in the category index: the feed of the last 24 h is read, newest first, bounded.
     while sample < HOURLY_LIMIT:
         page = reader.query(
-            f"G#{guild_id}#K#message",
-            index="GSI3",
-            sk_from=since,
-            sk_to=FEED_END,
-            limit=QUERY_LIMIT,
-            start_key=start_key,
+            keys.guild_pk(guild_id), sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key
         )
         for item in page.items:
-            if item.get("action") == "create":
+            if item.get("category") == "message" and item.get("action") == "create":
                 hours[int(str(item.get("occurred_at"))[11:13])] += 1
             sample += 1
         start_key = page.next_key
@@ -266,13 +258,18 @@ def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
 
 def relay_health(reader: HotReader, now: datetime) -> list[dict[str, Any]]:
     """Per shard seen in the last week: the newest contact, and the resumes and gaps of the last 24 h."""
-    first = (now - timedelta(days=6)).date().isoformat()
-    index = reader.query("RELAYS", sk_from=f"D#{first}", sk_to="D$", newest_first=False, limit=31)
-    shards = sorted({int(k[2:]) for item in index.items for k in item if k.startswith("s#") and k[2:].isdigit()})
-    day_ago = (now - timedelta(days=1)).isoformat()[:19]
+    low, high = keys.relay_index_range((now - timedelta(days=6)).date().isoformat())
+    index = reader.query(keys.RELAY_INDEX_PK, sk_from=low, sk_to=high, newest_first=False, limit=1000)
+    shards: set[int] = set()
+    for item in index.items:
+        shard = keys.shard_of_index_sk(str(item.get("SK", "")))
+        if shard is not None:
+            shards.add(shard)
+        shards.update(int(k[2:]) for k in item if k.startswith("s#") and k[2:].isdigit())
+    day_ago = keys.contact_sk_at((now - timedelta(days=1)).isoformat()[:19])
     health = []
-    for shard in shards:
-        recent = reader.query(f"RELAY#{shard}", sk_from=f"C#{day_ago}", sk_to="C$", limit=500).items
+    for shard in sorted(shards):
+        recent = reader.query(keys.relay_pk(shard), sk_from=day_ago, sk_to=keys.CONTACT_LAST, limit=500).items
         actions = Counter(str(i.get("action")) for i in recent)
         health.append(
             {
@@ -309,7 +306,7 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
 
     The flag says the day held more than TRANSCRIPT_LIMIT events (the rest is in the archive's export).
     """
-    pk = f"G#{guild_id}#C#{channel_id}"
+    pk = keys.channel_index_pk(guild_id, channel_id)
     low, high = f"E#{day.isoformat()}", f"E#{(day + timedelta(days=1)).isoformat()}"
     items: list[Item] = []
     start_key: Any = None
@@ -350,9 +347,11 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
     ids = list(messages)
     versions: dict[str, list[Item]] = {mid: [] for mid in ids}
     for mid in ids:
-        for version in reader.query(f"M#{mid}", sk_from="V#", sk_to="V$", newest_first=False, limit=100).items:
+        for version in reader.query(
+            keys.message_pk(mid), sk_from="V#", sk_to="V$", newest_first=False, limit=100
+        ).items:
             versions[mid].append(version)
-    deletions = reader.get_many((f"M#{mid}", "DEL") for mid in ids)
+    deletions = reader.get_many((keys.message_pk(mid), keys.DELETED_SK) for mid in ids)
     for mid, message in messages.items():
         kept = versions[mid]
         if kept:
@@ -362,7 +361,7 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
             message.versions = [{"at": v.get("occurred_at"), "content": v.get("content")} for v in kept[:-1]]
             if len(kept) > 1:
                 message.edited_at = str(latest.get("occurred_at"))
-        marker = deletions.get((f"M#{mid}", "DEL"))
+        marker = deletions.get((keys.message_pk(mid), keys.DELETED_SK))
         if marker:
             message.deleted_at = str(marker.get("deleted_at"))
     return sorted(messages.values(), key=lambda m: (m.created_at, m.message_id)), cut
@@ -388,8 +387,8 @@ def member_record(reader: HotReader, guild_id: str, user_id: str, before: str | 
     items = page.items
     messages = [i for i in items if i.get("category") == "message" and i.get("action") in ("create", "update")]
     created = [i for i in messages if i.get("action") == "create" and i.get("message_id")]
-    deletions = reader.get_many((f"M#{i['message_id']}", "DEL") for i in created)
-    deleted = [i for i in created if (f"M#{i['message_id']}", "DEL") in deletions]
+    deletions = reader.get_many((keys.message_pk(str(i["message_id"])), keys.DELETED_SK) for i in created)
+    deleted = [i for i in created if (keys.message_pk(str(i["message_id"])), keys.DELETED_SK) in deletions]
     name = next((str(i["user_name"]) for i in items if i.get("user_id") == user_id and i.get("user_name")), None)
     return MemberRecord(
         name=name,
