@@ -2,6 +2,10 @@
 
 Nothing is downloaded: Playwright launches the system browser by path. Without it the browser tests
 skip with the reason locally and fail under CI, where `make test` installs it first.
+
+One browser and one stack serve every browser test; both are module-scoped rather than
+session-scoped because Playwright's sync API keeps an event loop running on the main thread while
+it is open (later tests call asyncio.run) and a process holds one local stack at a time.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: `make test` installs Debian's chromium package"
@@ -49,7 +53,7 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Seeded]]:
     with LocalStack(dev_file=tmp_path_factory.mktemp("web") / "dev.json") as stack:
         yield stack, seed(stack, datetime.now(UTC), extra_messages=60)

@@ -375,8 +375,8 @@ def test_parameters_hold_no_token_when_deployed(template: dict[str, Any]) -> Non
         assert not TOKEN_SHAPE.search(default), name
     for name in SECRET_ARN_PARAMETERS:
         secret_arn = template["Parameters"][name]
-        assert "Default" not in secret_arn
-        assert secret_arn["AllowedPattern"].startswith("^arn:aws")
+        assert secret_arn.get("Default", "") == ""
+        assert secret_arn["AllowedPattern"].startswith(("^arn:aws", "^(arn:aws"))
         assert ":secretsmanager:" in secret_arn["AllowedPattern"]
     assert not [s for s in strings(template) if TOKEN_SHAPE.search(s)], "a token-shaped literal is in the template"
 
@@ -520,7 +520,11 @@ def test_web_function_reads_only_its_two_secrets_when_signing_in(template: dict[
         if owner == "WebFunction" and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
     ]
     assert [as_list(s["Action"]) for s in granted] == [["secretsmanager:GetSecretValue"]]
-    assert as_list(granted[0]["Resource"]) == [{"Ref": "DiscordClientSecretArn"}, {"Ref": "WebSessionSecret"}]
+    assert as_list(granted[0]["Resource"]) == [
+        {"Fn::If": ["HasDiscordClientSecret", {"Ref": "DiscordClientSecretArn"}, {"Ref": "AWS::NoValue"}]},
+        {"Ref": "WebSessionSecret"},
+    ]
+    assert "Default" not in template["Parameters"]["BotTokenSecretArn"]
 
 
 def test_web_session_key_is_generated_by_cloudformation_when_deployed(template: dict[str, Any]) -> None:

@@ -25,7 +25,12 @@ def default_web() -> WebApp:
         settings.oauth_client_secret_arn, variable=variable("oauth_client_secret_arn"), json_key="client_secret"
     )
     reader = HotReader(settings.table_name)
-    oauth = DiscordOAuth(settings.discord_api_base, settings.application_id, client_secret.value)
+    oauth = DiscordOAuth(
+        settings.discord_api_base,
+        settings.application_id,
+        client_secret.value,
+        configured=bool(settings.oauth_client_secret_arn),
+    )
     signer: list[CookieSigner] = []
 
     def cookie_signer() -> CookieSigner:

@@ -231,6 +231,9 @@ class WebApp:
         signer = self._signer()
         secure = not request.local
         if action == "login" and request.method == "GET":
+            if not self._oauth().configured:
+                message = "Sign-in is not set up on this stack: deploy it with DiscordClientSecretArn (see the README)."
+                return self.page("error.html", status=503, session=session, message=message)
             state = secrets.token_urlsafe(24)
             verifier, challenge = pkce_pair()
             flight = SignIn(state, verifier, safe_next(request.query.get("next")), self._epoch() + SIGN_IN_SECONDS)

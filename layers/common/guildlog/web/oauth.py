@@ -67,10 +67,12 @@ def readable_guilds(guilds: Any) -> dict[str, str]:
 class DiscordOAuth:
     """The three calls of a sign-in, over urllib. `client_secret` is a callable: read on first use."""
 
-    def __init__(self, api_base: str, client_id: str, client_secret: Any) -> None:
+    def __init__(self, api_base: str, client_id: str, client_secret: Any, *, configured: bool = True) -> None:
         self.api_base = api_base.rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
+        # False when the stack was deployed without a client secret: the viewer then says so.
+        self.configured = configured
 
     def __repr__(self) -> str:
         return f"DiscordOAuth({self.api_base!r}, {self.client_id!r})"

@@ -215,3 +215,12 @@ def test_static_file_is_cached_for_good_when_its_version_matches(app: WebApp) ->
     answer = app.handle(event(href))
     assert answer["statusCode"] == 200 and "immutable" in answer["headers"]["cache-control"]
     assert answer["headers"]["content-type"].startswith("text/css")
+
+
+def test_login_says_sign_in_is_not_set_up_when_the_stack_has_no_client_secret(table: MemoryTable) -> None:
+    unconfigured = DiscordOAuth("https://discord.test/api/v10", "1234567890123456", lambda: "", configured=False)
+    app = WebApp(signer=lambda: SIGNER, oauth=lambda: unconfigured, reader=lambda: table, epoch=lambda: EPOCH)
+    answer = app.handle(event("/app/auth/login"))
+    assert answer["statusCode"] == 503
+    assert "DiscordClientSecretArn" in answer["body"]
+    assert "location" not in answer["headers"]
