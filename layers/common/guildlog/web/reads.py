@@ -320,6 +320,7 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
             break
     cut = start_key is not None
     messages: dict[str, Message] = {}
+    edited: set[str] = set()
     for item in items:
         if item.get("category") != "message" or not item.get("message_id"):
             continue
@@ -335,25 +336,30 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
                 attachments=[],
                 reply_to=_details(item).get("reply_to"),
             )
-        elif mid in messages and action == "reaction_add":
-            emoji = _details(item).get("emoji") or {}
-            messages[mid].reactions[str(emoji.get("name") or "?")] += 1
-        elif mid in messages and action == "reaction_remove":
-            emoji = _details(item).get("emoji") or {}
-            name = str(emoji.get("name") or "?")
-            messages[mid].reactions[name] = max(0, messages[mid].reactions[name] - 1)
+        elif action == "update":
+            edited.add(mid)
+        elif mid in messages and action in ("reaction_add", "reaction_remove"):
+            name = str((_details(item).get("emoji") or {}).get("name") or "?")
+            step = 1 if action == "reaction_add" else -1
+            messages[mid].reactions[name] = max(0, messages[mid].reactions[name] + step)
     if not messages:
         return [], cut
-    ids = list(messages)
-    versions: dict[str, list[Item]] = {mid: [] for mid in ids}
-    for mid in ids:
-        for version in reader.query(
-            keys.message_pk(mid), sk_from="V#", sk_to="V$", newest_first=False, limit=100
-        ).items:
-            versions[mid].append(version)
-    deletions = reader.get_many((keys.message_pk(mid), keys.DELETED_SK) for mid in ids)
+    # One Query per edited message (its versions); the rest come whole in one BatchGetItem of their
+    # create version (the feed item's content is cut at 500 characters), with the deletion markers.
+    versions: dict[str, list[Item]] = {}
+    for mid in edited & set(messages):
+        page = reader.query(keys.message_pk(mid), sk_from="V#", sk_to="V$", newest_first=False, limit=100)
+        versions[mid] = page.items
+    wanted = [
+        (keys.message_pk(mid), keys.version_sk(m.created_at)) for mid, m in messages.items() if mid not in versions
+    ]
+    wanted += [(keys.message_pk(mid), keys.DELETED_SK) for mid in messages]
+    found = reader.get_many(wanted)
     for mid, message in messages.items():
-        kept = versions[mid]
+        kept = versions.get(mid)
+        if kept is None:
+            created = found.get((keys.message_pk(mid), keys.version_sk(message.created_at)))
+            kept = [created] if created else []
         if kept:
             latest = kept[-1]
             message.content = latest.get("content")
@@ -361,7 +367,7 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
             message.versions = [{"at": v.get("occurred_at"), "content": v.get("content")} for v in kept[:-1]]
             if len(kept) > 1:
                 message.edited_at = str(latest.get("occurred_at"))
-        marker = deletions.get((keys.message_pk(mid), keys.DELETED_SK))
+        marker = found.get((keys.message_pk(mid), keys.DELETED_SK))
         if marker:
             message.deleted_at = str(marker.get("deleted_at"))
     return sorted(messages.values(), key=lambda m: (m.created_at, m.message_id)), cut
