@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from guildlog.services import keys
+from guildlog.services import feed, keys
 from guildlog.services.commands.context import HotReader, Item
+from guildlog.services.commands.message import message_history
 from guildlog.services.commands.stats import day_counters
 from guildlog.web.markdown import Names
 
@@ -102,9 +103,7 @@ def feed_page(
     start_key: Any = None
     exhausted = False
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
-        answer = reader.query(
-            pk, index=index, sk_from=low, sk_to=high, newest_first=not newer, limit=QUERY_LIMIT, start_key=start_key
-        )
+        answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key)
         for item in answer.items:
             sk = str(item.get("SK"))
             if sk in (before, after):
@@ -130,6 +129,19 @@ def feed_page(
     older = _sk(shown[-1]) if full else (last_sk if budget_stop else None)
     newer_from = (_sk(shown[0]) if shown else before) if before is not None else None
     return FeedPage(shown, older=older, newer=newer_from, looked_back_to=last_sk if budget_stop else None)
+
+
+def _read(
+    reader: HotReader, guild_id: str, index: str | None, pk: str, low: str, high: str, newest_first: bool, start: Any
+) -> Any:
+    """One page of an index, or of the guild's feed across its shards (services.feed)."""
+    if index is None:
+        return feed.query_feed(
+            reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=QUERY_LIMIT, start_key=start
+        )
+    return reader.query(
+        pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=QUERY_LIMIT, start_key=start
+    )
 
 
 def _sk(item: Item) -> str:
@@ -225,8 +237,8 @@ def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
     start_key: Any = None
     # Messages are not in the category index: the feed of the last 24 h is read, newest first, bounded.
     while sample < HOURLY_LIMIT:
-        page = reader.query(
-            keys.guild_pk(guild_id), sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key
+        page = feed.query_feed(
+            reader, guild_id, sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key
         )
         for item in page.items:
             if item.get("category") == "message" and item.get("action") == "create":
@@ -320,6 +332,7 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
             break
     cut = start_key is not None
     messages: dict[str, Message] = {}
+    whole: set[str] = set()
     edited: set[str] = set()
     for item in items:
         if item.get("category") != "message" or not item.get("message_id"):
@@ -333,9 +346,11 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
                 author=str(item.get("user_name") or item.get("user_id") or "unknown"),
                 created_at=str(item.get("occurred_at")),
                 content=item.get("content"),
-                attachments=[],
+                attachments=attachments(item.get("attachments")),
                 reply_to=_details(item).get("reply_to"),
             )
+            if item.get("whole"):
+                whole.add(mid)  # the feed item is the create itself, text and attachments whole
         elif action == "update":
             edited.add(mid)
         elif mid in messages and action in ("reaction_add", "reaction_remove"):
@@ -344,20 +359,18 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
             messages[mid].reactions[name] = max(0, messages[mid].reactions[name] + step)
     if not messages:
         return [], cut
-    # One Query per edited message (its versions); the rest come whole in one BatchGetItem of their
-    # create version (the feed item's content is cut at 500 characters), with the deletion markers.
-    versions: dict[str, list[Item]] = {}
-    for mid in edited & set(messages):
-        page = reader.query(keys.message_pk(mid), sk_from="V#", sk_to="V$", newest_first=False, limit=100)
-        versions[mid] = page.items
-    wanted = [
-        (keys.message_pk(mid), keys.version_sk(m.created_at)) for mid, m in messages.items() if mid not in versions
-    ]
+    # An edited message's versions come from its history; a longer create's whole text from its own
+    # version item; those and every deletion marker in one BatchGetItem.
+    histories = {mid: message_history(reader, mid, guild_id) for mid in edited & set(messages)}
+    longer = [mid for mid in messages if mid not in whole and mid not in histories]
+    wanted = [(keys.message_pk(mid), keys.version_sk(messages[mid].created_at)) for mid in longer]
     wanted += [(keys.message_pk(mid), keys.DELETED_SK) for mid in messages]
     found = reader.get_many(wanted)
     for mid, message in messages.items():
-        kept = versions.get(mid)
-        if kept is None:
+        history = histories.get(mid)
+        if history is not None:
+            kept = history.versions
+        else:
             created = found.get((keys.message_pk(mid), keys.version_sk(message.created_at)))
             kept = [created] if created else []
         if kept:
