@@ -16,6 +16,12 @@ from tests.paths import REPO
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click a link or a button and wait until the page it leads to has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        target.click()
+
+
 def shoot(page: Any, name: str) -> None:
     if os.environ.get("GUILDLOG_SCREENSHOTS"):
         page.screenshot(path=str(Path(SCREENSHOTS, name)), full_page=False)
@@ -32,7 +38,7 @@ def test_viewer_shows_every_page_when_a_moderator_signs_in(
     top_channel = page.locator("section").filter(has_text="Top channels").locator("li").first.inner_text()
     assert top_channel.startswith("#general: ") and int(top_channel.split(": ")[1]) >= 70
     shoot(page, "overview.png")
-    page.get_by_role("link", name="Feed", exact=True).click()
+    follow(page, page.get_by_role("link", name="Feed", exact=True))
     assert page.locator("ol.events li.event").count() == 50
     page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
     assert page.locator("li.message").count() >= 4
@@ -43,44 +49,44 @@ def test_viewer_shows_every_page_when_a_moderator_signs_in(
     assert "the first text" in edited.locator("details .content").inner_text()
     edited.evaluate("element => element.scrollIntoView({block: 'start'})")
     shoot(page, "transcript.png")
-    page.locator(f"#m{seeded.edited_message_id} a.author").click()
+    follow(page, page.locator(f"#m{seeded.edited_message_id} a.author"))
     assert "alice" in page.locator("h1").inner_text().lower()
     assert page.locator("section").filter(has_text="Messages").locator("li.event").count() > 0
 
 
 def test_feed_filters_and_pages_when_asked(signed_in: Any, web_stack: tuple[LocalStack, Seeded]) -> None:
     page = signed_in
-    page.get_by_role("link", name="Feed", exact=True).click()
+    follow(page, page.get_by_role("link", name="Feed", exact=True))
     page.get_by_label("Category").select_option("member")
-    page.get_by_role("button", name="Filter").click()
+    follow(page, page.get_by_role("button", name="Filter"))
     tags = page.locator("li.event .tag").all_inner_texts()
     assert tags and all(tag.startswith("member") for tag in tags)
     page.get_by_label("Category").select_option("message")
-    page.get_by_role("button", name="Filter").click()
+    follow(page, page.get_by_role("button", name="Filter"))
     first = page.locator("li.event time").all_inner_texts()
-    page.get_by_role("link", name="Older").click()
+    follow(page, page.get_by_role("link", name="Older"))
     second = page.locator("li.event time").all_inner_texts()
     assert second and max(second) <= min(first)
-    page.get_by_role("link", name="Newer").click()
+    follow(page, page.get_by_role("link", name="Newer"))
     assert page.locator("li.event time").all_inner_texts() == first
 
 
 def test_search_finds_messages_of_this_guild_only_when_text_is_given(signed_in: Any) -> None:
     page = signed_in
-    page.get_by_role("link", name="Search", exact=True).click()
+    follow(page, page.get_by_role("link", name="Search", exact=True))
     page.get_by_label("Text").fill("lanterns")
-    page.get_by_role("button", name="Search").click()
+    follow(page, page.get_by_role("button", name="Search"))
     results = page.locator("li.event .content").all_inner_texts()
     assert len(results) == 12 and all("lanterns" in text for text in results)
     page.get_by_label("Text").fill("secret plans")
-    page.get_by_role("button", name="Search").click()
+    follow(page, page.get_by_role("button", name="Search"))
     assert B_SECRET not in page.content()
     assert page.locator("li.event").count() == 0
 
 
 def test_sign_out_ends_the_session_when_clicked(signed_in: Any, web_stack: tuple[LocalStack, Seeded]) -> None:
     page = signed_in
-    page.get_by_role("button", name="Sign out").click()
+    follow(page, page.get_by_role("button", name="Sign out"))
     assert page.get_by_role("link", name="Sign in with Discord").first.is_visible()
     assert not [c for c in page.context.cookies() if c["name"] == "guildlog_session"]
 
