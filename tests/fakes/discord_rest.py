@@ -76,7 +76,7 @@ class FakeDiscordRest(ThreadingHTTPServer):
         with self._lock:
             self.open_tokens.add(token)
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Seen]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = 120.0) -> list[Seen]:
         """The recorded requests of `method` once there are `count` of them (or what there is at `timeout`)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self._of(method)) >= count, timeout=timeout)
