@@ -113,5 +113,5 @@ def test_export_command_explains_the_format_rule_when_dce_is_asked_without_a_cha
         ]
     )
 
-    assert code == 1
+    assert code == 2  # a usage mistake
     assert "holds one channel" in capsys.readouterr().err
