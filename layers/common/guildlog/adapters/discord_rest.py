@@ -48,8 +48,11 @@ class DiscordRest:
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api_base = api_base.rstrip("/")
+        # What deadlines are measured against: the wall clock, or the local stack's pinned one.
+        self.clock = clock
         self._token = token
         self.timeout = timeout
         self.attempts = attempts
@@ -107,7 +110,7 @@ class DiscordRest:
         self, application_id: str, token: str, body: dict[str, Any], *, deadline: datetime | None = None
     ) -> None:
         """Edit the interaction's original answer (the deferred "thinking…" message, or a button's message)."""
-        seconds = None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
+        seconds = None if deadline is None else (deadline - self.clock()).total_seconds()
         path = f"/webhooks/{application_id}/{token}/messages/@original"
         self._request("PATCH", path, body, bot=False, budget=seconds)
 
