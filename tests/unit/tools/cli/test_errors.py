@@ -8,6 +8,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.session
 import pytest
 
 from guildlog.errors import QueryError
@@ -31,6 +33,10 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # boto3's default session keeps the credentials an earlier test resolved, and other sources may
+    # be set up by tests that ran before: start from none, and whatever is left finds no credentials.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    monkeypatch.setattr(botocore.session.Session, "get_credentials", lambda self: None)
     monkeypatch.chdir(tmp_path)
 
 
