@@ -1,5 +1,9 @@
 # Every target is a one-liner; `make demo` and `make test` do all set-up on a fresh machine.
-PYTHON ?= python3
+# The Lambda runtime's Python (3.13) when it is installed, so that every test runs; else python3 if it
+# is 3.11 or newer. `make PYTHON=…` overrides. Candidates are run, not just found: pyenv's python3.13
+# shim exists even when 3.13 is not the active version, and then fails.
+PYTHON ?=
+FIND_PYTHON = for c in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 python3; do "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo "$$c"; exit 0; }; done; echo "guildlog needs Python 3.13 (or 3.11 or newer): install one, or run make PYTHON=/path/to/python3" >&2; exit 1
 VENV ?= .venv
 BIN := $(VENV)/bin
 # checkov pins its own boto3, so it gets an environment of its own (pyproject's `checkov` extra).
@@ -11,7 +15,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 .PHONY: demo dev test lint typecheck checkov format bench layer-check validate clean
 
 $(BIN)/.installed: pyproject.toml layers/common/requirements.txt
-	$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
+	py="$(PYTHON)"; [ -n "$$py" ] || py=$$($(FIND_PYTHON)) && echo "making $(VENV) with $$py" && "$$py" -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install -q -e '.[dev]' && touch $@
 
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium

@@ -222,7 +222,7 @@ class FakeDiscord:
         """Per session, the last seq it assigned: the archive must cover 1..N of each (or a gap)."""
         return {sid: s.seq for sid, s in self.sessions.items()}
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
         deadline = _now() + timeout
         while not predicate():
             if _now() > deadline:

@@ -3,14 +3,18 @@
 It does what the real one promises at the protocol level — verifies the Ed25519 signature with
 `verify_request`, inflates gzip, validates the body as an `Envelope`, answers 200 with
 `{batch_id, accepted, duplicates, quarantined}` (duplicates by event id) — and can be scripted to
-fail: a status (500, 503 with Retry-After, 413…), a stall longer than the client's timeout, or a
-hold that blocks requests until the test releases them.
+fail: a status (500, 503 with Retry-After, 413…), a stall that outlasts the client's timeout (the
+answer waits until the client hangs up, however long that takes), or a hold that blocks requests
+until the test releases them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
+import select
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,11 +29,26 @@ from guildlog.models.envelope import Envelope
 
 @dataclass(frozen=True)
 class Answer:
-    """A scripted answer: `status` (with `headers`), after sleeping `stall` seconds first."""
+    """A scripted answer: `status` (with `headers`); with `stall`, only once the client gave up waiting."""
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
-    stall: float = 0.0
+    stall: bool = False
+
+
+# How long a stalled answer waits for the client to hang up: far beyond any client timeout a test sets.
+CLIENT_PATIENCE_S = 120.0
+
+
+def wait_until_client_hangs_up(connection: socket.socket, patience: float = CLIENT_PATIENCE_S) -> None:
+    """Block until the peer closes `connection` (its timeout fired), or `patience` passes.
+
+    A stall that sleeps a fixed time races the client's timeout on a loaded machine; waiting for
+    the hang-up itself makes "the answer came too late" true by construction."""
+    readable, _, _ = select.select([connection], [], [], patience)
+    if readable:
+        with contextlib.suppress(OSError):
+            connection.recv(1, socket.MSG_PEEK)
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,8 @@ class FakeWebhook:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 status, answer, batch_id = fake._handle(self.path, dict(self.headers.items()), raw)
+                if isinstance(answer, Answer) and answer.stall:
+                    wait_until_client_hangs_up(self.connection)
                 headers = answer.headers if isinstance(answer, Answer) else {}
                 body = json.dumps(answer if isinstance(answer, dict) else {"error": "scripted failure"}).encode()
                 try:
@@ -136,7 +157,7 @@ class FakeWebhook:
                     self.end_headers()
                     self.wfile.write(body)
                 except OSError:
-                    pass  # the client gave up (a stall longer than its timeout)
+                    pass  # the client gave up (a stall outlasted its timeout)
 
         return Handler
 
@@ -164,8 +185,6 @@ class FakeWebhook:
         with self._lock:
             scripted = self._script.pop(0) if self._script else None
         if scripted is not None:
-            if scripted.stall:
-                threading.Event().wait(scripted.stall)
             return self._record(number, envelope.batch_id, scripted.status, scripted)
         if self.max_events is not None and len(envelope.events) > self.max_events:
             return self._record(number, envelope.batch_id, 413, {"error": "body too large"})

@@ -108,7 +108,7 @@ def test_commands_fail_with_a_message_when_no_token_is_given(
 ) -> None:
     monkeypatch.delenv("DISCORD_TOKEN")
 
-    assert cli(discord, "diff") == 1
+    assert cli(discord, "diff") == 2  # a usage mistake
     assert "no bot token" in capsys.readouterr().err
 
 

@@ -112,7 +112,7 @@ def test_compaction_keeps_every_line_when_two_runs_start_at_once(server: S3Serve
         {json.loads(line)["event_id"] for key in server.keys(bucket, "events/year=2026/month=11/day=20/")
          for line in lines(server, bucket, key)}
     )  # fmt: skip
-    barrier = threading.Barrier(2, timeout=30)
+    barrier = threading.Barrier(2, timeout=120)
 
     class Lockstep(S3CompactionStore):
         def write_merged(self, key: str, chunks: Any, *, replaces: Any) -> int:
@@ -133,7 +133,7 @@ def test_compaction_keeps_every_line_when_two_runs_start_at_once(server: S3Serve
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=120)
 
     day_prefix = "events/year=2026/month=11/day=20/"
     assert server.keys(bucket, day_prefix) == [merged_key("events", DAYS[2])]

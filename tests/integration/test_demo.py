@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,34 @@ def test_demo_ends_with_every_named_query_run_locally_when_session_is_replayed(
     deleted = report[report.index("-- deleted_messages") : report.index("-- joins_and_leaves")]
     assert message_id in deleted and content in deleted
     assert "partition pruning: top_members for 2026-11-19 read" in report
+
+
+def test_demo_opens_with_a_summary_of_every_step_when_session_is_replayed(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    report = demo.stdout
+    summary = section(report, "Summary")
+
+    assert report.index("== Summary") < report.index("== Replaying")
+    for words in ("replayed", "S3 archive", "normalized rows", "deleted message", "slash commands", "named Athena"):
+        assert words in summary, words
+
+
+def test_demo_shows_the_stacks_real_default_retention_when_logs_status_is_asked(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    status = section(demo.stdout, "Slash commands").split("-> /logs status", 1)[1].split("\n  -> ", 1)[0]
+
+    assert "Retention 30 days (the stack's default)" in status
+
+
+def test_demo_dates_the_command_events_by_its_pinned_clock_when_commands_are_logged(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    used = section(demo.stdout, "The named Athena queries").split("-- commands_used", 1)[1].split("\n\n", 1)[0]
+    days = set(re.findall(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}", used))
+
+    assert days and days <= {"2026-11-19", "2026-11-20"}  # the recording's days, not the day the demo runs
 
 
 def test_demo_exits_nonzero_with_message_when_session_file_is_missing(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def test_export_command_writes_the_file_and_prints_the_link_when_run_locally(
     assert code == 0
     link = next(line.split(None, 1)[1] for line in printed.splitlines() if line.startswith("link"))
     assert fetch(link)[0] == out_file.read_bytes()
-    assert out_file.read_text(encoding="utf-8").startswith('"event_id","batch_id"')
+    assert out_file.read_text(encoding="utf-8-sig").startswith('"event_id","batch_id"')
     assert f"stored   s3://{BUCKET}/exports/{data.GUILD}/" in printed
 
 
@@ -113,5 +113,5 @@ def test_export_command_explains_the_format_rule_when_dce_is_asked_without_a_cha
         ]
     )
 
-    assert code == 1
+    assert code == 2  # a usage mistake
     assert "holds one channel" in capsys.readouterr().err

@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-import time
 import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -27,18 +26,21 @@ from guildlog_relay.poster import Poster, RetryPolicy
 from guildlog_relay.replay import run_replay
 from guildlog_relay.spool import Spool
 from guildlog_tools.local.stack import LocalStack
+from tests.fakes.webhook import wait_until_client_hangs_up
 
 pytestmark = pytest.mark.integration
 
 GUILD = "810000000000000001"
 CHANNEL = "810000000000000002"
 EVENTS = 60
-CLIENT_TIMEOUT_S = 0.5
+# The poster's timeout: a "stall" outlasts it whatever its length (the proxy answers only once the
+# client hung up), and ingest on the local stack answers well within it even on a loaded machine.
+CLIENT_TIMEOUT_S = 5.0
 
 
 class FaultyProxy:
     """Forwards POSTs to `target`, but answers the first requests as `script` says:
-    an int status, "stall" (longer than the client waits), "lost-500" (forward, then answer 500:
+    an int status, "stall" (answered only after the client gave up waiting), "lost-500" (forward, then answer 500:
     ingest wrote, the relay thinks it failed) or "lost-drop" (forward, then hang up)."""
 
     def __init__(self, target: str, script: list[Any]) -> None:
@@ -60,7 +62,7 @@ class FaultyProxy:
                 if isinstance(step, int):
                     return self._answer(step, b'{"error":"injected"}')
                 if step == "stall":
-                    time.sleep(CLIENT_TIMEOUT_S * 3)
+                    wait_until_client_hangs_up(self.connection)
                     return self._answer(503, b'{"error":"late"}')
                 status, answer = proxy.forward(body, dict(self.headers))
                 if step == "lost-500":

@@ -136,5 +136,5 @@ def test_query_command_refuses_to_guess_the_workgroup_when_none_is_named(
 
     code = main(["query", "--named", "top_members", "--param", f"guild={GUILD}", "--param", "day=2026-11-20"])
 
-    assert code == 1
+    assert code == 2  # a usage mistake
     assert "--stack NAME" in capsys.readouterr().err

@@ -293,6 +293,23 @@ def test_query_command_prints_the_answer_as_json_when_run_with_local(
     assert "read from 4 S3 object(s)" in err
 
 
+def test_query_command_names_duckdbs_reason_in_one_line_when_duckdb_refuses_the_sql(
+    server: S3Server, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from guildlog_tools.cli import main
+
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))
+
+    code = main(["query", "--local", "--dev-file", str(dev_file), "SELECT no_such_column FROM events"])
+
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.splitlines()) == 1
+    assert "failed on DuckDB" in err and "no_such_column" in err
+
+
 # --- the same events archived again under new batch ids -----------------------------------------
 
 REBATCHED_BUCKET = "query-archive-rebatched"

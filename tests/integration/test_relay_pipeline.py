@@ -27,7 +27,10 @@ pytestmark = pytest.mark.integration
 
 START = 1_767_225_540  # 2025-12-31T23:59:00Z: the recording crosses a UTC midnight
 # Generous upper bounds for things that normally take milliseconds; never asserted on.
-PATIENCE_S = 60
+PATIENCE_S = 120
+# The poster's timeout where a stalled answer must make it give up: a stall outlasts it whatever its
+# length, and every ordinary answer of the local fake comes well within it even on a loaded machine.
+STALLED_CLIENT_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +73,8 @@ def batches_per_event(hook: FakeWebhook) -> dict[str, set[str]]:
 
 def test_pipeline_loses_nothing_when_webhook_fails_with_500_503_and_timeouts_then_recovers(tmp_path, keys, recording):
     with FakeWebhook(keys.public_key) as hook:
-        hook.script(500, Answer(503, {"Retry-After": "0"}), Answer(503, stall=1.0), 502, Answer(503, stall=1.0), 500)
-        pipeline = pipeline_for(hook.url, keys, tmp_path / "state", timeout=0.2)
+        hook.script(500, Answer(503, {"Retry-After": "0"}), Answer(503, stall=True), 502, Answer(503, stall=True), 500)
+        pipeline = pipeline_for(hook.url, keys, tmp_path / "state", timeout=STALLED_CLIENT_TIMEOUT_S)
 
         result = run_replay(recording, pipeline)
 

@@ -34,7 +34,7 @@ stack = gateway_tests.stack
 
 pytestmark = pytest.mark.integration
 
-PATIENCE_S = 60.0
+PATIENCE_S = 120.0
 
 
 def start_relay(

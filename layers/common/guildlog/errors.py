@@ -40,6 +40,11 @@ class ConfigurationError(GuildlogError):
     """Missing or invalid settings (environment, flags, files)."""
 
 
+class UsageError(ConfigurationError):
+    """A command line that cannot run as typed: a missing, malformed or conflicting argument, or an
+    --out path that cannot be written. The CLI exits 2 for it (1 for every other failure)."""
+
+
 class RelayError(GuildlogError):
     """The relay could not deliver or read its input."""
 

@@ -204,7 +204,7 @@ def test_event_queue_passes_room_on_when_a_waiting_put_is_cancelled(make_event) 
         await queue.get_all()  # room for one: the first waiting put is woken...
         first.cancel()  # ...and cancelled before it ran, so the second must get the room
         await asyncio.gather(first, return_exceptions=True)
-        await asyncio.wait_for(second, 1)
+        await asyncio.wait_for(second, 60)
         items, _ = await queue.get_all()
         return _seqs(items)
 

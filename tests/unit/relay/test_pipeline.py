@@ -429,5 +429,9 @@ def test_async_pipeline_keeps_the_files_and_hands_the_acks_over_again_when_on_ac
 
     asyncio.run(main())
 
-    assert calls == [(2, True), (2, True)]  # the same ack again, its batch still on disk
+    assert calls[:2] == [(2, True), (2, True)]  # the same ack again, its batch still on disk
+    # If the stop lands while the second hand-over is still deleting files, close() hands the same
+    # ack over once more (AsyncPipeline._settle: an ack seen again moves nothing); a loaded machine
+    # makes that likely. Never another ack.
+    assert all(seq == 2 for seq, _ in calls[2:])
     assert not list(pipeline.spool.dir.iterdir()) and transport.delivered_seqs() == [1, 2]

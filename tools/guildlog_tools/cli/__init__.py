@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from guildlog import __version__
-from guildlog.errors import GuildlogError
+from guildlog_tools.cli.errors import EXIT_USAGE, OneLineParser, fail, quiet_broken_pipe
 
 # The module of each subcommand, in the order `guildlog --help` lists them. The relay's command
 # lives with the relay daemon; every other one is developer or operator tooling.
@@ -31,8 +31,9 @@ SUBCOMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="guildlog", description="A serverless, lossless Discord logger.")
+    parser = OneLineParser(prog="guildlog", description="A serverless, lossless Discord logger.")
     parser.add_argument("--version", action="version", version=f"guildlog {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback when a command fails")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in SUBCOMMANDS.items():
         module = importlib.import_module(module_name)
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(subparsers, local_target=relay_target)
         else:
             module.register(subparsers)
+    for sub in subparsers.choices.values():
+        # Also after the command (`guildlog export … --debug`); SUPPRESS keeps the top-level value.
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -50,14 +54,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
-    except GuildlogError as exc:
-        print(f"guildlog {args.command}: {exc.message}", file=sys.stderr)
-        return 1
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except Exception as exc:
+        if args.debug:
+            raise
+        return fail(f"guildlog {args.command}", exc)
 
 
 if __name__ == "__main__":

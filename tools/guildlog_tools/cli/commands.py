@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from guildlog.errors import ConfigurationError
+from guildlog.errors import ConfigurationError, UsageError
 
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the variable's name
 APPLICATION_ENV = "DISCORD_APPLICATION_ID"
@@ -109,7 +109,7 @@ def _token(path: Path | None, *, required: bool) -> str | None:
         value = os.environ.get(TOKEN_ENV, "").strip()
     if not value:
         if required:
-            raise ConfigurationError(f"no bot token: set ${TOKEN_ENV} or pass --token-file")
+            raise UsageError(f"no bot token: set ${TOKEN_ENV} or pass --token-file")
         return None
     return value
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from guildlog.errors import ConfigurationError
+from guildlog.errors import QueryError, UsageError
 
 BUCKET_ENV = "GUILDLOG_BUCKET_NAME"
 
@@ -36,14 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from guildlog.adapters.s3_compaction import S3CompactionStore
-    from guildlog.queries import parse_day
     from guildlog.services.compaction import Compactor
     from guildlog.services.partition import DATASETS
 
-    first = parse_day(args.day, "--day")
-    last = parse_day(args.to, "--to") if args.to else first
+    first = usage_day(args.day, "--day")
+    last = usage_day(args.to, "--to") if args.to else first
     if last < first:
-        raise ConfigurationError("--to is before --day")
+        raise UsageError("--to is before --day: swap them")
     bucket, client = resolve_bucket(args)
     compactor = Compactor(S3CompactionStore(bucket, client))
     datasets = args.dataset or list(DATASETS)
@@ -60,6 +59,16 @@ def run(args: argparse.Namespace) -> int:
             )
         day += timedelta(days=1)
     return 1 if refused else 0
+
+
+def usage_day(text: str, flag: str) -> date:
+    """A YYYY-MM-DD day given on the command line; UsageError naming the flag otherwise."""
+    from guildlog.queries import parse_day
+
+    try:
+        return parse_day(text, flag)
+    except QueryError as exc:
+        raise UsageError(f"{exc.message}, e.g. 2026-11-20") from None
 
 
 def resolve_bucket(args: argparse.Namespace) -> tuple[str, Any]:
@@ -86,5 +95,5 @@ def resolve_bucket(args: argparse.Namespace) -> tuple[str, Any]:
 
         bucket = stack_outputs(args.stack, args.region).get("ArchiveBucketName")
     if not bucket:
-        raise ConfigurationError("name the archive: --local, --bucket NAME or --stack NAME")
+        raise UsageError(f"name the archive: --local, --bucket NAME (or ${BUCKET_ENV}) or --stack NAME")
     return bucket, client

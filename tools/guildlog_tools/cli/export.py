@@ -38,22 +38,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
-    from guildlog.errors import ExportError
-    from guildlog.queries import parse_day
+    from guildlog.errors import ExportError, QueryError, UsageError
     from guildlog.services.exports import Exporter, ExportRequest
-    from guildlog_tools.cli.compact import resolve_bucket
+    from guildlog_tools.cli.compact import resolve_bucket, usage_day
+    from guildlog_tools.cli.errors import writable_out
 
     if args.day and (args.first or args.last):
-        raise ExportError("give either --day or --from and --to")
+        raise UsageError("give either --day or --from and --to, not both")
     if args.day:
-        first = last = parse_day(args.day, "--day")
+        first = last = usage_day(args.day, "--day")
     elif args.first and args.last:
-        first, last = parse_day(args.first, "--from"), parse_day(args.last, "--to")
+        first, last = usage_day(args.first, "--from"), usage_day(args.last, "--to")
     else:
-        raise ExportError("name the days: --day D, or --from D --to D")
-    request = ExportRequest(
-        guild_id=args.guild, channel_id=args.channel, first=first, last=last, output_format=args.format
-    )
+        raise UsageError("name the days: --day YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD")
+    if args.out:
+        writable_out(args.out)  # before the upload, so a bad path costs nothing
+    try:
+        request = ExportRequest(
+            guild_id=args.guild, channel_id=args.channel, first=first, last=last, output_format=args.format
+        )
+    except (ExportError, QueryError) as exc:
+        raise UsageError(exc.message, **exc.fields) from exc
     bucket, client = resolve_bucket(args)
     exporter = Exporter(S3ArchiveRows(bucket, client), S3ExportStore(bucket, client), link_seconds=args.link_seconds)
     result = exporter.export(request)

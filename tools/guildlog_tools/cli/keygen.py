@@ -23,6 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from guildlog_tools.cli.errors import writable_out
+
+    if args.out:
+        # Never over an existing key: it may be the one the stack trusts.
+        writable_out(args.out, overwrite=False)
     pair = generate_keypair()
     if args.out:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from guildlog.errors import ConfigurationError, QueryError
+from guildlog.errors import ConfigurationError, QueryError, UsageError
 
 WORKGROUP_ENV = "GUILDLOG_ATHENA_WORKGROUP"
 DATABASE_ENV = "GUILDLOG_GLUE_DATABASE"
@@ -61,14 +61,20 @@ def run(args: argparse.Namespace) -> int:
             print(f"{query.name}\n    {query.description}\n    parameters: {', '.join(_caller_parameters(query))}\n")
         return 0
     if bool(args.sql) == bool(args.named):
-        raise QueryError("give either a SQL statement or --named NAME")
+        raise UsageError("give either a SQL statement or --named NAME (`guildlog query --list` shows the names)")
     params = parse_params(args.param)
     if args.named:
-        bound = bind(get_named_query(args.named), params)
+        try:
+            bound = bind(get_named_query(args.named), params)
+        except QueryError as exc:
+            # What was typed is wrong: name the flag, and how to see what the query takes.
+            raise UsageError(
+                f"--named {args.named}: {exc.message} (`guildlog query --list` shows each query's parameters)"
+            ) from None
         sql, local_values, athena_values = bound.sql, list(bound.values), bound.athena_parameters()
     else:
         if params:
-            raise QueryError("--param goes with --named; write the values into the SQL instead")
+            raise UsageError("--param goes with --named; write the values into the SQL instead")
         sql, local_values, athena_values = args.sql, [], []
     if args.local:
         from guildlog_tools.local.query_engine import LocalQueryEngine
@@ -91,9 +97,9 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise QueryError(f"--param takes KEY=VALUE, not {pair!r}")
+            raise UsageError(f"--param takes KEY=VALUE, not {pair!r}, e.g. --param day=2026-11-20")
         if key.strip() in params:
-            raise QueryError(f"--param {key.strip()} is given twice")
+            raise UsageError(f"--param {key.strip()} is given twice: keep one")
         params[key.strip()] = value.strip()
     return params
 
@@ -108,7 +114,7 @@ def resolve_athena_target(args: argparse.Namespace) -> tuple[str, str]:
         workgroup = workgroup or outputs.get("AthenaWorkGroupName")
         database = database or outputs.get("GlueDatabaseName")
     if not workgroup or not database:
-        raise ConfigurationError(
+        raise UsageError(
             "name the Athena workgroup and Glue database: --stack NAME (or --workgroup and --database), "
             "or run with --local against `guildlog dev`"
         )
@@ -119,7 +125,9 @@ def stack_outputs(stack: str, region: str | None) -> dict[str, str]:
     try:
         described = _client("cloudformation", region).describe_stacks(StackName=stack)["Stacks"][0]
     except Exception as exc:
-        raise ConfigurationError(f"cannot read the outputs of stack {stack!r}", error=type(exc).__name__) from None
+        from guildlog_tools.cli.errors import aws_reason
+
+        raise ConfigurationError(f"cannot read the outputs of stack {stack!r}: {aws_reason(exc)}") from None
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 

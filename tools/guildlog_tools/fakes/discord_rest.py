@@ -207,13 +207,13 @@ class FakeDiscordRest(LoopbackServer):
 
     # -- what a test reads
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Seen]:
+    def wait_for(self, method: str, count: int = 1, timeout: float = 120.0) -> list[Seen]:
         """The recorded requests of `method` once there are `count` of them (or what there is at `timeout`)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self._of(method)) >= count, timeout=timeout)
             return self._of(method)
 
-    def wait_for_edits(self, count: int, timeout: float = 30.0) -> list[Edit]:
+    def wait_for_edits(self, count: int, timeout: float = 120.0) -> list[Edit]:
         """The interaction edits once there are at least `count` of them (or all there are after `timeout` s)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self.edits) >= count, timeout=timeout)

@@ -13,6 +13,7 @@ ids (channels, members) and for which messages it deletes.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -36,8 +37,6 @@ DEFAULT_SESSION = Path("events") / "gateway" / "demo-session.jsonl"
 # The relay retries with backoff; a healthy local replay takes seconds, a stuck one is cut off here.
 RELAY_TIMEOUT_S = 300
 DATASETS = ("raw", "events", "events_csv", "quarantine")
-
-DEMO_RETENTION_DAYS = "3650"
 
 
 # ---------------------------------------------------------------- where things are
@@ -160,6 +159,12 @@ class DemoRun:
     out: TextIO
     # Filled by the archive step, read by later ones.
     days: list[str] = field(default_factory=list)
+    # One line per step for the summary the report opens with.
+    summary: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """A line for the summary printed before the detail."""
+        self.summary.append(text)
 
     def heading(self, title: str) -> None:
         print(f"\n== {title}", file=self.out, flush=True)
@@ -196,6 +201,11 @@ def replay_session(run: DemoRun) -> None:
     for text in (done.stdout, done.stderr if done.returncode else ""):
         for output_line in text.splitlines():
             run.line(f"relay | {output_line}")
+    if done.returncode == 0:
+        run.note(
+            f"replayed {_shown(run.session_file)}: {run.session.frames} frames, {run.session.dispatches} dispatches "
+            "through `guildlog relay`; every batch acknowledged"
+        )
     if done.returncode != 0:
         raise RelayError(
             f"the relay exited with status {done.returncode}: not every batch was acknowledged (its output is above)",
@@ -222,6 +232,12 @@ def report_archive(run: DemoRun) -> None:
     for dataset in [d for d in DATASETS if d in counts] + sorted(set(counts) - set(DATASETS)):
         per_day = counts[dataset]
         run.line(_row(f"{dataset}/", [str(per_day.get(day, "-")) for day in days] + [str(sum(per_day.values()))]))
+    objects = {dataset: sum(per_day.values()) for dataset, per_day in counts.items()}
+    run.note(
+        f"S3 archive: {sum(objects.values())} objects over {', '.join(days)} ("
+        + ", ".join(f"{dataset}/ {n}" for dataset, n in sorted(objects.items(), key=lambda item: -item[1]))
+        + ")"
+    )
     run.line()
     run.line(f"keys look like {_example_key(run)}")
     split = sorted(batch for batch, seen in batch_days.items() if len(seen) > 1)
@@ -242,6 +258,8 @@ def report_categories(run: DemoRun) -> None:
     for category, per_day in sorted(counts.items(), key=lambda item: -sum(item[1].values())):
         run.line(_row(category, [str(per_day.get(day, "-")) for day in days] + [str(sum(per_day.values()))]))
     total = sum(sum(per_day.values()) for per_day in counts.values())
+    ranked = sorted(counts.items(), key=lambda item: -sum(item[1].values()))
+    run.note(f"{total} normalized rows: " + ", ".join(f"{c} {sum(per_day.values())}" for c, per_day in ranked))
     run.line(_row("all", [str(sum(counts[c].get(day, 0) for c in counts)) for day in days] + [str(total)]))
     quarantined = list(_keys(run, "quarantine/"))
     if quarantined:
@@ -272,6 +290,10 @@ def report_counters(run: DemoRun) -> None:
             run.line(f"{day}: no counters")
             continue
         by_member = {name[2:]: n for name, n in total.items() if name.startswith("u#") and n}
+        run.note(
+            f"hot table, {day}: {total.get('messages', 0)} messages, {total.get('joins', 0)} joins, "
+            f"{total.get('leaves', 0)} leaves, {total.get('mod_actions', 0)} moderation actions"
+        )
         run.line(f"{day}  ({pk})")
         run.line(f"messages     {total.get('messages', 0)}{_breakdown(total, 'c#', run.session.channel)}", 2)
         if by_member:
@@ -321,6 +343,10 @@ def report_deleted_messages(run: DemoRun) -> None:
             run.line()
             continue
         deleted_at = str(history.deletion.get("deleted_at", ""))
+        run.note(
+            f'deleted message {message_id} recovered: "{history.versions[-1].get("content", "")}" '
+            f"({edits} edit{'s' if edits != 1 else ''})"
+        )
         entry = history.deleted_by
         if entry is not None:
             how = "in a bulk delete " if history.deletion.get("bulk") else ""
@@ -361,11 +387,11 @@ def run_demo(session_file: Path | None = None, out: TextIO | None = None, steps:
     facts = read_session(session)
     with tempfile.TemporaryDirectory(prefix="guildlog-demo-") as temp:
         workdir = Path(temp)
-        # The recording's events keep their real dates; a long hot retention keeps them visible in
-        # the hot table however long after the recording the demo is run.
+        # The recording's events keep their real dates, and the stack its default retention: the
+        # commands' clock is pinned just after the recording (GUILDLOG_NOW), so in the demo's time
+        # nothing has expired yet, and the local table does not delete expired items anyway.
         with LocalStack(
             dev_file=workdir / "dev.json",
-            parameters={"RetentionDays": DEMO_RETENTION_DAYS},
             function_environment=commands_environment(session),
         ) as stack:
             print(
@@ -373,11 +399,25 @@ def run_demo(session_file: Path | None = None, out: TextIO | None = None, steps:
                 file=stream,
             )
             print("(everything is in memory and gone when the demo ends)", file=stream, flush=True)
-            run = DemoRun(stack=stack, session_file=session, session=facts, workdir=workdir, out=stream)
-            for step in steps:
-                step(run)
+            # The detail is kept until the end, so that the report can open with its summary.
+            detail = io.StringIO()
+            run = DemoRun(stack=stack, session_file=session, session=facts, workdir=workdir, out=detail)
+            try:
+                for step in steps:
+                    step(run)
+            finally:
+                _print_summary(run.summary, stream)
+                stream.write(detail.getvalue())
+                stream.flush()
     print("\nguildlog demo: done", file=stream, flush=True)
     return 0
+
+
+def _print_summary(summary: list[str], stream: TextIO) -> None:
+    print("\n== Summary", file=stream)
+    for text in summary:
+        print(f"  - {text}", file=stream)
+    print("  (the detail of each step follows)", file=stream, flush=True)
 
 
 # ---------------------------------------------------------------- small readers and formatters

@@ -56,6 +56,7 @@ def compact_archive(run: DemoRun) -> None:
     merged = sum(r.inputs for r in results if r.state == "compacted")
     duplicates = sum(r.duplicates for r in results if r.state == "compacted")
     refused = [r for r in results if r.state == "refused"]
+    run.note(f"compaction: {merged} batch objects merged into one per dataset and day, {duplicates} duplicates dropped")
     run.line()
     run.line(f"{merged} batch objects merged, {duplicates} duplicate lines dropped; merged objects are named like")
     run.line(next((r.merged_key for r in results if r.state == "compacted"), "(none)"), 2)
@@ -100,6 +101,7 @@ def export_logs(run: DemoRun) -> None:
         raise GuildlogError("the export answer holds no link")
     with urllib.request.urlopen(link, timeout=30) as response:  # noqa: S310 - the local stack's presigned URL
         document = json.loads(response.read())
+    run.note(f"/logs export: a DiscordChatExporter file of {document['messageCount']} messages, by presigned link")
     run.line()
     run.line(
         f"the link downloads {document['messageCount']} messages of #{document['channel']['name']} "
@@ -150,6 +152,7 @@ def run_named_queries(run: DemoRun) -> None:
             run.line(result.summary(), 2)
         one_day = engine.run_bound(bind(named_queries()["top_members"], {**params, "to": run.days[0]}))
         everything = engine.run("SELECT count(*) AS events FROM events")
+    run.note(f"{len(results)} named Athena queries run locally on DuckDB over the archive")
     run.line()
     run.line(
         f"partition pruning: top_members for {run.days[0]} read {human_bytes(one_day.bytes_scanned)} from "

@@ -19,7 +19,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 # How long after the recording's last frame the commands are "run".
 PINNED_AFTER_RECORDING = timedelta(minutes=5)
+# Moto on a busy machine can take longer than Lambda's 0.8 s budget for a quick command; the demo
+# shows every quick answer inline (the deferred /stats and /logs export defer by definition).
+DEMO_DEFER_AFTER_S = "30"
 FOLLOWUP_TIMEOUT_S = 60
 HTTP_TIMEOUT_S = 30
 
@@ -50,8 +53,11 @@ def function_environment(session_file: Path) -> dict[str, str]:
             continue
         last = moment if last is None or moment > last else last
     if last is None:
-        return {}
-    return {"GUILDLOG_NOW": iso(last + PINNED_AFTER_RECORDING).replace(".000Z", "Z")}
+        return {"GUILDLOG_DEFER_AFTER": DEMO_DEFER_AFTER_S}
+    return {
+        "GUILDLOG_NOW": iso(last + PINNED_AFTER_RECORDING).replace(".000Z", "Z"),
+        "GUILDLOG_DEFER_AFTER": DEMO_DEFER_AFTER_S,
+    }
 
 
 # ---------------------------------------------------------------- Discord's side
@@ -60,7 +66,9 @@ def function_environment(session_file: Path) -> dict[str, str]:
 class DiscordSide:
     """Builds, signs and POSTs interactions to a local stack, as Discord does."""
 
-    def __init__(self, stack: LocalStack, guild_id: str, moderator_id: str, channel_id: str) -> None:
+    def __init__(
+        self, stack: LocalStack, guild_id: str, moderator_id: str, channel_id: str, pinned: datetime | None = None
+    ) -> None:
         from guildlog.adapters.signatures import Signer
 
         assert stack.keys is not None
@@ -71,9 +79,17 @@ class DiscordSide:
         self.moderator_id = moderator_id
         self.channel_id = channel_id
         self._low_bits = secrets.randbits(12) << 10
+        # Interactions are dated by the stack's pinned clock (their snowflake is when they happened),
+        # so the commands' log entries land on the recording's day, not on the day the demo runs.
+        self._pinned_ms = int(pinned.timestamp() * 1000) if pinned else None
+        self._started = time.monotonic()
 
     def snowflake(self) -> str:
-        millis = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        if self._pinned_ms is None:
+            now_ms = int(time.time() * 1000)
+        else:
+            now_ms = self._pinned_ms + int((time.monotonic() - self._started) * 1000)
+        millis = now_ms - DISCORD_EPOCH_MS
         self._low_bits = (self._low_bits + 1) % (1 << 22)
         return str((millis << 22) | self._low_bits)
 
@@ -154,6 +170,8 @@ class _Show:
     """Discord's markup as a member would read it, with the recording's names."""
 
     run: DemoRun
+    answered: int = 0  # interactions answered 200
+    titles: list[str] = field(default_factory=list)
 
     def text(self, content: str) -> str:
         facts = self.run.session
@@ -190,9 +208,10 @@ def send_slash_commands(run: DemoRun) -> None:
     # Moderators run commands in their own channel; any channel of the server will do otherwise.
     named = {name: channel_id for channel_id, name in facts.channels.items()}
     channel = named.get("mod-log") or next(iter(facts.channels), guild)
-    discord = DiscordSide(run.stack, guild, moderator or next(iter(facts.users), guild), channel)
-    show = _Show(run)
     pinned = run.stack.function_environment.get("GUILDLOG_NOW")
+    moment = datetime.fromisoformat(pinned.replace("Z", "+00:00")) if pinned else None
+    discord = DiscordSide(run.stack, guild, moderator or next(iter(facts.users), guild), channel, moment)
+    show = _Show(run)
     if pinned:
         run.line(f"(the commands' clock is pinned to {pinned}, just after the recording)")
 
@@ -200,6 +219,8 @@ def send_slash_commands(run: DemoRun) -> None:
         run.line()
         run.line(f"-> {title}")
         status, answer = discord.send(payload)
+        show.answered += status == 200
+        show.titles.append(" ".join(word for word in title.split(" (", 1)[0].split() if ":" not in word))
         for line in show.answer(status, answer):
             run.line(line, 2)
         if status != 200:
@@ -224,7 +245,7 @@ def send_slash_commands(run: DemoRun) -> None:
     edits_before = len(run.stack.discord.edits) if run.stack.discord is not None else 0
     exchange("/stats period:30d (deferred: WorkerFunction edits the answer)", discord.command("stats", period="30d"))
     _print_followup(run, show, edits_before)
-    _print_logged_commands(run)
+    _print_logged_commands(run, show)
 
 
 def _print_followup(run: DemoRun, show: _Show, edits_before: int) -> None:
@@ -240,7 +261,7 @@ def _print_followup(run: DemoRun, show: _Show, edits_before: int) -> None:
         run.line(f"   | {line}", 2)
 
 
-def _print_logged_commands(run: DemoRun) -> None:
+def _print_logged_commands(run: DemoRun, show: _Show) -> None:
     """Every use is logged as a `command` event by WorkerFunction (GSI3 `G#<guild>#K#command`)."""
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.services import keys
@@ -256,6 +277,10 @@ def _print_logged_commands(run: DemoRun) -> None:
         limit=100,
     )
     ours = [i for i in page.items if str(i.get("event_id", "")).startswith("interaction:")]
+    run.note(
+        f"slash commands: {show.answered} interactions answered over /interactions "
+        f"({', '.join(show.titles)}); {len(ours)} logged as `command` events"
+    )
     run.line()
     run.line(f"{len(ours)} interactions logged as `command` events (source interaction), newest first:")
     for item in ours:

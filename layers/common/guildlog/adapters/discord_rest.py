@@ -224,8 +224,11 @@ class DiscordRest:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         limiter: RateLimiter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api_base = api_base.rstrip("/")
+        # What deadlines are measured against: the wall clock, or the local stack's pinned one.
+        self.clock = clock
         self._token = token
         self.timeout = timeout
         self.attempts = attempts
@@ -284,7 +287,7 @@ class DiscordRest:
         self, application_id: str, token: str, body: dict[str, Any], *, deadline: datetime | None = None
     ) -> None:
         """Edit the interaction's original answer (the deferred "thinking…" message, or a button's message)."""
-        seconds = None if deadline is None else (deadline - datetime.now(UTC)).total_seconds()
+        seconds = None if deadline is None else (deadline - self.clock()).total_seconds()
         path = f"/webhooks/{application_id}/{token}/messages/@original"
         self._request("PATCH", path, body, bot=False, budget=seconds)
 

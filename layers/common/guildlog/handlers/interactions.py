@@ -63,8 +63,6 @@ def _verified_interaction(event: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def default_app() -> InteractionApp:
     """The composition root: built on the first command of a container, never at import time."""
-    from datetime import UTC, datetime
-
     from guildlog.adapters.command_store import CommandStore
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.secrets import BotTokenSecret
@@ -84,11 +82,14 @@ def default_app() -> InteractionApp:
         now=services_clock(settings.now),
         log_queue=_log_queue(settings.notify_queue_url),
     )
+    tuning = {"defer_after": settings.defer_after} if settings.defer_after else {}
     return InteractionApp(
         ports,
         CommandStore(settings.table_name),
         LambdaWorkerInvoker(settings.worker_function),
-        clock=lambda: datetime.now(UTC),
+        **tuning,
+        # When the local stack pins the clock, the command's log entry is dated by it too.
+        clock=services_clock(settings.now),
     )
 
 

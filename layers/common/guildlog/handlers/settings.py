@@ -31,6 +31,9 @@ class Settings(BaseModel):
     web_session_secret_arn: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
+    # Local stack only: seconds a command may take before it is deferred (0: the Lambda default).
+    # Moto answers far slower than DynamoDB, so the demo waits longer to show every answer inline.
+    defer_after: float = Field(default=0.0, ge=0.0, le=60.0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

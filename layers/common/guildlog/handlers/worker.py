@@ -42,7 +42,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
         ),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
-    discord = DiscordRest(settings.discord_api_base)
+    discord = DiscordRest(settings.discord_api_base, clock=services_clock(settings.now))
     store = DynamoStore(settings.table_name)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
@@ -56,4 +56,4 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
 def handle_job(event: Any, worker: tuple[Ports, FollowupSender, CommandLog] | None = None) -> JobOutcome:
     """Run the job in `event`. Raises StorageError when logging fails, so Lambda retries the invoke."""
     ports, discord, command_log = worker or default_worker()
-    return run_job(job_from_event(event), ports=ports, discord=discord, command_log=command_log)
+    return run_job(job_from_event(event), ports=ports, discord=discord, command_log=command_log, clock=ports.now)

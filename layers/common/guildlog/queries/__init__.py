@@ -144,6 +144,7 @@ def bind(query: NamedQuery, given: Mapping[str, str]) -> BoundQuery:
     if "day" in values:
         if "from" in values or "to" in values:
             raise QueryError("give either day or from and to, not both", query=query.name)
+        parse_day(values["day"], "day")  # a bad day is blamed on `day`, not on the `from` it becomes
         values["from"] = values["to"] = values.pop("day")
     missing = sorted(name for name in query.required if name not in values)
     if missing:
@@ -174,4 +175,4 @@ def parse_day(text: str, name: str = "day") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise QueryError(f"{name} is not a calendar day", parameter=name) from None
+        raise QueryError(f"{name} is not a calendar day: {text} (give YYYY-MM-DD)", parameter=name) from None

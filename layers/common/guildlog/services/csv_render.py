@@ -1,6 +1,10 @@
-"""EventRow → CSV: RFC 4180, one physical line per row, safe to open in a spreadsheet.
+"""EventRow → CSV, in two dialects.
 
-Athena's OpenCSVSerDe cannot read a line break inside a quoted field, so CR and LF inside a
+`render_csv` writes the archive's `events_csv/` objects: RFC 4180, one physical line per row, for
+Athena. `render_export_csv` writes the file a person downloads (`/logs export`, `guildlog export`):
+plain RFC 4180 that keeps the exact text, for spreadsheets and data tools.
+
+The archive's dialect: Athena's OpenCSVSerDe cannot read a line break inside a quoted field, so CR and LF inside a
 value are written as the two-character escapes `\\r` and `\\n` (a literal backslash is doubled
 first, so the mapping is reversible). A NUL is written as `\\0`: the events_csv table's
 OpenCSVSerDe uses NUL as its (disabled) escape character, which the file must then never contain.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 
 from guildlog.models.row import ROW_FIELDS, EventRow
@@ -63,3 +68,46 @@ def render_csv(rows: Iterable[EventRow]) -> str:
                 cells.append(str(value).replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0"))
         writer.writerow(cells)
     return buffer.getvalue()
+
+
+# A UTF-8 byte order mark: without it Excel reads a CSV file in the machine's legacy code page and
+# garbles every non-ASCII name and emoji. Python's csv (encoding "utf-8-sig"), pandas and DuckDB skip it.
+EXPORT_BOM = "\ufeff"
+# Cells a spreadsheet evaluates whatever follows: `=`, `@` (a function in Excel), and a leading tab
+# or CR (some spreadsheets strip them and evaluate the rest).
+_ALWAYS_EVALUATED = ("=", "@", "\t", "\r")
+# After a leading `+` or `-`, a spreadsheet evaluates an expression (an operator, a call, a range)
+# or a name; plain text such as "-5 is negative" or "+1 for this" stays text, so it is left as it is.
+_SIGNED_FORMULA = re.compile(r"^[+-](?:\s*[A-Za-z_$]|.*[-+=*/^&|!(<>%:])", re.DOTALL)
+
+
+def neutralize_formula(value: str) -> str:
+    """`value` with a leading `'` when a spreadsheet would run it as a formula, else unchanged."""
+    if value.startswith(_ALWAYS_EVALUATED) or _SIGNED_FORMULA.match(value):
+        return "'" + value
+    return value
+
+
+def render_export_csv(rows: Iterable[EventRow]) -> str:
+    """The export a person downloads: a BOM, a header row, then one record per row.
+
+    RFC 4180 (every field quoted, CRLF between records, line breaks kept inside their quoted
+    field), so Python's csv, DuckDB, pandas and spreadsheets read back the exact text. The only
+    change: a free-text cell that a spreadsheet would run as a formula starts with `'`.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(ROW_FIELDS)
+    for row in rows:
+        values = row.model_dump()
+        cells = []
+        for name in ROW_FIELDS:
+            value = values[name]
+            if value is None:
+                cells.append("")
+            elif name in _FREE_TEXT:
+                cells.append(neutralize_formula(str(value)))
+            else:
+                cells.append(str(value))
+        writer.writerow(cells)
+    return EXPORT_BOM + buffer.getvalue()

@@ -1,4 +1,5 @@
-"""guildlog.services.csv_render: RFC 4180, one physical line per row, spreadsheet-safe."""
+"""guildlog.services.csv_render: the archive's CSV (RFC 4180, one physical line per row, for Athena)
+and the export's (RFC 4180 with the exact text, for people and their tools); both spreadsheet-safe."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from typing import Any
 import pytest
 
 from guildlog.models.row import ROW_FIELDS, EventRow
-from guildlog.services.csv_render import escape_cell, render_csv, unescape_cell
+from guildlog.services.csv_render import (
+    EXPORT_BOM,
+    escape_cell,
+    neutralize_formula,
+    render_csv,
+    render_export_csv,
+    unescape_cell,
+)
 
 # Values that break naive CSV writers, or Athena's line-based reader, or a spreadsheet.
 PLAIN_VALUES = [
@@ -197,3 +205,103 @@ def test_render_csv_is_read_by_duckdb_when_every_column_is_varchar(tmp_path: Pat
     assert [unescape_cell(r[content] or "") for r in found_rows] == [
         ("'" + v if escape_cell(v).startswith("'") else v) for v in tricky
     ]
+
+
+# --- the export a person downloads ---------------------------------------------------------------
+
+# Text that starts like a formula but that a spreadsheet keeps as text: the export leaves it alone.
+SIGNED_TEXT_VALUES = [
+    pytest.param("-5 is negative", id="minus-number-words"),
+    pytest.param("+1 for this", id="plus-one"),
+    pytest.param("-5", id="negative-number"),
+    pytest.param("+1.5", id="signed-decimal"),
+    pytest.param("+1", id="plus"),
+    pytest.param("-2", id="minus"),
+]
+SIGNED_FORMULA_VALUES = [
+    pytest.param("-2+3+cmd|' /C calc'!A0", id="dde-after-minus"),
+    pytest.param("+A1", id="reference"),
+    pytest.param("-SUM(A1:A2)", id="call"),
+    pytest.param("- item", id="name"),
+    pytest.param("-1+1", id="arithmetic"),
+]
+EXACT_VALUES = PLAIN_VALUES + SIGNED_TEXT_VALUES
+
+
+def export_rows(values: list[str]) -> list[EventRow]:
+    return [
+        make_row(event_id=f"gw:s1:{i}", seq=i, content=value, user_name=value, reason=value, attachments=None)
+        for i, value in enumerate(values)
+    ]
+
+
+def expected_cells(rows: list[EventRow]) -> list[list[str]]:
+    """Every cell as the export must read back: the row's own text, "" for None."""
+    return [["" if v is None else str(v) for v in (r.model_dump()[name] for name in ROW_FIELDS)] for r in rows]
+
+
+@pytest.mark.parametrize("value", SIGNED_FORMULA_VALUES + [p for p in FORMULA_VALUES if p.id not in ("plus", "minus")])
+def test_neutralize_formula_prefixes_a_quote_when_a_spreadsheet_would_run_the_value(value: str) -> None:
+    assert neutralize_formula(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", EXACT_VALUES)
+def test_neutralize_formula_keeps_the_text_when_a_spreadsheet_would_show_it_as_text(value: str) -> None:
+    assert neutralize_formula(value) == value
+
+
+def test_render_export_csv_keeps_line_breaks_inside_quoted_fields_when_content_has_them() -> None:
+    text = render_export_csv([make_row(content="line one\nline two")])
+
+    assert '"line one\nline two"' in text and "\\n" not in text
+
+
+def test_render_export_csv_starts_with_a_utf8_bom_and_the_header_when_rendering() -> None:
+    text = render_export_csv([])
+
+    assert text == EXPORT_BOM + ",".join(f'"{name}"' for name in ROW_FIELDS) + "\r\n"
+
+
+def test_render_export_csv_neutralizes_only_free_text_when_a_cell_would_run_as_a_formula() -> None:
+    row = make_row(content="=1+1", user_name="@everyone", details='{"k":"=x"}')
+
+    [values] = parse(render_export_csv([row]).removeprefix(EXPORT_BOM))[1:]
+
+    by_name = dict(zip(ROW_FIELDS, values, strict=True))
+    assert (by_name["content"], by_name["user_name"], by_name["details"]) == ("'=1+1", "'@everyone", '{"k":"=x"}')
+
+
+def test_render_export_csv_reads_back_the_exact_text_when_read_with_python_csv(tmp_path: Path) -> None:
+    rows = export_rows([p.values[0] for p in EXACT_VALUES])
+    path = tmp_path / "export.csv"
+    path.write_text(render_export_csv(rows), encoding="utf-8", newline="")
+
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header, *found = list(csv.reader(f))
+
+    assert tuple(header) == ROW_FIELDS and found == expected_cells(rows)
+
+
+def test_render_export_csv_reads_back_the_exact_text_when_read_with_duckdb(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    rows = export_rows([p.values[0] for p in EXACT_VALUES])
+    path = tmp_path / "export.csv"
+    path.write_text(render_export_csv(rows), encoding="utf-8", newline="")
+
+    with duckdb.connect() as db:
+        found = db.execute("SELECT * FROM read_csv(?, all_varchar = true)", [str(path)])
+        columns = tuple(column[0] for column in found.description)
+        cells = [["" if v is None else v for v in r] for r in found.fetchall()]
+
+    assert columns == ROW_FIELDS and cells == expected_cells(rows)
+
+
+def test_render_export_csv_reads_back_the_exact_text_when_read_with_pandas(tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    rows = export_rows([p.values[0] for p in EXACT_VALUES])
+    path = tmp_path / "export.csv"
+    path.write_text(render_export_csv(rows), encoding="utf-8", newline="")
+
+    frame = pandas.read_csv(path, dtype=str, keep_default_na=False)
+
+    assert tuple(frame.columns) == ROW_FIELDS and frame.to_numpy().tolist() == expected_cells(rows)

@@ -6,7 +6,8 @@ at-least-once delivery dropped, and the rest sorted by time. Three formats:
 
 - `json`: `{"guild_id", "channel_id", "from", "to", "exported_at", "events": [row, …]}`, rows as
   the archive holds them (guildlog.models.row);
-- `csv`: the archive's CSV (services.csv_render): RFC 4180, one line per row, spreadsheet-safe;
+- `csv`: RFC 4180 for people and their tools (services.csv_render.render_export_csv): the exact
+  text, line breaks inside quoted fields, formulas neutralized only where a spreadsheet runs them;
 - `dce`: DiscordChatExporter's JSON layout (services.exports.dce), one channel's messages, so the
   viewers and analysers made for those exports open it.
 
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 
 from guildlog.errors import ExportError
 from guildlog.models.row import EventRow
-from guildlog.services.csv_render import render_csv
+from guildlog.services.csv_render import render_export_csv
 from guildlog.services.directory import SnapshotReader, lookup_names
 from guildlog.services.timefmt import iso
 
@@ -181,7 +182,7 @@ def build_file(request: ExportRequest, collected: Collected, exported_at: dateti
     name = f"{stem}{'.dce' if request.output_format == 'dce' else ''}.{EXTENSIONS[request.output_format]}"
     messages = sum(1 for r in rows if r.get("event_type") == "MESSAGE_CREATE")
     if request.output_format == "csv":
-        body = render_csv(EventRow.model_validate(r) for r in rows).encode("utf-8")
+        body = render_export_csv(EventRow.model_validate(r) for r in rows).encode("utf-8")
     elif request.output_format == "json":
         document: dict[str, Any] = {
             "guild_id": request.guild_id,

@@ -40,7 +40,7 @@ class SlowReader:
         return getattr(self.table, name)
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
-        self.release.wait(timeout=10)
+        self.release.wait(timeout=120)
         return self.table.query(*args, **kwargs)
 
 

@@ -12,7 +12,6 @@ import pytest
 
 from guildlog.errors import ExportError
 from guildlog.models.row import ROW_FIELDS
-from guildlog.services.csv_render import unescape_cell
 from guildlog.services.exports import (
     MAX_EXPORT_DAYS,
     Exporter,
@@ -140,16 +139,16 @@ def test_json_export_holds_the_rows_as_archived_when_built(archive: MemoryArchiv
     assert all(list(e) == list(ROW_FIELDS) for e in document["events"])
 
 
-def test_csv_export_parses_back_to_the_rows_when_read_with_python_csv(archive: MemoryArchive) -> None:
+def test_csv_export_parses_back_to_the_exact_rows_when_read_with_python_csv(archive: MemoryArchive) -> None:
     req = request("csv")
     collected = collect_rows(archive, req)
 
     file = build_file(req, collected, NOW)
-    header, *rows = list(csv.reader(io.StringIO(file.body.decode("utf-8"), newline="")))
+    header, *rows = list(csv.reader(io.StringIO(file.body.decode("utf-8-sig"), newline="")))
 
     assert tuple(header) == ROW_FIELDS
     content = ROW_FIELDS.index("content")
-    assert [unescape_cell(r[content]) for r in rows] == [r["content"] or "" for r in collected.rows]
+    assert [r[content] for r in rows] == [r["content"] or "" for r in collected.rows]
     assert file.content_type.startswith("text/csv") and file.name.endswith(".csv")
 
 
