@@ -39,8 +39,8 @@ typecheck: $(BIN)/.installed
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
 
-$(CHECKOV_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/python -m pip install -q 'checkov>=3.2,<4' && touch $@
+$(CHECKOV_VENV)/.installed: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m venv $(CHECKOV_VENV) && $(CHECKOV_VENV)/bin/python -m pip install -q 'checkov>=3.2,<4' && touch $@
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
