@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from guildlog.models.row import ROW_FIELDS, EventRow
 
@@ -50,24 +50,28 @@ def unescape_cell(value: str) -> str:
     return "".join(out)
 
 
-def render_csv(rows: Iterable[EventRow]) -> str:
-    """A header row then one line per row, every field quoted, CRLF line ends (RFC 4180)."""
+def _write(rows: Iterable[EventRow], free_text: Callable[[str], str], other: Callable[[str], str]) -> str:
+    """A header row then one record per row, every field quoted, CRLF between records (RFC 4180);
+    a null is an empty cell, free-text fields go through `free_text`, the others through `other`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(ROW_FIELDS)
     for row in rows:
         values = row.model_dump()
-        cells = []
-        for name in ROW_FIELDS:
-            value = values[name]
-            if value is None:
-                cells.append("")
-            elif name in _FREE_TEXT:
-                cells.append(escape_cell(str(value)))
-            else:
-                cells.append(str(value).replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0"))
-        writer.writerow(cells)
+        writer.writerow(
+            "" if values[name] is None else (free_text if name in _FREE_TEXT else other)(str(values[name]))
+            for name in ROW_FIELDS
+        )
     return buffer.getvalue()
+
+
+def _escape_line_breaks(value: str) -> str:
+    return value.replace("\r", "\\r").replace("\n", "\\n").replace("\0", "\\0")
+
+
+def render_csv(rows: Iterable[EventRow]) -> str:
+    """The archive's CSV (`events_csv/`): no raw line break inside a field, for Athena's OpenCSVSerDe."""
+    return _write(rows, escape_cell, _escape_line_breaks)
 
 
 # A UTF-8 byte order mark: without it Excel reads a CSV file in the machine's legacy code page and
@@ -95,19 +99,4 @@ def render_export_csv(rows: Iterable[EventRow]) -> str:
     field), so Python's csv, DuckDB, pandas and spreadsheets read back the exact text. The only
     change: a free-text cell that a spreadsheet would run as a formula starts with `'`.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(ROW_FIELDS)
-    for row in rows:
-        values = row.model_dump()
-        cells = []
-        for name in ROW_FIELDS:
-            value = values[name]
-            if value is None:
-                cells.append("")
-            elif name in _FREE_TEXT:
-                cells.append(neutralize_formula(str(value)))
-            else:
-                cells.append(str(value))
-        writer.writerow(cells)
-    return EXPORT_BOM + buffer.getvalue()
+    return EXPORT_BOM + _write(rows, neutralize_formula, str)
