@@ -137,3 +137,17 @@ def shard_of_index_sk(sk: str) -> int | None:
     """The shard of a `D#<day>#S#<shard>` sort key; None for anything else."""
     _, _, shard = sk.partition("#S#")
     return int(shard) if shard.isascii() and shard.isdigit() else None
+
+
+def feed_access_path(
+    guild_id: str, *, member: str | None = None, channel: str | None = None, category: str | None = None
+) -> tuple[str | None, str]:
+    """(index, partition key) of the most selective way to read a guild's events with these filters:
+    a member's index, a channel's, a category's (message events are in the feed only), else the feed."""
+    if member:
+        return "GSI1", member_index_pk(guild_id, member)
+    if channel:
+        return "GSI2", channel_index_pk(guild_id, channel)
+    if category and category not in FEED_ONLY_CATEGORIES:
+        return "GSI3", category_index_pk(guild_id, category)
+    return None, guild_pk(guild_id)

@@ -83,13 +83,7 @@ def _seen_here(call: Call, ports: Ports, user: str) -> bool:
 
 def index_for(guild_id: str, filters: SearchFilters) -> tuple[str | None, str]:
     """(index, partition key) of the most selective access path for these filters."""
-    if filters.user:
-        return "GSI1", keys.member_index_pk(guild_id, filters.user)
-    if filters.channel:
-        return "GSI2", keys.channel_index_pk(guild_id, filters.channel)
-    if filters.category and filters.category not in keys.FEED_ONLY_CATEGORIES:
-        return "GSI3", keys.category_index_pk(guild_id, filters.category)
-    return None, keys.guild_pk(guild_id)
+    return keys.feed_access_path(guild_id, member=filters.user, channel=filters.channel, category=filters.category)
 
 
 def matches(item: Item, filters: SearchFilters) -> bool:
