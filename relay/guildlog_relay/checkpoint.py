@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from guildlog.services.timefmt import iso, utcnow
 from guildlog_relay.events import Shard, dumps
@@ -124,6 +124,14 @@ class Checkpoint:
         )
 
 
+class CheckpointStoreLike(Protocol):
+    """Where one shard's checkpoint is kept: a file (CheckpointStore) or the stack's table
+    (table_checkpoint.TableCheckpointStore)."""
+
+    def load(self) -> Checkpoint | None: ...
+    def save(self, checkpoint: Checkpoint) -> None: ...
+
+
 class CheckpointStore:
     """The checkpoint file of one shard."""
 
@@ -160,7 +168,7 @@ class Checkpointer:
 
     def __init__(
         self,
-        store: CheckpointStore,
+        store: CheckpointStoreLike,
         shard: Shard,
         initial: Checkpoint | None = None,
         *,

@@ -28,6 +28,8 @@ API_BASE_ENV = "GUILDLOG_DISCORD_API_BASE"
 DEFAULT_API_BASE_TEXT = "https://discord.com/api/v10"
 TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 - the variable's name, not a token
 SIGNING_KEY_FILE_ENV = "GUILDLOG_SIGNING_KEY_FILE"
+SIGNING_KEY_SECRET_ENV = "GUILDLOG_SIGNING_KEY_SECRET_ARN"
+CHECKPOINT_TABLE_ENV = "GUILDLOG_CHECKPOINT_TABLE"
 STATE_DIR_ENV = "GUILDLOG_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".guildlog") / "relay"
 EXIT_USAGE = 2
@@ -82,6 +84,12 @@ def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTarge
         help=f"the relay's 64-hex private key, as `guildlog keygen --out` writes it (env {SIGNING_KEY_FILE_ENV})",
     )
     target.add_argument(
+        "--signing-key-secret-arn",
+        metavar="ARN",
+        help=f"read the private key from this Secrets Manager secret instead (env {SIGNING_KEY_SECRET_ENV}; "
+        "how the stack-hosted relay gets it)",
+    )
+    target.add_argument(
         "--state-dir",
         type=Path,
         metavar="DIR",
@@ -121,6 +129,12 @@ def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTarge
         metavar="ARN",
         help="read the bot token from this Secrets Manager secret (env GUILDLOG_TOKEN_SECRET_ARN); "
         f"otherwise it is {TOKEN_ENV}",
+    )
+    live.add_argument(
+        "--checkpoint-table",
+        metavar="NAME",
+        help="keep each shard's checkpoint in this DynamoDB table (the stack's) instead of --state-dir, so that a "
+        f"replaced container resumes the session (env {CHECKPOINT_TABLE_ENV})",
     )
     live.add_argument(
         "--api-base",
@@ -214,6 +228,8 @@ def _fill_defaults(args: argparse.Namespace) -> None:
         "max_backoff_ms": ("GUILDLOG_MAX_BACKOFF_MS", 30_000, int),
         "token_file": ("GUILDLOG_TOKEN_FILE", None, Path),
         "token_secret_arn": ("GUILDLOG_TOKEN_SECRET_ARN", None, str),
+        "signing_key_secret_arn": (SIGNING_KEY_SECRET_ENV, None, str),
+        "checkpoint_table": (CHECKPOINT_TABLE_ENV, None, str),
         "api_base": (API_BASE_ENV, None, str),
         "shards": ("GUILDLOG_SHARDS", None, str),
         "shard_count": ("GUILDLOG_SHARD_COUNT", None, int),
@@ -396,6 +412,7 @@ def _run_live(args: argparse.Namespace) -> int:
         if args.identify_interval_ms is not None
         else IDENTIFY_INTERVAL_S,
         tuning=tuning,
+        checkpoint_table=args.checkpoint_table,
     )
 
     def make_pipeline(folder: Path) -> Pipeline:
@@ -491,8 +508,19 @@ def resolve_target(args: argparse.Namespace, environ: Mapping[str, str]) -> tupl
                 local.private_key,
                 f"relay_private_key in {local.source}",
             )
+    secret_arn = getattr(args, "signing_key_secret_arn", None) or environ.get(SIGNING_KEY_SECRET_ENV)
+    if key_file is not None and secret_arn:
+        raise ConfigurationError("give the signing key one way: --signing-key-file or --signing-key-secret-arn")
+    if secret_arn:
+        from guildlog.adapters.secrets import read_secret_text
+
+        key = read_secret_text(secret_arn, "the signing key secret").strip()
+        return _checked_url(endpoint, "--endpoint"), key, f"the signing key secret {secret_arn}"
     if key_file is None:
-        raise ConfigurationError(f"--signing-key-file PATH (or {SIGNING_KEY_FILE_ENV}) is required with --endpoint")
+        raise ConfigurationError(
+            f"--signing-key-file PATH or --signing-key-secret-arn ARN (or {SIGNING_KEY_FILE_ENV}) is required "
+            "with --endpoint"
+        )
     return _checked_url(endpoint, "--endpoint"), read_key_file(key_file), f"the signing key file {key_file}"
 
 

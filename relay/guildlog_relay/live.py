@@ -34,7 +34,7 @@ from guildlog.services.timefmt import iso, utcnow
 from guildlog_relay import status
 from guildlog_relay.async_pipeline import AsyncPipeline
 from guildlog_relay.backoff import Backoff
-from guildlog_relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore, PendingGap
+from guildlog_relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore, CheckpointStoreLike, PendingGap
 from guildlog_relay.discovery import GatewayInfo
 from guildlog_relay.events import DispatchRun, RelayEvent, Shard
 from guildlog_relay.health import HealthServer
@@ -77,6 +77,9 @@ class LiveSettings:
     reconnect_cap: float = 60.0
     identify_interval: float = IDENTIFY_INTERVAL_S
     tuning: Tuning = field(default_factory=Tuning)
+    # Where checkpoints live: None for `<state_dir>/shard-<id>/checkpoint.json`, or the stack's table
+    # (a hosted relay, whose disk does not outlive its task).
+    checkpoint_table: str | None = None
 
 
 # Exit codes: 0 stopped on a signal; 1 an unexpected error (restarting may help); 78 (sysexits'
@@ -372,10 +375,17 @@ class LiveRelay:
                 EXIT_CONFIG,
             )
 
+    def _checkpoint_store(self, folder: Path, shard_id: int) -> CheckpointStoreLike:
+        if self.settings.checkpoint_table:
+            from guildlog_relay.table_checkpoint import TableCheckpointStore
+
+            return TableCheckpointStore(self.settings.checkpoint_table, shard_id)
+        return CheckpointStore(folder)
+
     async def _build(self, shard: Shard, gate: IdentifyGate) -> _Shard:
         folder = shard_dir(self.settings.state_dir, shard[0])
         pipeline = await asyncio.to_thread(self.make_pipeline, folder)
-        store = CheckpointStore(folder)
+        store = self._checkpoint_store(folder, shard[0])
         saved = await asyncio.to_thread(store.load)
         resume, initial, earlier_gap = resume_state(shard, saved, pipeline, iso(self.wall_clock()))
         checkpointer = Checkpointer(store, shard, initial, clock=self.wall_clock)

@@ -11,7 +11,15 @@ from guildlog_relay import cli as relay_command
 from guildlog_relay.cli import parse_shards, resolve_target
 from guildlog_tools.cli import build_parser, main
 
-ENV = ("GUILDLOG_ENDPOINT", "GUILDLOG_SIGNING_KEY_FILE", "GUILDLOG_STATE_DIR", "GUILDLOG_DEV_FILE", "DISCORD_TOKEN")
+ENV = (
+    "GUILDLOG_ENDPOINT",
+    "GUILDLOG_SIGNING_KEY_FILE",
+    "GUILDLOG_SIGNING_KEY_SECRET_ARN",
+    "GUILDLOG_CHECKPOINT_TABLE",
+    "GUILDLOG_STATE_DIR",
+    "GUILDLOG_DEV_FILE",
+    "DISCORD_TOKEN",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -45,8 +45,9 @@ def token_from_secret_text(value: str, where: str) -> str:
     return clean_token(value, where)
 
 
-def read_token_secret(arn: str, client: Any | None = None) -> str:
-    """The bot token kept in the secret `arn`. Without a client, one is made for the ARN's region."""
+def read_secret_text(arn: str, what: str, client: Any | None = None) -> str:
+    """The SecretString of the secret `arn` (`what` names it in errors, which never hold the value).
+    Without a client, one is made for the ARN's region."""
     match = SECRET_ARN.match(arn)
     if not match:
         raise ConfigurationError(f"{arn!r} is not a Secrets Manager secret ARN")
@@ -58,11 +59,16 @@ def read_token_secret(arn: str, client: Any | None = None) -> str:
         answer = client.get_secret_value(SecretId=arn)
     except Exception as exc:  # botocore's errors; their text names the ARN, never the value
         code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-        raise ConfigurationError(f"cannot read the token secret {arn}: {code}") from None
+        raise ConfigurationError(f"cannot read {what} {arn}: {code}") from None
     value = answer.get("SecretString")
     if not isinstance(value, str):
-        raise ConfigurationError(f"the token secret {arn} has no SecretString")
-    return token_from_secret_text(value, f"the token secret {arn}")
+        raise ConfigurationError(f"{what} {arn} has no SecretString")
+    return value
+
+
+def read_token_secret(arn: str, client: Any | None = None) -> str:
+    """The bot token kept in the secret `arn`."""
+    return token_from_secret_text(read_secret_text(arn, "the token secret", client), f"the token secret {arn}")
 
 
 class BotTokenSecret:

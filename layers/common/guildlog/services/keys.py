@@ -18,6 +18,8 @@ CONFIG_SK = "CONFIG"
 # A guild's feed shard plan (services/feed_shards.py): absent for every guild that never needed one.
 SHARDS_SK = "SHARDS"
 CLAIM_SK = "CLAIM"
+# A hosted relay keeps each shard's checkpoint in the table instead of on a disk it would lose.
+CHECKPOINT_SK = "CHECKPOINT"
 RELAY_INDEX_PK = "RELAYS"
 # Daily counters: one delta item per batch (`B#<batch>[#<part>]`). Stacks from before kept one
 # `TOTAL` item and one `U#<user>` item per day; readers fold those in too.

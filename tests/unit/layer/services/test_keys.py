@@ -27,6 +27,7 @@ GUILD = "100000000000000001"
         pytest.param(keys.delta_sk("s1-0-1-9"), "B#s1-0-1-9", id="delta"),
         pytest.param(keys.delta_sk("s1-0-1-9", 2), "B#s1-0-1-9#2", id="delta-part"),
         pytest.param(keys.relay_pk(3), "RELAY#3", id="relay"),
+        pytest.param(keys.CHECKPOINT_SK, "CHECKPOINT", id="relay-checkpoint"),
         pytest.param(
             keys.contact_sk("2026-03-07T12:00:00.000Z", "r:1"), "C#2026-03-07T12:00:00.000Z#r:1", id="contact"
         ),
