@@ -36,7 +36,7 @@ ARCHIVE_PREFIXES = ("raw/", "events/", "events_csv/")
 # Services whose actions read or write guild data, secrets or keys.
 DATA_SERVICES = {"s3", "dynamodb", "secretsmanager", "ssm", "kms", "glue", "athena", "sqs", "sns", "lambda"}
 # Parameters that name a secret by its ARN; the secret itself never passes through the template.
-SECRET_ARN_PARAMETERS = ("BotTokenSecretArn", "DiscordClientSecretArn")
+SECRET_ARN_PARAMETERS = ("BotTokenSecretArn", "DiscordClientSecretArn", "RelaySigningKeySecretArn")
 # A Discord bot token: base64 user id, a timestamp part and an HMAC part, dot-separated.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
 
@@ -392,6 +392,8 @@ def test_bot_token_secret_arn_is_used_only_when_reading_the_secret(template: dic
         grants_secrets = any(str(a).startswith("secretsmanager:") for a in as_list(statement.get("Action")))
         if owner == "WebFunction" and not uses_secret:
             continue  # the viewer's own secrets: test_web_function_reads_only_its_two_secrets_when_signing_in
+        if owner == "RelayTaskRole" and not uses_secret:
+            continue  # the relay's signing key: test_template_relay_hosting.py
         if uses_secret or grants_secrets:
             assert statement in allowed_statements, (owner, statement)
             assert as_list(statement["Resource"]) == [{"Ref": "BotTokenSecretArn"}], owner
@@ -399,10 +401,22 @@ def test_bot_token_secret_arn_is_used_only_when_reading_the_secret(template: dic
     other_uses = [
         path
         for path in references({k: v for k, v in template.items() if k != "Parameters"}, "BotTokenSecretArn")
-        if "Statement" not in path and path[-1] != "GUILDLOG_BOT_TOKEN_SECRET_ARN"
+        if "Statement" not in path
+        and path[-1] != "GUILDLOG_BOT_TOKEN_SECRET_ARN"
+        and not _container_setting(template, path, "GUILDLOG_TOKEN_SECRET_ARN")
     ]
     assert other_uses == []
     assert allowed_statements, "nothing may read the bot token"
+
+
+def _container_setting(template: dict[str, Any], path: tuple[Any, ...], name: str) -> bool:
+    """Whether `path` is the Value of a container's environment variable `name` (the hosted relay's)."""
+    if len(path) < 3 or path[-1] != "Value" or path[-3] != "Environment":
+        return False
+    entry: Any = template
+    for step in path[:-1]:
+        entry = entry[step]
+    return entry.get("Name") == name
 
 
 # --- outputs and lint -------------------------------------------------------------------------

@@ -200,3 +200,12 @@ def test_relay_command_names_the_variable_when_its_value_is_not_a_number(monkeyp
     assert main(["relay"]) == 1
 
     assert "GUILDLOG_QUEUE_SIZE='lots' is not valid" in capsys.readouterr().err
+
+
+def test_relay_module_exits_2_naming_the_file_when_the_replay_file_is_missing(capsys):
+    from guildlog_relay.__main__ import main as relay_main
+
+    code = relay_main(["--replay", "missing.jsonl"])
+
+    assert code == 2
+    assert "--replay missing.jsonl: no such file" in capsys.readouterr().err
