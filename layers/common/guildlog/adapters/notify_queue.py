@@ -58,3 +58,37 @@ class NotifyQueue:
             else:
                 raise StorageError("SQS left log messages unsent after retries", unsent=len(pending))
         return calls
+
+
+def make_visible_in(records: list[dict[str, Any]], seconds: int, client: Any = None) -> None:
+    """Make NotifyFunction's SQS records visible again in `seconds` (ChangeMessageVisibilityBatch).
+
+    Best effort: a record this fails for comes back after the queue's visibility timeout instead,
+    later but in order. The queue is found from each record's `eventSourceARN`.
+    """
+    if not records:
+        return
+    if client is None:
+        import boto3
+
+        client = boto3.client("sqs")
+    by_queue: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_queue.setdefault(str(record.get("eventSourceARN") or ""), []).append(record)
+    for arn, queued in by_queue.items():
+        parts = arn.split(":")
+        if len(parts) != 6 or not queued:
+            continue
+        try:
+            url = client.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+            for start in range(0, len(queued), SEND_BATCH_LIMIT):
+                chunk = queued[start : start + SEND_BATCH_LIMIT]
+                client.change_message_visibility_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(n), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": seconds}
+                        for n, r in enumerate(chunk)
+                    ],
+                )
+        except Exception:  # noqa: BLE001, S112 - best effort, see the docstring
+            continue

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from guildlog.errors import GuildlogError
-from guildlog.services.modlog.delivery import Deliverer, DeliveryReport, Job
+from guildlog.services.modlog.delivery import AUDIT_WAIT_SECONDS, Deliverer, DeliveryReport, Job
 
 
 @lru_cache(maxsize=1)
@@ -56,17 +56,32 @@ def jobs_from_event(event: Any, on_bad: Callable[[str, str], None] | None = None
             if on_bad is not None:
                 on_bad(record_id, str(exc))
             continue
-        jobs.append(Job(record_id, guild, row))
+        jobs.append(Job(record_id, guild, row, receive_count=_receive_count(record)))
     return jobs, bad
 
 
+def _receive_count(record: dict[str, Any]) -> int:
+    try:
+        return max(1, int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+class Requeue(Protocol):
+    def __call__(self, records: list[dict[str, Any]], seconds: int) -> None: ...
+
+
 def handle_batch(
-    event: Any, deliverer: Deliverer | None = None, on_bad: Callable[[str, str], None] | None = None
+    event: Any,
+    deliverer: Deliverer | None = None,
+    on_bad: Callable[[str, str], None] | None = None,
+    requeue: Requeue | None = None,
 ) -> tuple[dict[str, Any], DeliveryReport]:
     """Deliver the batch; the partial-batch answer Lambda expects (`batchItemFailures`), and what happened.
 
     A record that is not a log message can never succeed: it is logged and reported as done, not
-    sent round until the dead-letter queue.
+    sent round until the dead-letter queue. Records that wait for an audit entry are made visible
+    again after AUDIT_WAIT_SECONDS instead of the queue's visibility timeout (minutes).
     """
     jobs, _ = jobs_from_event(event, on_bad)
     try:
@@ -74,5 +89,17 @@ def handle_batch(
     except GuildlogError:
         # Nothing could be decided (no settings, no token): every record goes round again.
         report = DeliveryReport(failed=[j.record_id for j in jobs])
+    if report.waiting:
+        waiting = set(report.waiting)
+        records = [r for r in (event or {}).get("Records") or [] if str(r.get("messageId") or "") in waiting]
+        (requeue or change_visibility)(records, AUDIT_WAIT_SECONDS)
     failures = [{"itemIdentifier": record_id} for record_id in report.failed]
     return {"batchItemFailures": failures}, report
+
+
+def change_visibility(records: list[dict[str, Any]], seconds: int) -> None:
+    """Make SQS records visible again in `seconds`. Best effort: if it fails, they come back after
+    the queue's visibility timeout instead, later but in order."""
+    from guildlog.adapters.notify_queue import make_visible_in
+
+    make_visible_in(records, seconds)

@@ -10,13 +10,14 @@ from guildlog.services.modlog.delivery import DeliveryReport, Job
 
 
 class RecordingDeliverer:
-    def __init__(self, failed: list[str]) -> None:
+    def __init__(self, failed: list[str], waiting: list[str] | None = None) -> None:
         self.jobs: list[Job] = []
         self.failed = failed
+        self.waiting = waiting or []
 
     def deliver(self, jobs: list[Job]) -> DeliveryReport:
         self.jobs = jobs
-        return DeliveryReport(failed=self.failed)
+        return DeliveryReport(failed=self.failed, waiting=self.waiting)
 
 
 def record(message_id: str, body: Any) -> dict[str, Any]:
@@ -44,3 +45,25 @@ def test_handle_batch_reports_only_the_failed_records_when_delivery_fails_some()
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "b"}]}
     assert [j.record_id for j in deliverer.jobs] == ["a", "b"]
+
+
+def test_jobs_from_event_reads_which_delivery_a_record_is_when_sqs_counts_receives() -> None:
+    second = {**record("a", GOOD), "attributes": {"ApproximateReceiveCount": "2"}}
+
+    jobs, _ = jobs_from_event({"Records": [second, record("b", GOOD)]})
+
+    assert [j.receive_count for j in jobs] == [2, 1]
+
+
+def test_handle_batch_brings_back_only_the_waiting_records_soon_when_a_post_waits_for_its_audit_entry() -> None:
+    requeued: list[tuple[list[str], int]] = []
+    deliverer = RecordingDeliverer(failed=["b", "c"], waiting=["b"])
+
+    answer, _ = handle_batch(
+        {"Records": [record("a", GOOD), record("b", GOOD), record("c", GOOD)]},
+        deliverer,  # type: ignore[arg-type]
+        requeue=lambda records, seconds: requeued.append(([r["messageId"] for r in records], seconds)),
+    )
+
+    assert requeued == [(["b"], 5)]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "b"}, {"itemIdentifier": "c"}]}

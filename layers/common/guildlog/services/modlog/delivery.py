@@ -8,6 +8,12 @@ messages of at most 10 embeds and 6,000 characters. A message goes out as a bot 
 `nonce` and `enforce_nonce` (Discord returns the first message instead of a second), or through
 the channel's webhook when the guild chose webhooks; `allowed_mentions` is always empty.
 
+Waiting: Discord's audit-log entry (who banned, who timed out, and why) usually arrives a moment
+after the event it explains. A ban, unban or timeout row fresh from the gateway whose entry is not
+in the hot store yet is not posted at once: it and the guild's later jobs go round the queue again
+after AUDIT_WAIT_SECONDS (`DeliveryReport.waiting`), at most until its AUDIT_TRIES-th delivery;
+then it is posted saying the entry was not there.
+
 Failures: a 403/404 on a log channel stops posting there (recorded in the configuration, shown
 by `/logs status` and `/logs config show`) and its posts are dropped, not retried in a loop.
 Anything else that fails (Discord down, rate limited past the deadline, storage) fails that job
@@ -20,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from guildlog.errors import DiscordTargetGoneError, GuildlogError
@@ -31,6 +38,7 @@ from guildlog.services.modlog.limits import EMBEDS_PER_MESSAGE, MESSAGE_TOTAL, e
 from guildlog.services.modlog.lookup import context_for, kick_already_told
 from guildlog.services.modlog.render import RENDERERS
 from guildlog.services.modlog.routing import ignored, target_channel
+from guildlog.services.timefmt import parse_time, utcnow
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 # `/logs config test` queues rows of this type: posted to the named channel whatever the routes say.
@@ -40,6 +48,13 @@ WEBHOOK_NAME = "guildlog"
 NO_WEBHOOK = "-"
 # Discord's nonce: an integer or a string of at most 25 characters.
 NONCE_LENGTH = 25
+# The kinds whose post names the moderator from the audit log, and how long and how often such a
+# post waits for its entry (the entry usually follows within a second or two).
+AWAITS_AUDIT = frozenset({"member_ban", "member_unban", "member_timeout"})
+AUDIT_WAIT_SECONDS = 5
+AUDIT_TRIES = 3
+# Older rows (a redrive, a backlog) are posted as they are: their entry is not coming any more.
+AUDIT_FRESH = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,8 @@ class Job:
     record_id: str
     guild_id: str
     row: Mapping[str, Any]
+    # Which delivery of the record this is (SQS's ApproximateReceiveCount).
+    receive_count: int = 1
 
 
 @dataclass
@@ -62,6 +79,8 @@ class Post:
 @dataclass
 class DeliveryReport:
     failed: list[str] = field(default_factory=list)  # record ids to redeliver
+    # Those of `failed` that wait for an audit entry: to redeliver after AUDIT_WAIT_SECONDS, not later.
+    waiting: list[str] = field(default_factory=list)
     posted_events: int = 0
     messages: int = 0
     skipped: int = 0  # not postable, not routed, ignored, or already posted
@@ -95,12 +114,14 @@ class Deliverer:
         *,
         new_account_days: int = NEW_ACCOUNT_DAYS,
         on_error: Callable[[str, GuildlogError], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.discord = discord
         self.store = store
         self.reader = reader
         self.new_account_days = new_account_days
         self.on_error = on_error
+        self.clock = clock
 
     def deliver(self, jobs: list[Job]) -> DeliveryReport:
         report = DeliveryReport()
@@ -108,27 +129,33 @@ class Deliverer:
         for index, job in enumerate(jobs):
             by_guild.setdefault(job.guild_id, []).append(index)
         for guild_id, indexes in by_guild.items():
-            failed_from = self._deliver_guild(guild_id, [jobs[i] for i in indexes], indexes, report)
+            failed_from, wait_from = self._deliver_guild(guild_id, [jobs[i] for i in indexes], indexes, report)
             if failed_from is not None:
-                report.failed.extend(jobs[i].record_id for i in indexes if i >= failed_from)
+                again = [jobs[i].record_id for i in indexes if i >= failed_from]
+                report.failed.extend(again)
+                if failed_from == wait_from:
+                    report.waiting.extend(again)
         return report
 
-    def _deliver_guild(self, guild_id: str, jobs: list[Job], indexes: list[int], report: DeliveryReport) -> int | None:
-        """Post one guild's jobs; the queue index from which they must be redelivered, or None."""
+    def _deliver_guild(
+        self, guild_id: str, jobs: list[Job], indexes: list[int], report: DeliveryReport
+    ) -> tuple[int | None, int | None]:
+        """Post one guild's jobs: the queue index from which they must be redelivered (or None), and
+        the index of the first job that waits for its audit entry (or None)."""
         try:
             config = self.store.config(guild_id)
-            posts = self._posts(jobs, indexes, config, report) if config is not None else []
+            posts, wait_from = self._posts(jobs, indexes, config, report) if config is not None else ([], None)
         except GuildlogError as exc:
             self._error(guild_id, exc)
-            return indexes[0]
+            return indexes[0], None
         if config is None:
             report.skipped += len(jobs)
-            return None
+            return None, None
         try:
             done = self.store.posted([(p.event_id, p.channel_id) for p in posts])
         except GuildlogError as exc:
             self._error(guild_id, exc)
-            return indexes[0]
+            return indexes[0], None
         fresh = [p for p in posts if (p.event_id, p.channel_id) not in done]
         report.skipped += len(posts) - len(fresh)
         by_channel: dict[str, list[Post]] = {}
@@ -156,9 +183,14 @@ class Deliverer:
                     break
                 report.messages += 1
                 report.posted_events += len(message)
-        return failed_from
+        if wait_from is not None and (failed_from is None or wait_from < failed_from):
+            failed_from = wait_from
+        return failed_from, wait_from
 
-    def _posts(self, jobs: list[Job], indexes: list[int], config: GuildConfig, report: DeliveryReport) -> list[Post]:
+    def _posts(
+        self, jobs: list[Job], indexes: list[int], config: GuildConfig, report: DeliveryReport
+    ) -> tuple[list[Post], int | None]:
+        """The posts of the jobs up to the first that waits for its audit entry (whose index comes second)."""
         posts: list[Post] = []
         for job, index in zip(jobs, indexes, strict=True):
             row = job.row
@@ -179,11 +211,23 @@ class Deliverer:
             if ignored(row, config, context.versions):
                 report.skipped += 1
                 continue
+            if context.audit is None and self._awaits_audit(kind, job):
+                return posts, index
             rendered = RENDERERS[kind](row, context)
             posts.append(
                 Post(index, str(row.get("event_id")), channel, Rendered(fit_embed(rendered.embed), rendered.files))
             )
-        return posts
+        return posts, None
+
+    def _awaits_audit(self, kind: str, job: Job) -> bool:
+        """Whether a post without its audit entry should wait for it: a live row, young, not waited on enough."""
+        row = job.row
+        if row.get("action") == "timeout":
+            kind = "member_timeout"
+        if kind not in AWAITS_AUDIT or row.get("source") != "gateway" or job.receive_count >= AUDIT_TRIES:
+            return False
+        occurred = parse_time(row.get("occurred_at"))
+        return occurred is not None and self.clock() - occurred < AUDIT_FRESH
 
     def _send(self, config: GuildConfig, channel_id: str, message: list[Post]) -> None:
         body: dict[str, Any] = {"embeds": [p.rendered.embed for p in message], "allowed_mentions": NO_MENTIONS}

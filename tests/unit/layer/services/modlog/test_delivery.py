@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -48,10 +49,14 @@ def table() -> MemoryTable:
     return table
 
 
-def deliverer(discord: FakeDiscordRest, table: MemoryTable, store: MemoryLogStore | None = None) -> Deliverer:
+def deliverer(
+    discord: FakeDiscordRest, table: MemoryTable, store: MemoryLogStore | None = None, now: datetime | None = None
+) -> Deliverer:
     clock = Clock()
     rest = DiscordRest(discord.api_base, lambda: BOT_TOKEN, sleep=clock.sleep, monotonic=clock, attempts=3, timeout=2)
-    return Deliverer(rest, store or MemoryLogStore(table), table)
+    if now is None:
+        return Deliverer(rest, store or MemoryLogStore(table), table)
+    return Deliverer(rest, store or MemoryLogStore(table), table, clock=lambda: now)
 
 
 def join_row(n: int, **extra: Any) -> dict[str, Any]:
@@ -374,3 +379,80 @@ def test_deliver_posts_nothing_for_the_kick_entry_when_the_leave_already_said_ki
     report = deliverer(discord, table).deliver(jobs([kick_entry(1)]))
 
     assert discord.messages == [] and report.skipped == 1
+
+
+# --- waiting for the audit entry of a ban -------------------------------------------------------
+# ban_row(n) happened at 10:00:<n>; this is a few seconds later, while its audit entry may still come.
+JUST_AFTER = datetime(2026, 3, 1, 10, 0, 9, tzinfo=UTC)
+
+
+def ban_entry(n: int) -> EventRow:
+    target = str(int(MEMBER) + n)
+    return EventRow.model_validate(
+        {
+            **kick_entry(n),
+            "event_id": f"gw:s:audit{n}",
+            "action": "member_ban_add",
+            "target_id": target,
+            "actor_id": MOD,
+            "reason": "spam",
+        }
+    )
+
+
+MOD = "1300000000000000999"
+
+
+def test_deliver_holds_a_fresh_ban_and_the_guilds_later_jobs_when_its_audit_entry_has_not_arrived(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    batch = jobs([join_row(1), ban_row(2), join_row(3)])
+
+    report = deliverer(discord, table, now=JUST_AFTER).deliver(batch)
+
+    assert users_posted(discord.messages) == [join_row(1)["user_id"]]
+    assert report.failed == report.waiting == [batch[1].record_id, batch[2].record_id]
+
+
+def test_deliver_names_the_moderator_when_the_ban_comes_round_again_after_its_entry(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    log = deliverer(discord, table, now=JUST_AFTER)
+    [held] = jobs([ban_row(2)])
+    log.deliver([held])
+    table.add_rows([ban_entry(2)])
+
+    report = log.deliver([Job(held.record_id, GUILD, held.row, receive_count=2)])
+
+    [message] = discord.messages
+    assert report.failed == [] and MOD in json.dumps(message.body["embeds"]) and "spam" in json.dumps(message.body)
+
+
+def test_deliver_posts_the_ban_without_its_entry_when_it_has_waited_its_last_try(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    [held] = jobs([ban_row(2)])
+
+    report = deliverer(discord, table, now=JUST_AFTER).deliver([Job(held.record_id, GUILD, held.row, receive_count=3)])
+
+    assert report.failed == [] and report.waiting == [] and len(discord.messages) == 1
+
+
+def test_deliver_posts_a_ban_at_once_when_its_audit_entry_is_already_stored(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    table.add_rows([ban_entry(2)])
+
+    report = deliverer(discord, table, now=JUST_AFTER).deliver(jobs([ban_row(2)]))
+
+    assert report.failed == [] and MOD in json.dumps(discord.messages[0].body["embeds"])
+
+
+def test_deliver_posts_an_old_ban_at_once_when_its_entry_is_missing(
+    discord: FakeDiscordRest, table: MemoryTable
+) -> None:
+    much_later = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+
+    report = deliverer(discord, table, now=much_later).deliver(jobs([ban_row(2)]))
+
+    assert report.failed == [] and len(discord.messages) == 1
