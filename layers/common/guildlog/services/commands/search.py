@@ -208,7 +208,7 @@ def render(call: Call, ports: Ports, filters: SearchFilters, cursor: Cursor | No
     lines = [f"**Search** {_describe(filters, call)} · page {number}"]
     if not result.items:
         lines.append(_nothing(filters, cursor))
-    for item in result.items:
+    for item in fold_audit_entries(result.items):
         lines.append(describe_event(item))
     if result.examined_to is not None:
         lines.append(
@@ -273,6 +273,40 @@ def _nothing(filters: SearchFilters, cursor: Cursor | None) -> str:
     if cursor is not None:
         return "_No more events this way._"
     return "_Nothing logged matches._"
+
+
+# The audit-log action that explains a gateway row, and how far apart in time the two may be.
+_EXPLAINS = {"member_ban_add": "ban", "member_ban_remove": "unban"}
+_AUDIT_ENTRY = "GUILD_AUDIT_LOG_ENTRY_CREATE"
+_PAIR_WINDOW_MS = 120_000
+
+
+def fold_audit_entries(items: list[Item]) -> list[Item]:
+    """A ban (or unban) and its audit-log entry on one line: the gateway row, with the entry's
+    moderator and reason, in place of two lines that say the same thing.
+
+    Discord sends both for one action (GUILD_BAN_ADD, then GUILD_AUDIT_LOG_ENTRY_CREATE with who
+    and why). Only a pair on the same page folds; a pair split by the page boundary stays two lines.
+    """
+    rows = {
+        (str(i.get("action")), str(i.get("user_id") or i.get("target_id"))): i
+        for i in items
+        if i.get("event_type") in ("GUILD_BAN_ADD", "GUILD_BAN_REMOVE")
+    }
+    folded: list[Item] = []
+    merged: dict[int, Item] = {}
+    for item in items:
+        explains = _EXPLAINS.get(str(item.get("action"))) if item.get("event_type") == _AUDIT_ENTRY else None
+        row = rows.get((explains, str(item.get("target_id")))) if explains else None
+        if row is not None and abs(_ms(row) - _ms(item)) <= _PAIR_WINDOW_MS:
+            merged[id(row)] = {
+                **row,
+                "actor_id": row.get("actor_id") or item.get("actor_id"),
+                "reason": row.get("reason") or item.get("reason"),
+            }
+            continue
+        folded.append(item)
+    return [merged.get(id(i), i) for i in folded]
 
 
 def describe_event(item: Item) -> str:

@@ -317,3 +317,70 @@ def test_search_keeps_only_matching_events_when_the_feed_is_sharded(table: Memor
     reply = run(ports, category="message", contains="NEEDLE")
 
     assert shown(reply) == ["99"]
+
+
+# --- a ban and its audit-log entry ------------------------------------------------------------
+MODERATOR = "1300000000000000777"
+
+
+def ban_and_entry(at: datetime, entry_after: timedelta, target: str = fx.MEMBER) -> list[Any]:
+    ban = row(
+        event_id=f"gw:s:ban{target}",
+        event_type="GUILD_BAN_ADD",
+        category="moderation",
+        action="ban",
+        occurred_at=iso(at),
+        user_id=target,
+        channel_id=None,
+        message_id=None,
+        content=None,
+    )
+    entry = row(
+        event_id=f"gw:s:audit{target}",
+        event_type="GUILD_AUDIT_LOG_ENTRY_CREATE",
+        category="moderation",
+        action="member_ban_add",
+        occurred_at=iso(at + entry_after),
+        user_id=None,
+        target_id=target,
+        actor_id=MODERATOR,
+        reason="raid account",
+        channel_id=None,
+        message_id=None,
+        content=None,
+    )
+    return [ban, entry]
+
+
+def test_search_shows_a_ban_and_its_audit_entry_on_one_line_naming_the_moderator_when_both_are_logged(
+    table: MemoryTable, ports: Ports
+) -> None:
+    table.add_rows(ban_and_entry(START, timedelta(seconds=1)))
+
+    reply = run(ports, category="moderation")
+
+    lines = reply.content.splitlines()[1:]
+    assert len(lines) == 1
+    assert "`moderation/ban`" in lines[0] and f"<@{MODERATOR}> → <@{fx.MEMBER}>" in lines[0]
+    assert "raid account" in lines[0]
+
+
+def test_search_keeps_the_entry_on_its_own_line_when_it_explains_another_members_ban(
+    table: MemoryTable, ports: Ports
+) -> None:
+    other = "1300000000000000555"
+    ban, _ = ban_and_entry(START, timedelta(seconds=1))
+    _, entry = ban_and_entry(START, timedelta(seconds=1), target=other)
+    table.add_rows([ban, entry])
+
+    reply = run(ports, category="moderation")
+
+    assert len(reply.content.splitlines()[1:]) == 2
+
+
+def test_search_keeps_both_lines_when_the_entry_is_minutes_away_from_the_ban(table: MemoryTable, ports: Ports) -> None:
+    table.add_rows(ban_and_entry(START, timedelta(minutes=10)))
+
+    reply = run(ports, category="moderation")
+
+    assert len(reply.content.splitlines()[1:]) == 2
