@@ -316,9 +316,10 @@ class DiscordRest:
         found: dict[str, Any] = self._request("POST", path, body, bot=False, files=files)
         return found
 
-    def get_guild_invites(self, guild_id: str) -> list[dict[str, Any]]:
-        """The guild's invites with their use counts (needs Manage Guild)."""
-        found: list[dict[str, Any]] = self._request("GET", f"/guilds/{guild_id}/invites")
+    def get_guild_invites(self, guild_id: str, budget: float | None = None) -> list[dict[str, Any]]:
+        """The guild's invites with their use counts (needs Manage Guild); within `budget` seconds
+        in all, rate-limit waits included, when given."""
+        found: list[dict[str, Any]] = self._request("GET", f"/guilds/{guild_id}/invites", budget=budget)
         return found
 
     # -- the one request loop

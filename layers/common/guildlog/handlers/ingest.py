@@ -30,10 +30,22 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         S3Archive(settings.bucket_name),
         store,
         default_retention_days=settings.retention_days,
-        directory=Directory(store),
+        directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
     )
     return settings, ingestor
+
+
+def _invite_lister(settings: Settings) -> Any:
+    """Joins are attributed to invites only where the stack has the bot token."""
+    if not settings.bot_token_secret_arn:
+        return None
+    from guildlog.adapters.discord_rest import DiscordRest
+    from guildlog.adapters.invite_lister import RestInviteLister
+    from guildlog.adapters.secrets import BotTokenSecret
+
+    token = BotTokenSecret(settings.bot_token_secret_arn)
+    return RestInviteLister(lambda: DiscordRest(settings.discord_api_base, token.value, timeout=3.0, attempts=2))
 
 
 def handle_gateway_events(event: dict[str, Any], settings: Settings, ingestor: Ingestor) -> IngestResult:
