@@ -292,3 +292,43 @@ def test_rehearsal_functions_load_the_common_layer_when_read_from_the_template(d
     [layer_id] = _of_type(deployed["template"], "AWS::Lambda::LayerVersion")
 
     assert functions and all(f["Properties"]["Layers"] == [{"Ref": layer_id}] for f in functions)
+
+
+def test_rehearsal_runs_the_relay_service_with_its_settings_when_the_stack_hosts_the_relay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RelayHosting=fargate: moto creates the VPC, the cluster, the task definition and the service."""
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "us-east-1" if name == "AWS_DEFAULT_REGION" else "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(), rehearsal.skipped_types():
+        arn = boto3.client("secretsmanager").create_secret(Name="guildlog/relay-key", SecretString="ab" * 32)["ARN"]
+        parameters = {
+            **rehearsal.parameters("cd" * 32),
+            "RelayHosting": "fargate",
+            "RelayImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/guildlog-relay:1",
+            "RelaySigningKeySecretArn": arn,
+            "RelaySpot": "false",
+        }
+        cloudformation = boto3.client("cloudformation")
+        cloudformation.create_stack(
+            StackName="guildlog-hosted",
+            TemplateBody=rehearsal.as_json(rehearsal.built_template(boto3.client("s3"))),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        [stack] = cloudformation.describe_stacks(StackName="guildlog-hosted")["Stacks"]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        cluster, service = outputs["RelayServiceName"].split("/")
+        ecs = boto3.client("ecs")
+        [found] = ecs.describe_services(cluster=cluster, services=[service])["services"]
+        task = ecs.describe_task_definition(taskDefinition=found["taskDefinition"])["taskDefinition"]
+
+    assert stack["StackStatus"] == "CREATE_COMPLETE" and found["desiredCount"] == 1
+    [container] = task["containerDefinitions"]
+    settings = {e["name"]: e["value"] for e in container["environment"]}
+    assert settings["GUILDLOG_SIGNING_KEY_SECRET_ARN"] == arn and settings["GUILDLOG_CHECKPOINT_TABLE"]
+    assert container["image"] == parameters["RelayImageUri"] and container["readonlyRootFilesystem"] is True

@@ -218,3 +218,22 @@ def test_setup_creates_nothing_when_discord_refuses_the_token(
     assert "✗ Discord application: Discord did not accept the bot token" in capsys.readouterr().out
     assert boto3.client("secretsmanager").list_secrets()["SecretList"] == []
     assert not (world["tmp"] / "relay.key").exists()
+
+
+RELAY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/guildlog-relay:1"
+
+
+def test_setup_has_the_stack_run_the_relay_with_its_key_in_a_secret_when_given_an_image(
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import boto3
+
+    assert setup(world, "--template", str(world["template"]), "--relay-image", RELAY_IMAGE) == 0
+
+    [stack] = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert (given["RelayHosting"], given["RelayImageUri"]) == ("fargate", RELAY_IMAGE)
+    key = boto3.client("secretsmanager").get_secret_value(SecretId=given["RelaySigningKeySecretArn"])["SecretString"]
+    assert key == (world["tmp"] / "relay.key").read_text().strip()
+    out = capsys.readouterr().out
+    assert "the stack runs it on Fargate" in out and "guildlog relay --endpoint" not in out and key not in out

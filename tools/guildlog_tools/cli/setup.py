@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--guild", metavar="ID", help="register the commands in this server (they show at once)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", help="another stack parameter")
     parser.add_argument("--api-base", help=f"Discord's REST base URL (default: ${API_BASE_ENV}, else discord.com)")
+    parser.add_argument(
+        "--relay-image",
+        metavar="URI",
+        help="the stack runs the relay on Fargate from this image (`make relay-image`); the relay key goes into a "
+        "secret. Default: you run the relay yourself",
+    )
     parser.add_argument("--no-input", action="store_true", help="never ask, even on a terminal")
     parser.set_defaults(func=run)
 
@@ -76,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         guild=args.guild,
         parameters=_parameters(args.parameter),
         checkout=checkout_root(),
+        relay_image=args.relay_image,
     )
     discord = DiscordRest(args.api_base or os.environ.get(API_BASE_ENV) or DEFAULT_API_BASE, lambda: options.token)
     wizard = Wizard(options, discord, client_factory(region), sys.stdout)

@@ -332,6 +332,30 @@ def relay_heartbeat(target: Target, now: datetime | None = None) -> Iterator[Res
             yield Result(f"relay shard {shard}", OK, f"last heard {when}")
 
 
+def relay_service(target: Target) -> Iterator[Result]:
+    """The relay the stack hosts is running."""
+    name = target.outputs.get("RelayServiceName")
+    if not name:
+        yield Result("hosted relay", SKIP, "the stack does not host the relay (RelayHosting=none)")
+        return
+    cluster, _, service = name.partition("/")
+    found = target.client("ecs").describe_services(cluster=cluster, services=[service]).get("services") or []
+    if not found:
+        yield Result("hosted relay", FAIL, f"no ECS service {name}", "deploy the stack again with RelayHosting=fargate")
+        return
+    running, desired = int(found[0].get("runningCount") or 0), int(found[0].get("desiredCount") or 0)
+    if running < desired:
+        yield Result(
+            "hosted relay",
+            FAIL,
+            f"{running} of {desired} task(s) running ({name})",
+            f"the service's events say why (`aws ecs describe-services --cluster {cluster} --services {service}`); "
+            f"its log is /guildlog/{target.name}/relay",
+        )
+        return
+    yield Result("hosted relay", OK, f"{running} task running ({name})")
+
+
 def dead_letter_queues(target: Target) -> Iterator[Result]:
     """The dead-letter queues are empty."""
     queues = target.of_type(QUEUE_TYPE)
@@ -408,6 +432,7 @@ CHECKS: list[Check] = [
     intents,
     guilds,
     relay_heartbeat,
+    relay_service,
     dead_letter_queues,
     alarms,
 ]

@@ -20,6 +20,7 @@ from guildlog_tools import discord_permissions as perms
 from guildlog_tools.setup.deploy import Deployed, deploy_template, deploy_with_sam
 
 DEFAULT_SECRET_NAME = "guildlog/bot-token"  # noqa: S105 - the secret's name
+DEFAULT_RELAY_KEY_SECRET_NAME = "guildlog/relay-key"  # noqa: S105 - the secret's name
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Options:
     guild: str | None = None  # register the commands in one server (they show at once) instead of globally
     parameters: dict[str, str] = field(default_factory=dict)  # more stack parameters (RetentionDays=…)
     checkout: Path = Path()
+    # The stack runs the relay on Fargate from this image (RelayHosting=fargate); None: the operator runs it.
+    relay_image: str | None = None
+    relay_key_secret_name: str = DEFAULT_RELAY_KEY_SECRET_NAME
 
 
 @dataclass
@@ -76,7 +80,8 @@ class Wizard:
             application = self.application()
             relay_public_key = self.relay_key()
             secret_arn = self.secret()
-            deployed = self.deploy(application, relay_public_key, secret_arn)
+            relay_key_arn = self.relay_key_secret() if self.options.relay_image else None
+            deployed = self.deploy(application, relay_public_key, secret_arn, relay_key_arn)
             self.endpoint(deployed.outputs)
             self.commands(str(application["id"]))
             self.intents(application)
@@ -148,28 +153,41 @@ class Wizard:
         return pair.public_key
 
     def secret(self) -> str:
-        step, name = "bot token secret", self.options.secret_name
+        return self._secret("bot token secret", self.options.secret_name, self.options.token, "token")
+
+    def relay_key_secret(self) -> str:
+        """The relay's private key, for the relay the stack hosts: from the key file into a secret."""
+        key = self.options.relay_key_file.read_text(encoding="utf-8").strip()
+        return self._secret("relay key secret", self.options.relay_key_secret_name, key, "relay key")
+
+    def _secret(self, step: str, name: str, value: str, what: str) -> str:
         secrets = self.client("secretsmanager")
         try:
             try:
                 arn = str(secrets.describe_secret(SecretId=name)["ARN"])
             except secrets.exceptions.ResourceNotFoundException:
-                arn = str(secrets.create_secret(Name=name, SecretString=self.options.token)["ARN"])
+                arn = str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
                 self.report.done.append(f"the secret {arn}")
                 self._ok(step, f"created {arn}")
                 return arn
             current = secrets.get_secret_value(SecretId=arn).get("SecretString")
-            if current == self.options.token:
+            if current == value:
                 self._ok(step, f"unchanged {arn}")
             else:
-                secrets.put_secret_value(SecretId=arn, SecretString=self.options.token)
-                self._ok(step, f"stored the new token in {arn}")
+                secrets.put_secret_value(SecretId=arn, SecretString=value)
+                self._ok(step, f"stored the new {what} in {arn}")
         except Exception as exc:  # botocore's errors name the secret and the refusal, never the value
             raise SetupError(step, _aws_error(exc), "check the AWS credentials' access to Secrets Manager") from None
         self.report.done.append(f"the secret {arn}")
         return arn
 
-    def deploy(self, application: Mapping[str, Any], relay_public_key: str, secret_arn: str) -> Deployed:
+    def deploy(
+        self,
+        application: Mapping[str, Any],
+        relay_public_key: str,
+        secret_arn: str,
+        relay_key_arn: str | None = None,
+    ) -> Deployed:
         from guildlog_tools.setup.deploy import outputs
 
         step, options = "stack", self.options
@@ -181,6 +199,12 @@ class Wizard:
             "BotTokenSecretArn": secret_arn,
             **options.parameters,
         }
+        if options.relay_image and relay_key_arn:
+            parameters |= {
+                "RelayHosting": "fargate",
+                "RelayImageUri": options.relay_image,
+                "RelaySigningKeySecretArn": relay_key_arn,
+            }
         try:
             if options.skip_deploy:
                 deployed = Deployed(options.stack, "unchanged", outputs(cloudformation, options.stack))
@@ -264,6 +288,12 @@ class Wizard:
         print(f"    {self.report.invite_url}", file=self.out)
 
     def relay(self, outputs: Mapping[str, str], secret_arn: str) -> None:
+        if self.options.relay_image:
+            service = outputs.get("RelayServiceName") or "(no RelayServiceName output: is the stack this checkout's?)"
+            self._ok("relay", f"the stack runs it on Fargate: ECS service {service}, from {self.options.relay_image}")
+            print(f"    its logs: /guildlog/{self.options.stack}/relay in CloudWatch Logs", file=self.out)
+            self._doctor_hint()
+            return
         command = (
             f"guildlog relay --endpoint {outputs['GatewayEventsUrl']} "
             f"--signing-key-file {self.options.relay_key_file} --token-secret-arn {secret_arn}"
@@ -271,6 +301,9 @@ class Wizard:
         self.report.relay_command = command
         self._ok("relay", "run it on an always-on host (deploy/ has a systemd unit and a container):")
         print(f"    {command}", file=self.out)
+        self._doctor_hint()
+
+    def _doctor_hint(self) -> None:
         print(f"    then `guildlog doctor --stack {self.options.stack}` checks everything end to end", file=self.out)
 
     # -- output
