@@ -1,7 +1,10 @@
 """`--health-port`: `/healthz` (200 when every shard has a session, else 503) and `/metrics`.
 
 A deliberately small HTTP/1.1 server on asyncio streams: GET only, one request per connection,
-no request body, nothing but these two paths. It runs in the relay's event loop.
+no request body, nothing but these two paths. It runs in the relay's event loop, so a scrape reads
+the counters between two gateway frames, never halfway through one (prometheus_client's own
+servers run on a thread of their own). `/metrics` is prometheus_client's exposition of the relay's
+registry, in the format the scraper's Accept header asks for.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from guildlog_relay.metrics import CONTENT_TYPE
+from prometheus_client import CollectorRegistry
+
+from guildlog_relay.metrics import exposition
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,7 @@ _READ_TIMEOUT_S = 5.0
 
 
 class HealthServer:
-    """Serves `health()` (ready, details) as /healthz and `metrics()` as /metrics."""
+    """Serves `health()` (ready, details) as /healthz and `registry` as /metrics."""
 
     def __init__(
         self,
@@ -29,12 +34,12 @@ class HealthServer:
         port: int,
         *,
         health: Callable[[], tuple[bool, dict[str, Any]]],
-        metrics: Callable[[], str],
+        registry: CollectorRegistry,
     ) -> None:
         self.host = host
         self.port = port
         self.health = health
-        self.metrics = metrics
+        self.registry = registry
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -51,7 +56,8 @@ class HealthServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT_S)
             if len(head) > _MAX_REQUEST_BYTES:
                 raise ValueError("request too large")
-            method, target = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            method, target = request_line.split(" ")[:2]
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError, UnicodeDecodeError):
             writer.close()
             return
@@ -63,7 +69,12 @@ class HealthServer:
             status = 200 if ready else 503
             body, kind = (json.dumps({"ready": ready, **details}) + "\n").encode(), "application/json"
         elif path == "/metrics":
-            status, body, kind = 200, self.metrics().encode(), CONTENT_TYPE
+            accept = next(
+                (v.strip() for k, _, v in (h.partition(":") for h in header_lines) if k.strip().lower() == "accept"),
+                None,
+            )
+            body, kind = exposition(self.registry, accept)
+            status = 200
         else:
             status, body, kind = 404, b"not found\n", "text/plain; charset=utf-8"
         reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]

@@ -38,7 +38,7 @@ from guildlog_relay.checkpoint import Checkpoint, Checkpointer, CheckpointStore,
 from guildlog_relay.discovery import GatewayInfo
 from guildlog_relay.events import DispatchRun, RelayEvent, Shard
 from guildlog_relay.health import HealthServer
-from guildlog_relay.metrics import ShardStats, ShardView, render
+from guildlog_relay.metrics import ShardStats, ShardView, registry
 from guildlog_relay.pipeline import DeliveryError, Dropped, Pipeline
 from guildlog_relay.protocol import DEFAULT_INTENTS, IDENTIFY_INTERVAL_S
 from guildlog_relay.ratelimit import IdentifyGate, SendLimiter
@@ -299,8 +299,9 @@ class LiveRelay:
         ready = bool(self.shards) and all(s.stats.connected for s in self.shards) and not self._stop.is_set()
         return ready, {"shards": shards}
 
-    def metrics_text(self) -> str:
-        return render(
+    def shard_views(self) -> list[ShardView]:
+        """What a scrape of /metrics reads, one view per shard."""
+        return [
             ShardView(
                 shard_id=s.shard[0],
                 stats=s.stats,
@@ -311,7 +312,7 @@ class LiveRelay:
                 limiter_waits=s.limiter.waits,
             )
             for s in self.shards
-        )
+        ]
 
     # -- running -------------------------------------------------------------------------------
 
@@ -332,7 +333,7 @@ class LiveRelay:
                 self.settings.health_host,
                 self.settings.health_port,
                 health=self.health,
-                metrics=self.metrics_text,
+                registry=registry(self.shard_views),
             )
             await self.health_server.start()
         log.info(

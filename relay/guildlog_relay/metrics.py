@@ -1,18 +1,21 @@
-"""What the live relay counts, and the Prometheus text exposition of it (`/metrics`).
+"""What the live relay counts, and its exposition at `/metrics` through prometheus_client.
 
 Each shard's gateway session keeps a `ShardStats` (plain counters, updated in the event loop);
-the pipeline keeps its `RelayStats`. Nothing is computed until a scrape asks: `render` reads them.
+the pipeline keeps its `RelayStats`. Nothing is computed until a scrape asks: `RelayCollector`
+reads them, and prometheus_client writes the exposition format (text 0.0.4 or OpenMetrics).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from guildlog_relay.pipeline import RelayStats
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from guildlog_relay.pipeline import RelayStats
 
 
 @dataclass
@@ -81,16 +84,13 @@ _METRICS: dict[str, tuple[str, str]] = {
     "guildlog_relay_events_quarantined_total": ("counter", "Events the webhook quarantined"),
     "guildlog_relay_send_limiter_waits_total": ("counter", "Frames that waited for the send limiter"),
 }
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _sample(name: str, labels: dict[str, str], value: float) -> str:
-    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    number = repr(float(value)) if isinstance(value, float) else str(value)
-    return f"{name}{{{inner}}} {number}" if inner else f"{name} {number}"
+# Every metric is labelled by shard, except these.
+_LABELS: dict[str, tuple[str, ...]] = {
+    "guildlog_relay_up": (),
+    "guildlog_relay_events_total": ("shard", "type"),
+    "guildlog_relay_disconnects_total": ("shard", "code"),
+    "guildlog_relay_gaps_total": ("shard", "reason"),
+}
 
 
 def _samples(view: ShardView) -> Iterable[tuple[str, dict[str, str], float]]:
@@ -129,17 +129,38 @@ def _samples(view: ShardView) -> Iterable[tuple[str, dict[str, str], float]]:
     yield "guildlog_relay_send_limiter_waits_total", shard, view.limiter_waits
 
 
-def render(views: Iterable[ShardView]) -> str:
-    """Prometheus text format 0.0.4: HELP and TYPE once per metric, then its samples."""
-    by_name: dict[str, list[str]] = {name: [] for name in _METRICS}
-    by_name["guildlog_relay_up"].append(_sample("guildlog_relay_up", {}, 1))
-    for view in views:
-        for name, labels, value in _samples(view):
-            by_name[name].append(_sample(name, labels, value))
-    lines: list[str] = []
-    for name, samples in by_name.items():
-        if not samples:
-            continue
-        kind, text = _METRICS[name]
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", *samples]
-    return "\n".join(lines) + "\n"
+class RelayCollector:
+    """A prometheus_client collector over the shards' stats: the relay's counters stay plain fields
+    updated in the event loop (the gateway session and the pipeline own them), and a scrape reads
+    them, so prometheus_client only names, types and writes them."""
+
+    def __init__(self, views: Callable[[], Iterable[ShardView]]) -> None:
+        self.views = views
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+        for name, (kind, text) in _METRICS.items():
+            labels = _LABELS.get(name, ("shard",))
+            if kind == "counter":
+                families[name] = CounterMetricFamily(name, text, labels=labels)
+            else:
+                families[name] = GaugeMetricFamily(name, text, labels=labels)
+        families["guildlog_relay_up"].add_metric([], 1)
+        for view in self.views():
+            for name, sample_labels, value in _samples(view):
+                families[name].add_metric(list(sample_labels.values()), value)
+        yield from (f for f in families.values() if f.samples)
+
+
+def registry(views: Callable[[], Iterable[ShardView]]) -> CollectorRegistry:
+    """A registry of its own holding the relay's metrics (not the process-wide default one, so two
+    relays in one process, as in the tests, never share or collide)."""
+    relay = CollectorRegistry(auto_describe=False)
+    relay.register(RelayCollector(views))
+    return relay
+
+
+def exposition(registry: CollectorRegistry, accept: str | None = None) -> tuple[bytes, str]:
+    """(body, content type) of a scrape: Prometheus text 0.0.4, or OpenMetrics when `accept` asks for it."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from guildlog_relay.spool import Spool
 from guildlog_tools.local.stack import LocalStack
@@ -202,6 +203,11 @@ def test_relay_command_records_exactly_the_lost_range_as_a_gap_when_restarted_af
     assert checkpoint(state)["session_id"] == new and checkpoint(state)["gap"] is None
 
 
+def scrape(text: str) -> list[Any]:
+    """Every sample of a /metrics answer, read by prometheus_client's own parser."""
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+
+
 def http_get(port: int, path: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:  # noqa: S310 - loopback
@@ -245,8 +251,9 @@ def test_relay_command_forwards_to_the_dev_stack_and_serves_health_and_metrics_w
 
     assert code == 0, err
     assert status == 200 and json.loads(health)["shards"]["0"]["connected"] is True
-    assert 'guildlog_relay_events_total{shard="0",type="MESSAGE_CREATE"} 5' in metrics
-    assert 'guildlog_relay_shard_connected{shard="0"} 1' in metrics
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in scrape(metrics)}
+    assert samples[("guildlog_relay_events_total", (("shard", "0"), ("type", "MESSAGE_CREATE")))] == 5
+    assert samples[("guildlog_relay_shard_connected", (("shard", "0"),))] == 1
     stored = check_invariant(stack, discord)
     assert {seq for (_, seq) in stored["gateway"]} == set(range(1, 7))
     assert TOKEN not in err and "session started" in err
