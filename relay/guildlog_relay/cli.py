@@ -16,9 +16,10 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from guildlog.errors import ConfigurationError
@@ -59,9 +60,27 @@ class LocalTarget:
 LocalTargetReader = Callable[[Mapping[str, str]], "LocalTarget | str"]
 
 
-def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTargetReader | None = None) -> None:
-    """Add `relay`. `local_target` is how the CLI finds a running `guildlog dev` (the relay itself
-    knows nothing of the developer tooling)."""
+class FrameProgress(Protocol):
+    def advance(self, amount: int = 1) -> None: ...
+
+
+class ProgressReporter(Protocol):
+    """How `--replay` shows its progress: `progress(label, total=…, unit=…)` is a context manager
+    whose value counts frames read (guildlog_tools.progress gives one)."""
+
+    def __call__(
+        self, label: str, *, total: int | None = None, unit: str = "items"
+    ) -> AbstractContextManager[FrameProgress]: ...
+
+
+def register(
+    subparsers: argparse._SubParsersAction,
+    *,
+    local_target: LocalTargetReader | None = None,
+    progress: ProgressReporter | None = None,
+) -> None:
+    """Add `relay`. `local_target` is how the CLI finds a running `guildlog dev`, `progress` how a
+    replay shows how far it got (the relay itself knows nothing of the developer tooling)."""
     parser = subparsers.add_parser(
         "relay",
         help="forward gateway events to the ingest webhook (live, or --replay a recorded session)",
@@ -72,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction, *, local_target: LocalTarge
         "acknowledged it and resumes it on the next start; a session that cannot be resumed is recorded as a gap. "
         "With --replay FILE, forward a recorded session instead and exit 0 only when every batch was acknowledged.",
     )
-    parser.set_defaults(func=run, local_target=local_target)
+    parser.set_defaults(func=run, local_target=local_target, progress=progress)
     target = parser.add_argument_group("webhook")
     target.add_argument(
         "--endpoint", help=f"the webhook URL, …/gateway/events (env {ENDPOINT_ENV}; default: the running dev stack)"
@@ -271,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(spool=spool, poster=_poster(args, endpoint, signer), batcher=_batcher(args))
     if pipeline.stats.recovered:
         _say(f"sending {pipeline.stats.recovered} batch(es) left in {state_dir} first")
-    result = _replay_until_done_or_drained(args.replay, pipeline, args.drain_timeout)
+    result = _replay_until_done_or_drained(args.replay, pipeline, args.drain_timeout, getattr(args, "progress", None))
     counts = {**result.stats.as_dict(), "pending": result.pending, "stopped": result.stopped, "ok": result.ok}
     if args.json:
         print(json.dumps(counts))
@@ -296,7 +315,9 @@ def run(args: argparse.Namespace) -> int:
 _STOP_GRACE_S = 1.0
 
 
-def _replay_until_done_or_drained(path: Path, pipeline: Any, drain_timeout: float) -> Any:
+def _replay_until_done_or_drained(
+    path: Path, pipeline: Any, drain_timeout: float, progress: ProgressReporter | None = None
+) -> Any:
     """run_replay on a worker thread, so that SIGTERM/SIGINT drain it as they drain the live relay:
     no frame is read after the signal, what was read is sent for up to `drain_timeout` seconds, the
     rest stays in the spool. A sender still blocked after that is left behind as if the process were
@@ -306,14 +327,18 @@ def _replay_until_done_or_drained(path: Path, pipeline: Any, drain_timeout: floa
     import threading
     import time
 
-    from guildlog_relay.replay import ReplayResult, run_replay
+    from guildlog_relay.replay import ReplayResult, count_frames, run_replay
 
     stop = threading.Event()
     outcome: list[ReplayResult | BaseException] = []
 
     def work() -> None:
         try:
-            outcome.append(run_replay(path, pipeline, stop=stop))
+            if progress is None:
+                outcome.append(run_replay(path, pipeline, stop=stop))
+                return
+            with progress("replay", total=count_frames(path), unit="frames") as shown:
+                outcome.append(run_replay(path, pipeline, stop=stop, on_frames=shown.advance))
         except BaseException as exc:  # handed to the main thread, which raises it
             outcome.append(exc)
 

@@ -55,6 +55,16 @@ def file_session_id(path: Path) -> str:
     return f"replay-{digest.hexdigest()[:24]}"
 
 
+def count_frames(path: Path | str) -> int | None:
+    """How many frames (non-blank lines) the recording holds, for a progress total; None when it
+    cannot be read (the replay itself then says why)."""
+    try:
+        with Path(path).open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
 class ReplaySource:
     """Iterate a recording as RelayEvents; counts go to `stats` (frames, dispatches, skipped ops)."""
 
@@ -188,7 +198,12 @@ class ReplayResult:
 
 
 def run_replay(
-    path: Path | str, pipeline: Pipeline, *, shard: Shard = DEFAULT_SHARD, stop: threading.Event | None = None
+    path: Path | str,
+    pipeline: Pipeline,
+    *,
+    shard: Shard = DEFAULT_SHARD,
+    stop: threading.Event | None = None,
+    on_frames: Callable[[int], None] | None = None,
 ) -> ReplayResult:
     """Send what an earlier run left in the spool, then the recording at `path`, then report.
 
@@ -199,18 +214,30 @@ def run_replay(
     Once `stop` is set, no further frame is read: what was read is sealed, spooled and sent (the
     caller bounds that with `pipeline.poster.stop`), and `stopped` is set on the result. Running
     the same recording again sends the rest; what was delivered counts as duplicates.
+
+    `on_frames(n)` is told each time `n` more frames were read and handed on (a progress display).
     """
     source = ReplaySource(path, shard=shard, stats=pipeline.stats)
     result = ReplayResult(stats=pipeline.stats, pending=0)
+    reported = source.stats.frames
+
+    def report() -> None:
+        nonlocal reported
+        if on_frames is not None and source.stats.frames > reported:
+            on_frames(source.stats.frames - reported)
+            reported = source.stats.frames
+
     try:
         result.rejected += pipeline.drain()
         try:
             for event in source:
                 if pipeline.submit(event, event.received_at.timestamp()):
                     result.rejected += pipeline.drain()
+                report()
                 if stop is not None and stop.is_set():
                     result.stopped = True
                     break
+            report()  # frames after the last dispatch
         except ReplayFormatError as exc:
             result.errors.append(exc.message)
         pipeline.flush()

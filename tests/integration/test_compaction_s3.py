@@ -187,6 +187,21 @@ def test_compact_command_compacts_the_local_stack_when_run_with_local(
     assert server.keys(bucket, "events_csv/year=2026/month=11/day=19/") == [merged_key("events_csv", DAYS[1])]
 
 
+def test_compact_command_prints_its_progress_in_plain_lines_when_stderr_is_not_a_terminal(
+    server: S3Server, bucket: str, tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": bucket, "region": "us-east-1"}))
+    monkeypatch.setenv("GUILDLOG_PROGRESS_INTERVAL", "0")
+
+    code = main(["compact", "--local", "--dev-file", str(dev_file), "--day", "2026-11-19", "--to", "2026-11-20"])
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("compact:")]
+    assert code == 0
+    assert lines[0].startswith("compact: 1/8 partitions (12%), ")  # four datasets on each of two days
+    assert lines[-1].startswith("compact: done, 8/8 partitions (100%) in ")
+
+
 def test_compaction_keeps_the_key_order_when_it_reads_many_objects_at_once(server: S3Server) -> None:
     from guildlog.adapters.s3_compaction import READ_AHEAD
     from guildlog.services.partition import object_key

@@ -92,6 +92,26 @@ def test_export_command_writes_the_file_and_prints_the_link_when_run_locally(
     assert f"stored   s3://{BUCKET}/exports/{data.GUILD}/" in printed
 
 
+def test_export_command_prints_its_progress_in_plain_lines_when_stderr_is_not_a_terminal(
+    server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))
+    monkeypatch.setenv("GUILDLOG_PROGRESS_INTERVAL", "0")
+
+    code = main(
+        [
+            "export", "--local", "--dev-file", str(dev_file), "--guild", data.GUILD, "--channel", data.GENERAL,
+            "--from", "2026-11-19", "--to", "2026-11-20", "--format", "json",
+        ]
+    )  # fmt: skip
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("export:")]
+    assert code == 0
+    assert lines[0].startswith("export: 1/2 days (50%), ")
+    assert lines[-1].startswith("export: done, 2/2 days (100%) in ")
+
+
 def test_export_command_explains_the_format_rule_when_dce_is_asked_without_a_channel(
     server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -293,6 +293,30 @@ def test_query_command_prints_the_answer_as_json_when_run_with_local(
     assert "read from 4 S3 object(s)" in err
 
 
+def test_query_command_prints_its_progress_in_plain_lines_when_stderr_is_not_a_terminal(
+    server: S3Server, tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from guildlog_tools.cli import main
+
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))
+    monkeypatch.setenv("GUILDLOG_PROGRESS_INTERVAL", "0")
+
+    code = main(
+        [
+            "query", "--local", "--dev-file", str(dev_file), "--named", "top_channels",
+            "--param", f"guild={data.GUILD}", "--param", "from=2026-11-19", "--param", "to=2026-11-20",
+        ]
+    )  # fmt: skip
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("query:")]
+    assert code == 0
+    assert lines[0].startswith("query: 2 rows, ")
+    assert lines[-1].startswith("query: done, 2 rows in ")
+
+
 def test_query_command_names_duckdbs_reason_in_one_line_when_duckdb_refuses_the_sql(
     server: S3Server, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -130,6 +130,23 @@ def test_relay_command_uses_the_dev_stack_when_no_endpoint_is_given(tmp_path, ke
     assert (tmp_path / "state" / "spool").is_dir()
 
 
+def test_relay_command_prints_its_progress_in_plain_lines_when_stderr_is_not_a_terminal(
+    tmp_path, keys, recording, capsys, monkeypatch
+):
+    key_file = tmp_path / "relay.key"
+    key_file.write_text(keys.private_key)
+    monkeypatch.setenv("GUILDLOG_PROGRESS_INTERVAL", "0")  # a line at every step, not every 10 s
+    with FakeWebhook(keys.public_key) as hook:
+        code = main(["relay", "--replay", str(recording), "--endpoint", hook.url, "--signing-key-file",
+                     str(key_file), "--state-dir", str(tmp_path / "state")])  # fmt: skip
+
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("replay:")]
+    assert code == 0
+    assert lines[0].startswith("replay: 2/45 frames (4%), ")  # the first dispatch comes after a HELLO
+    assert "replay: 45/45 frames (100%), " in "\n".join(lines)
+    assert lines[-1].startswith("replay: done, 45/45 frames (100%) in ")
+
+
 def relay_process(recording, hook: FakeWebhook, key_file, state_dir, *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUILDLOG_")}
     command = [

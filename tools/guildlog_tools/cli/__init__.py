@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         if name == "relay":
             from guildlog_tools.local.devfile import relay_target
+            from guildlog_tools.progress import progress
 
-            module.register(subparsers, local_target=relay_target)
+            module.register(subparsers, local_target=relay_target, progress=progress)
         else:
             module.register(subparsers)
     for sub in subparsers.choices.values():

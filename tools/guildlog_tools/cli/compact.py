@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from guildlog.adapters.s3_compaction import S3CompactionStore
     from guildlog.services.compaction import Compactor
     from guildlog.services.partition import DATASETS
+    from guildlog_tools.progress import progress
 
     first = usage_day(args.day, "--day")
     last = usage_day(args.to, "--to") if args.to else first
@@ -49,15 +50,19 @@ def run(args: argparse.Namespace) -> int:
     refused = 0
     print(f"{'day':<10}  {'dataset':<10}  {'state':<13}  {'objects':>7}  {'lines':>7}  {'dupes':>5}  bytes in -> out")
     day = first
-    while day <= last:
-        for result in compactor.compact_day(day, datasets):
-            refused += result.state == "refused"
-            print(
-                f"{day.isoformat():<10}  {result.dataset:<10}  {result.state:<13}  {result.inputs:>7}  "
-                f"{result.lines_out:>7}  {result.duplicates:>5}  {result.bytes_in} -> {result.bytes_out}"
-                + (f"  ({result.reason})" if result.reason else "")
-            )
-        day += timedelta(days=1)
+    with progress("compact", total=((last - first).days + 1) * len(datasets), unit="partitions") as shown:
+        while day <= last:
+            for dataset in datasets:  # one at a time, so each row and the progress show when it is done
+                result = compactor.compact(dataset, day)
+                refused += result.state == "refused"
+                print(
+                    f"{day.isoformat():<10}  {result.dataset:<10}  {result.state:<13}  {result.inputs:>7}  "
+                    f"{result.lines_out:>7}  {result.duplicates:>5}  {result.bytes_in} -> {result.bytes_out}"
+                    + (f"  ({result.reason})" if result.reason else ""),
+                    flush=True,
+                )
+                shown.advance()
+            day += timedelta(days=1)
     return 1 if refused else 0
 
 

@@ -4,7 +4,12 @@ DiscordChatExporter file, stored under exports/ with a presigned link, like `/lo
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
+
+from guildlog_tools.progress import Progress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from guildlog.services.exports import Exporter, ExportRequest
     from guildlog_tools.cli.compact import resolve_bucket, usage_day
     from guildlog_tools.cli.errors import writable_out
+    from guildlog_tools.progress import progress
 
     if args.day and (args.first or args.last):
         raise UsageError("give either --day or --from and --to, not both")
@@ -60,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
     except (ExportError, QueryError) as exc:
         raise UsageError(exc.message, **exc.fields) from exc
     bucket, client = resolve_bucket(args)
-    exporter = Exporter(S3ArchiveRows(bucket, client), S3ExportStore(bucket, client), link_seconds=args.link_seconds)
-    result = exporter.export(request)
+    with progress("export", total=(last - first).days + 1, unit="days") as shown:
+        archive = _DaysRead(S3ArchiveRows(bucket, client), shown)
+        exporter = Exporter(archive, S3ExportStore(bucket, client), link_seconds=args.link_seconds)
+        result = exporter.export(request)
     if args.out:
         args.out.write_bytes(result.file.body)
     print(
@@ -73,3 +81,15 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         print(f"written  {args.out}")
     return 0
+
+
+class _DaysRead:
+    """The archive's rows of each day, counting each day read whole as one step of the export."""
+
+    def __init__(self, archive: Any, shown: Progress) -> None:
+        self.archive = archive
+        self.shown = shown
+
+    def rows(self, day: date) -> Iterator[dict[str, Any]]:
+        yield from self.archive.rows(day)
+        self.shown.advance()

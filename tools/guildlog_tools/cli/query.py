@@ -78,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
         sql, local_values, athena_values = args.sql, [], []
     if args.local:
         from guildlog_tools.local.query_engine import LocalQueryEngine
+        from guildlog_tools.progress import progress
 
-        with LocalQueryEngine.from_dev_file(args.dev_file) as engine:
+        # DuckDB tells nothing of a query's progress until it ends (its query_progress() stays -1 here):
+        # while it runs this shows the time spent, then the rows it returned.
+        with progress("query", unit="rows") as shown, LocalQueryEngine.from_dev_file(args.dev_file) as engine:
             result = engine.run(sql, local_values)
+            shown.advance(len(result.rows))
     else:
         from guildlog.adapters.athena import AthenaQueryRunner
 
