@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,87 @@ def test_dce_export_loads_in_a_dce_parser_from_pypi_when_it_is_installed(ours: d
     assert export.guild.name == "Fixture Guild"
     assert [str(m.id) for m in export.messages] == [m["id"] for m in ours["messages"]]
     assert export.messages[0].timestamp_edited is not None
+
+
+# --- the same file from `guildlog export`, whose exported day names neither the server nor the channel
+
+
+@pytest.fixture(scope="module")
+def cli_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """`guildlog export --local --format dce` of 2026-11-20 alone: that day's rows hold no guild or
+    channel event, so the names can only come from the directory, fed by a GUILD_CREATE days before."""
+    import boto3
+
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.models.envelope import Envelope
+    from guildlog.services.directory import Directory
+    from guildlog.services.ingest import Ingestor
+    from guildlog_tools.cli import main
+    from guildlog_tools.local.moto_server import moto_server
+    from guildlog_tools.local.template import load_template, table_definition
+
+    folder = tmp_path_factory.mktemp("cli-export")
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    with moto_server() as url:
+        s3 = boto3.session.Session().client("s3", endpoint_url=url, **credentials)
+        dynamodb = boto3.session.Session().client("dynamodb", endpoint_url=url, **credentials)
+        s3.create_bucket(Bucket="archive")
+        dynamodb.create_table(**{**table_definition(load_template()), "TableName": "hot"})
+        archive, store = S3Archive("archive", s3), DynamoStore("hot", dynamodb)
+        data.ingest(archive, data.export_envelopes())
+        guild = {
+            "id": data.GUILD,
+            "name": "Fixture Guild",
+            "channels": [
+                {"id": data.CATEGORY, "name": "Chat", "type": 4},
+                {"id": data.GENERAL, "name": "general", "type": 0, "parent_id": data.CATEGORY, "topic": "say hi"},
+            ],
+        }
+        event = {
+            "seq": 1,
+            "t": "GUILD_CREATE",
+            "received_at": "2026-11-17T08:00:00.000Z",
+            "source": "gateway",
+            "d": guild,
+        }
+        body = {"v": 1, "batch_id": "batch-0000", "relay": {"session_id": "s-0", "shard": [0, 1]}, "events": [event]}
+        ingestor = Ingestor(
+            archive, store, directory=Directory(store), clock=lambda: data.moment("2026-11-22T00:00:00Z")
+        )
+        ingestor.ingest(Envelope.model_validate(body), [event])
+        dev_file, out = folder / "dev.json", folder / "general.dce.json"
+        dev_file.write_text(json.dumps({"aws_endpoint_url": url, "bucket": "archive", "table": "hot"}))
+
+        code = main(
+            [
+                "export", "--local", "--dev-file", str(dev_file), "--guild", data.GUILD, "--channel", data.GENERAL,
+                "--day", "2026-11-20", "--format", "dce", "--out", str(out),
+            ]
+        )  # fmt: skip
+
+        assert code == 0
+        yield json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_dce_cli_export_gives_chat_analytics_the_real_names_when_the_exported_day_names_none(
+    cli_export: dict[str, Any],
+) -> None:
+    # chat-analytics' DiscordParser titles the guild and the channel with these.
+    assert cli_export["guild"] == {**cli_export["guild"], "id": data.GUILD, "name": "Fixture Guild"}
+    assert (cli_export["channel"]["name"], cli_export["channel"]["category"]) == ("general", "Chat")
+    assert cli_export["messages"] and all(m["author"]["nickname"] for m in cli_export["messages"])
+
+
+def test_dce_cli_export_gives_dcx_pd_the_real_names_when_the_exported_day_names_none(
+    cli_export: dict[str, Any],
+) -> None:
+    dcx = pytest.importorskip("dcx_pd", reason="dcx-pd (a DiscordChatExporter parser) needs Python 3.13")
+
+    export = dcx.Export(**cli_export)
+
+    assert (export.guild.name, export.channel.name, str(export.channel.category_id)) == (
+        "Fixture Guild",
+        "general",
+        data.CATEGORY,
+    )

@@ -92,6 +92,38 @@ def test_export_command_writes_the_file_and_prints_the_link_when_run_locally(
     assert f"stored   s3://{BUCKET}/exports/{data.GUILD}/" in printed
 
 
+def _export_names(server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str], *days: str) -> str:
+    dev_file = tmp_path / "dev.json"
+    dev_file.write_text(json.dumps({"aws_endpoint_url": server.endpoint_url, "bucket": BUCKET, "region": "us-east-1"}))
+    code = main(
+        [
+            "export", "--local", "--dev-file", str(dev_file), "--guild", data.GUILD, "--channel", data.GENERAL,
+            "--from", days[0], "--to", days[-1], "--format", "dce",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return next(line for line in capsys.readouterr().out.splitlines() if line.startswith("names"))
+
+
+def test_export_command_prints_the_server_and_channel_names_when_the_exported_days_name_them(
+    server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _export_names(server, tmp_path, capsys, "2026-11-19", "2026-11-20")
+
+    assert line == "names    server 'Fixture Guild', #general"
+
+
+def test_export_command_says_the_ids_stand_in_and_why_when_nothing_names_the_server_or_channel(
+    server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _export_names(server, tmp_path, capsys, "2026-11-20")
+
+    assert line == (
+        f"names    server {data.GUILD} (no name known), channel {data.GENERAL} (no name known); the exported days "
+        "do not name it, the directory was not read: the dev file names no table, so the file shows the id"
+    )
+
+
 def test_export_command_prints_its_progress_in_plain_lines_when_stderr_is_not_a_terminal(
     server: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

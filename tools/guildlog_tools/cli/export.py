@@ -4,12 +4,15 @@ DiscordChatExporter file, stored under exports/ with a presigned link, like `/lo
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from guildlog_tools.progress import Progress
+
+TABLE_ENV = "GUILDLOG_TABLE_NAME"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument("--local", action="store_true", help="the running `guildlog dev` stack's bucket")
     target.add_argument("--bucket", default=None, help="an archive bucket on AWS ($GUILDLOG_BUCKET_NAME)")
     target.add_argument("--stack", default=None, help="the archive bucket of this deployed stack")
+    parser.add_argument(
+        "--table",
+        default=None,
+        help=f"the hot table whose directory names the server and channel (${TABLE_ENV}; "
+        "--local and --stack find it themselves)",
+    )
     parser.add_argument("--dev-file", default=None, help="the local stack's dev.json (with --local)")
     parser.add_argument("--region", default=None, help="AWS region (default: boto3's)")
     parser.set_defaults(func=run)
@@ -66,15 +75,18 @@ def run(args: argparse.Namespace) -> int:
     except (ExportError, QueryError) as exc:
         raise UsageError(exc.message, **exc.fields) from exc
     bucket, client = resolve_bucket(args)
+    directory, no_directory = resolve_directory(args)
     with progress("export", total=(last - first).days + 1, unit="days") as shown:
         archive = _DaysRead(S3ArchiveRows(bucket, client), shown)
-        exporter = Exporter(archive, S3ExportStore(bucket, client), link_seconds=args.link_seconds)
+        store = S3ExportStore(bucket, client)
+        exporter = Exporter(archive, store, link_seconds=args.link_seconds, names=directory)
         result = exporter.export(request)
     if args.out:
         args.out.write_bytes(result.file.body)
     print(
         f"{result.file.name}: {result.file.rows} events, {result.file.messages} messages, {len(result.file.body)} bytes"
     )
+    print(f"names    {_names_line(request, result.file, no_directory)}")
     print(f"stored   s3://{bucket}/{result.key}")
     print(f"link     {result.url}")
     print(f"expires  {result.expires_at.strftime('%Y-%m-%d %H:%M:%S')} UTC")
@@ -93,3 +105,51 @@ class _DaysRead:
     def rows(self, day: date) -> Iterator[dict[str, Any]]:
         yield from self.archive.rows(day)
         self.shown.advance()
+
+
+def resolve_directory(args: argparse.Namespace) -> tuple[Any | None, str | None]:
+    """(the hot table's directory of names, None) or (None, why there is none): --local's dev file,
+    --stack's TableName output, or --table / $GUILDLOG_TABLE_NAME."""
+    import boto3
+
+    from guildlog.adapters.dynamodb_store import DynamoStore
+
+    if args.local:
+        from guildlog_tools.local.devfile import read_dev_file
+        from guildlog_tools.local.stack import DUMMY_CREDENTIALS
+
+        info = read_dev_file(args.dev_file)
+        if not info.get("table"):
+            return None, "the dev file names no table"
+        client = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=info["aws_endpoint_url"],
+            region_name=info.get("region") or "us-east-1",
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        return DynamoStore(str(info["table"]), client), None
+    table = args.table or os.environ.get(TABLE_ENV)
+    if not table and args.stack:
+        from guildlog_tools.cli.query import stack_outputs
+
+        table = stack_outputs(args.stack, args.region).get("TableName")
+    if not table:
+        return None, f"no table given (--table NAME or ${TABLE_ENV})"
+    client = boto3.client("dynamodb", region_name=args.region) if args.region else boto3.client("dynamodb")
+    return DynamoStore(table, client), None
+
+
+def _names_line(request: Any, file: Any, no_directory: str | None) -> str:
+    """The server's and channel's names as the file gives them, and which ids stand in for a name."""
+    shown = [f"server {file.guild_name!r}" if file.guild_name else f"server {request.guild_id} (no name known)"]
+    if request.channel_id:
+        if file.channel_name:
+            shown.append(f"#{file.channel_name}")
+        else:
+            shown.append(f"channel {request.channel_id} (no name known)")
+    line = ", ".join(shown)
+    if not file.guild_name or (request.channel_id and not file.channel_name):
+        source = f"the directory was not read: {no_directory}" if no_directory else "nor does the directory"
+        line += f"; the exported days do not name it, {source}, so the file shows the id"
+    return line

@@ -81,6 +81,9 @@ class ExportFile:
     body: bytes
     rows: int
     messages: int
+    # The names the exported days or the directory gave; None: none is known, the file shows the id.
+    guild_name: str | None = None
+    channel_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,16 @@ def _name_from_directory(collected: Collected, request: ExportRequest, reader: S
         return
     found = lookup_names(reader, request.guild_id, missing)
     collected.guild_name = collected.guild_name or found.guild
-    for channel_id, state in found.channels.items():
+    _learn_channels(collected, found.channels)
+    # A channel the directory named may sit in a category the first read could not know of.
+    parents = {str(f["parent_id"]) for f in collected.channels.values() if f.get("parent_id")}
+    unnamed = sorted(c for c in parents if c not in missing and not collected.channels.get(c, {}).get("name"))
+    if unnamed:
+        _learn_channels(collected, lookup_names(reader, request.guild_id, unnamed).channels)
+
+
+def _learn_channels(collected: Collected, states: dict[str, dict[str, Any]]) -> None:
+    for channel_id, state in states.items():
         facts = collected.channels.setdefault(channel_id, {})
         for key in ("name", "type", "parent_id", "topic"):
             if state.get(key) is not None:
@@ -199,7 +211,16 @@ def build_file(request: ExportRequest, collected: Collected, exported_at: dateti
         document = to_dce(request, collected, exported_at)
         messages = len(document["messages"])
         body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
-    return ExportFile(name, CONTENT_TYPES[request.output_format], body, len(rows), messages)
+    channel_name = collected.channels.get(str(request.channel_id), {}).get("name") if request.channel_id else None
+    return ExportFile(
+        name,
+        CONTENT_TYPES[request.output_format],
+        body,
+        len(rows),
+        messages,
+        guild_name=collected.guild_name,
+        channel_name=str(channel_name) if channel_name else None,
+    )
 
 
 def export_key(request: ExportRequest, export_id: str, file: ExportFile) -> str:

@@ -290,14 +290,17 @@ def test_export_key_refuses_the_id_when_it_could_leave_the_prefix(archive: Memor
         export_key(request(), "../../raw", file)
 
 
-def directory_naming(guild_name: str, channel_name: str) -> Any:
+def directory_naming(guild_name: str, channel_name: str, category: str | None = None) -> Any:
     from guildlog.models.envelope import EnvelopeEvent
     from guildlog.services.directory import Directory
     from guildlog.services.normalize import normalize
     from tests.fakes.memory_directory import MemoryDirectoryStore
 
     store = MemoryDirectoryStore()
-    d = {"id": data.GUILD, "name": guild_name, "channels": [{"id": data.GENERAL, "name": channel_name, "type": 0}]}
+    channels: list[dict[str, Any]] = [{"id": data.GENERAL, "name": channel_name, "type": 0}]
+    if category is not None:
+        channels = [{**channels[0], "parent_id": data.CATEGORY}, {"id": data.CATEGORY, "name": category, "type": 4}]
+    d = {"id": data.GUILD, "name": guild_name, "channels": channels}
     row = normalize(EnvelopeEvent(t="GUILD_CREATE", received_at=NOW, d=d), event_id="gw:s:1", batch_id="b")
     resolution = Directory(store).resolve([(row, d)], {})
     store.put_items(resolution.new_snapshots)
@@ -324,3 +327,26 @@ def test_dce_export_keeps_the_archives_names_when_the_directory_also_knows_the_c
     document = json.loads(build_file(req, collect_rows(archive, req, directory_naming("Named", "lobby")), NOW).body)
 
     assert (document["guild"]["name"], document["channel"]["name"]) == ("Fixture Guild", "general")
+
+
+def test_dce_export_names_the_category_from_the_directory_when_the_directory_placed_the_channel_in_it(
+    archive: MemoryArchive,
+) -> None:
+    req = request("dce", first=DAY20, last=DAY20)
+    naming = directory_naming("Named", "lobby", category="Chat")
+
+    document = json.loads(build_file(req, collect_rows(archive, req, naming), NOW).body)
+
+    assert (document["channel"]["categoryId"], document["channel"]["category"]) == (data.CATEGORY, "Chat")
+
+
+def test_export_file_gives_the_names_it_used_when_the_directory_named_the_server_and_channel(
+    archive: MemoryArchive,
+) -> None:
+    req = request("json", first=DAY20, last=DAY20)
+
+    bare = build_file(req, collect_rows(archive, req), NOW)
+    named = build_file(req, collect_rows(archive, req, directory_naming("Named", "lobby")), NOW)
+
+    assert (bare.guild_name, bare.channel_name) == (None, None)
+    assert (named.guild_name, named.channel_name) == ("Named", "lobby")
