@@ -18,6 +18,7 @@ from guildlog.errors import CommandError
 from guildlog.services import feed, keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
+from guildlog.services.commands.naming import AnswerNames, answer_names
 from guildlog.services.timefmt import iso, snowflake_time
 
 # An audit-log entry for a deletion is written within moments of it; wider would risk a wrong match.
@@ -225,18 +226,31 @@ def run(call: Call, ports: Ports) -> Reply:
         raise CommandError(_NOT_FOUND)
     if history.author_id != call.user_id:
         call.require_manage_guild("Looking up other members' messages")
-    return Reply(render(history))
+    return Reply(render(history, history_names(ports.reader, call.guild_id, history)))
 
 
-def render(history: MessageHistory) -> str:
-    author = f"<@{history.author_id}>" if history.author_id else "an unknown author"
-    where = f" in <#{history.channel_id}>" if history.channel_id else ""
+def history_names(reader: HotReader, guild_id: str, history: MessageHistory) -> AnswerNames:
+    """The author's name as the message logged it, the deleter's and the channel's from the directory."""
+    deleter = (history.deleted_by or {}).get("actor_id")
+    return answer_names(
+        reader,
+        guild_id,
+        user_ids=(history.author_id, deleter),
+        channel_ids=(history.channel_id,),
+        at_the_time={str(history.author_id): history.author_name} if history.author_id else None,
+    )
+
+
+def render(history: MessageHistory, names: AnswerNames | None = None) -> str:
+    """The answer; with `names`, every mention is followed by the name guildlog holds."""
+    author = _user(history.author_id, names) if history.author_id else "an unknown author"
+    where = f" in {_channel(history.channel_id, names)}" if history.channel_id else ""
     edits = history.edits
     head = f"**Message {history.message_id}** by {author}{where}"
     if history.versions:
         head += f" · {edits} edit{'s' if edits != 1 else ''}"
     lines = [head]
-    tail = _deletion_line(history)
+    tail = _deletion_line(history, names)
     if not history.versions:
         lines.append("_Its text was never logged (it was sent before guildlog was logging this channel)._")
     room = p.MAX_CONTENT_CHARS - len(head) - len(tail or "") - 40 * (len(history.versions) + 2)
@@ -251,7 +265,15 @@ def render(history: MessageHistory) -> str:
     return fit("\n".join(lines), p.MAX_CONTENT_CHARS)
 
 
-def _deletion_line(history: MessageHistory) -> str | None:
+def _user(user_id: object, names: AnswerNames | None) -> str:
+    return names.user(user_id) if names is not None else f"<@{user_id}>"
+
+
+def _channel(channel_id: object, names: AnswerNames | None) -> str:
+    return names.channel(channel_id) if names is not None else f"<#{channel_id}>"
+
+
+def _deletion_line(history: MessageHistory, names: AnswerNames | None = None) -> str | None:
     deletion = history.deletion
     if deletion is None:
         return None
@@ -259,7 +281,7 @@ def _deletion_line(history: MessageHistory) -> str | None:
     entry = history.deleted_by
     if entry is not None:
         how = "in a bulk delete " if deletion.get("bulk") else ""
-        line = f"{at} **deleted** {how}by <@{entry.get('actor_id')}> (audit log"
+        line = f"{at} **deleted** {how}by {_user(entry.get('actor_id'), names)} (audit log"
         if entry.get("reason"):
             line += f', reason "{quote(entry["reason"], 200)}"'
         return line + ")"

@@ -20,6 +20,7 @@ from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, Item, Ports, Reply, fit, parse_since, quote, when
 from guildlog.services.commands.cursor import Boundary, Cursor, SearchFilters, sk_hash
 from guildlog.services.commands.definitions import SEARCHABLE_CATEGORIES
+from guildlog.services.commands.naming import AnswerNames, answer_names
 from guildlog.services.timefmt import iso
 
 PAGE_SIZE = 10
@@ -205,11 +206,12 @@ def render(call: Call, ports: Ports, filters: SearchFilters, cursor: Cursor | No
     result = read_page(ports, call.guild_id, filters, cursor)
     number = cursor.page + (-1 if cursor.newer else 1) if cursor is not None else 1
     number = max(1, number)
-    lines = [f"**Search** {_describe(filters, call)} · page {number}"]
+    names = _page_names(ports, call.guild_id, filters, result.items)
+    lines = [f"**Search** {_describe(filters, call, names)} · page {number}"]
     if not result.items:
         lines.append(_nothing(filters, cursor))
     for item in fold_audit_entries(result.items):
-        lines.append(describe_event(item))
+        lines.append(describe_event(item, names))
     if result.examined_to is not None:
         lines.append(
             f"_Looked through {READ_BUDGET} events back to {when(result.examined_to.get('occurred_at'))}; "
@@ -254,12 +256,24 @@ def _buttons(
     return ({"type": p.ACTION_ROW, "components": components},), None
 
 
-def _describe(filters: SearchFilters, call: Call) -> str:
+def _page_names(ports: Ports, guild_id: str, filters: SearchFilters, items: list[Item]) -> AnswerNames:
+    """Each member as the page's events logged them (the newest of those names), the rest and the
+    channels from the directory."""
+    at_the_time = {
+        str(i["user_id"]): i["user_name"] for i in reversed(items) if i.get("user_id") and i.get("user_name")
+    }
+    users = [filters.user, *(i.get(k) for i in items for k in ("user_id", "actor_id", "target_id"))]
+    channels = [filters.channel, *(i.get("channel_id") for i in items)]
+    return answer_names(ports.reader, guild_id, users, channels, at_the_time)
+
+
+def _describe(filters: SearchFilters, call: Call, names: AnswerNames | None = None) -> str:
     parts = []
     if filters.user:
-        parts.append(f"of <@{filters.user}>" + (" (you)" if filters.user == call.user_id else ""))
+        who = names.user(filters.user) if names is not None else f"<@{filters.user}>"
+        parts.append(f"of {who}" + (" (you)" if filters.user == call.user_id else ""))
     if filters.channel:
-        parts.append(f"in <#{filters.channel}>")
+        parts.append(f"in {names.channel(filters.channel) if names is not None else f'<#{filters.channel}>'}")
     if filters.category:
         parts.append(f"category {filters.category}")
     if filters.contains:
@@ -309,19 +323,25 @@ def fold_audit_entries(items: list[Item]) -> list[Item]:
     return [merged.get(id(i), i) for i in folded]
 
 
-def describe_event(item: Item) -> str:
-    """One event on one line: time, kind, who, where, and its text."""
+def describe_event(item: Item, names: AnswerNames | None = None) -> str:
+    """One event on one line: time, kind, who, where, and its text; with `names`, each mention
+    followed by the name guildlog holds."""
+
+    def mention(user_id: object) -> str:
+        return names.user(user_id) if names is not None else f"<@{user_id}>"
+
     parts = [when(item.get("occurred_at")), f"`{item.get('category')}/{item.get('action')}`"]
     user, actor = item.get("user_id"), item.get("actor_id")
     action = str(item.get("action") or "")
     if not user and item.get("category") == "moderation" and action.startswith(("member_", "message_delete")):
         user = item.get("target_id")  # an audit-log entry about a member names them as its target
     if actor and actor != user:
-        parts.append(f"<@{actor}>" + (f" → <@{user}>" if user else ""))
+        parts.append(mention(actor) + (f" → {mention(user)}" if user else ""))
     elif user:
-        parts.append(f"<@{user}>")
+        parts.append(mention(user))
     if item.get("channel_id"):
-        parts.append(f"in <#{item['channel_id']}>")
+        channel = item["channel_id"]
+        parts.append(f"in {names.channel(channel) if names is not None else f'<#{channel}>'}")
     head = " ".join(parts)
     text = item.get("content") or item.get("reason") or ""
     room = max(0, _LINE_CHARS - len(head) - 2)

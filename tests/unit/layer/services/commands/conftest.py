@@ -62,3 +62,25 @@ def call_of(payload: dict[str, Any], now: datetime = NOW) -> Call:
     interaction = Interaction.model_validate(payload)
     target = route(interaction)
     return Call(interaction=interaction, path=target.path, options=target.options, now=now)
+
+
+def name_in_directory(table: MemoryTable, channels: dict[str, str], members: dict[str, str]) -> None:
+    """What the directory holds after a GUILD_CREATE naming these channels and members (id → name)."""
+    from guildlog.models.envelope import EnvelopeEvent
+    from guildlog.services.directory import Directory
+    from guildlog.services.normalize import normalize
+    from tests.fakes.memory_directory import MemoryDirectoryStore
+
+    d = {
+        "id": fx.GUILD,
+        "name": "Guild",
+        "channels": [{"id": c, "name": name, "type": 0} for c, name in channels.items()],
+        "members": [{"user": {"id": u, "username": name}, "roles": []} for u, name in members.items()],
+    }
+    event = EnvelopeEvent(t="GUILD_CREATE", received_at=datetime(2026, 11, 1, tzinfo=UTC), d=d)
+    store = MemoryDirectoryStore()
+    store.put_items(
+        Directory(store).resolve([(normalize(event, event_id="gw:s:0", batch_id="b0"), d)], {}).new_snapshots
+    )
+    for item in store.items.values():
+        table.put(item)

@@ -13,7 +13,7 @@ from guildlog.services.commands.context import Ports
 from guildlog.services.feed_shards import Epoch, ShardPlan
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
-from tests.unit.layer.services.commands.conftest import call_of, message_id, row
+from tests.unit.layer.services.commands.conftest import call_of, message_id, name_in_directory, row
 
 CREATED = "2026-11-20T10:00:00.000Z"
 MID = message_id(CREATED)
@@ -84,7 +84,7 @@ def test_message_names_the_moderator_when_the_audit_log_has_the_deletion(table: 
 
     content = ask(ports, f"https://discord.com/channels/{fx.GUILD}/{fx.CHANNEL}/{MID}")
 
-    assert f"deleted** by <@{fx.MODERATOR}> (audit log" in content
+    assert f"deleted** by <@{fx.MODERATOR}> (no name logged) (audit log" in content
     assert 'reason "spam"' in content
 
 
@@ -237,3 +237,37 @@ def test_message_recovers_a_deleted_message_when_its_create_is_in_a_sharded_feed
     assert "said then gone" in reply and "**deleted**" in reply
     feed_reads = [q for q in table.queries if q["pk"].startswith(keys.guild_pk(fx.GUILD)) and q["index"] is None]
     assert [q["pk"] for q in feed_reads] == [keys.feed_pk(fx.GUILD, plan.shard_of(CREATED, MID))]
+
+
+def test_message_names_the_channel_and_moderator_from_the_directory_when_it_knows_them(
+    table: MemoryTable, ports: Ports
+) -> None:
+    posted_edited_deleted(table)
+    table.add_rows([audit_entry("2026-11-20T10:05:01.000Z")])
+    name_in_directory(table, {fx.CHANNEL: "general"}, {fx.MODERATOR: "modmin"})
+
+    content = ask(ports, MID)
+
+    assert f"in <#{fx.CHANNEL}> (#general)" in content
+    assert f"deleted** by <@{fx.MODERATOR}> (modmin) (audit log" in content
+
+
+def test_message_names_the_author_as_the_message_logged_them_when_the_directory_has_a_newer_name(
+    table: MemoryTable, ports: Ports
+) -> None:
+    posted_edited_deleted(table)
+    name_in_directory(table, {}, {fx.MEMBER: "renamed-since"})
+
+    content = ask(ports, MID)
+
+    assert f"by <@{fx.MEMBER}> (member)" in content and "renamed-since" not in content
+
+
+def test_message_says_no_name_is_logged_when_neither_the_events_nor_the_directory_name_the_channel(
+    table: MemoryTable, ports: Ports
+) -> None:
+    posted_edited_deleted(table)
+
+    content = ask(ports, MID)
+
+    assert f"in <#{fx.CHANNEL}> (no name logged)" in content

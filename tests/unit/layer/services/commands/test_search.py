@@ -16,7 +16,7 @@ from guildlog.services.feed_shards import Epoch, ShardPlan
 from guildlog.services.timefmt import iso
 from tests.fakes import interactions as fx
 from tests.fakes.memory_table import MemoryTable
-from tests.unit.layer.services.commands.conftest import call_of, row
+from tests.unit.layer.services.commands.conftest import call_of, name_in_directory, row
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -361,7 +361,7 @@ def test_search_shows_a_ban_and_its_audit_entry_on_one_line_naming_the_moderator
 
     lines = reply.content.splitlines()[1:]
     assert len(lines) == 1
-    assert "`moderation/ban`" in lines[0] and f"<@{MODERATOR}> → <@{fx.MEMBER}>" in lines[0]
+    assert "`moderation/ban`" in lines[0] and f"<@{MODERATOR}> (no name logged) → <@{fx.MEMBER}> (member)" in lines[0]
     assert "raid account" in lines[0]
 
 
@@ -384,3 +384,48 @@ def test_search_keeps_both_lines_when_the_entry_is_minutes_away_from_the_ban(tab
     reply = run(ports, category="moderation")
 
     assert len(reply.content.splitlines()[1:]) == 2
+
+
+def test_search_names_each_author_as_their_event_logged_them_when_the_page_shows_it(
+    table: MemoryTable, ports: Ports
+) -> None:
+    table.add_rows([row(user_id=fx.STRANGER, user_name="old-name", content="I was here")])
+    name_in_directory(table, {}, {fx.STRANGER: "new-name"})
+
+    reply = run(ports)
+
+    assert f"<@{fx.STRANGER}> (old-name)" in reply.content and "new-name" not in reply.content
+
+
+def test_search_names_the_channel_and_the_moderator_from_the_directory_when_the_events_do_not(
+    table: MemoryTable, ports: Ports
+) -> None:
+    ban = row(
+        event_id="gw:s:ban",
+        event_type="GUILD_AUDIT_LOG_ENTRY_CREATE",
+        category="moderation",
+        action="member_ban_add",
+        user_id=None,
+        user_name=None,
+        actor_id=fx.MODERATOR,
+        target_id=fx.MEMBER,
+        content=None,
+        reason="spam",
+    )
+    table.add_rows([ban])
+    name_in_directory(table, {fx.CHANNEL: "general"}, {fx.MODERATOR: "modmin", fx.MEMBER: "memb"})
+
+    reply = run(ports, channel=fx.CHANNEL)
+
+    assert f"in <#{fx.CHANNEL}> (#general)" in reply.content  # the filter, and the event's channel
+    assert f"<@{fx.MODERATOR}> (modmin) → <@{fx.MEMBER}> (memb)" in reply.content
+
+
+def test_search_says_no_name_is_logged_when_neither_the_events_nor_the_directory_name_the_channel(
+    table: MemoryTable, ports: Ports
+) -> None:
+    table.add_rows([row(content="hello")])
+
+    reply = run(ports)
+
+    assert f"in <#{fx.CHANNEL}> (no name logged)" in reply.content
