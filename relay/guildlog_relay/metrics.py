@@ -33,6 +33,7 @@ class ShardStats:
     zombies: int = 0
     invalid_sessions: int = 0
     repeats_skipped: int = 0  # dispatches at or below the seq already held
+    member_requests: int = 0  # Request Guild Members (op 8) sent
     disconnects: Counter[str] = field(default_factory=Counter)  # by close code ("none" without one)
     gaps: Counter[str] = field(default_factory=Counter)  # by reason
     heartbeat_latency_s: float | None = None
@@ -83,6 +84,7 @@ _METRICS: dict[str, tuple[str, str]] = {
     "guildlog_relay_events_duplicate_total": ("counter", "Events the webhook already had"),
     "guildlog_relay_events_quarantined_total": ("counter", "Events the webhook quarantined"),
     "guildlog_relay_send_limiter_waits_total": ("counter", "Frames that waited for the send limiter"),
+    "guildlog_relay_member_requests_total": ("counter", "Request Guild Members (op 8) sent for guilds listed in part"),
 }
 # Every metric is labelled by shard, except these.
 _LABELS: dict[str, tuple[str, ...]] = {
@@ -127,6 +129,7 @@ def _samples(view: ShardView) -> Iterable[tuple[str, dict[str, str], float]]:
     yield "guildlog_relay_events_duplicate_total", shard, p.duplicates
     yield "guildlog_relay_events_quarantined_total", shard, p.quarantined
     yield "guildlog_relay_send_limiter_waits_total", shard, view.limiter_waits
+    yield "guildlog_relay_member_requests_total", shard, s.member_requests
 
 
 class RelayCollector:

@@ -28,6 +28,7 @@ class Op(enum.IntEnum):
     HEARTBEAT = 1  # sent by us on the interval; Discord may also ask for one immediately
     IDENTIFY = 2  # start a new session (rate limited by max_concurrency, counted per day)
     RESUME = 6  # continue a session: Discord replays what we missed after `seq`
+    REQUEST_GUILD_MEMBERS = 8  # ask for a guild's members: they arrive as GUILD_MEMBERS_CHUNK dispatches
     RECONNECT = 7  # Discord asks us to reconnect and resume
     INVALID_SESSION = 9  # `d` says whether the session can still be resumed
     HELLO = 10  # first frame on a connection: the heartbeat interval

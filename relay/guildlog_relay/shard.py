@@ -35,6 +35,7 @@ from guildlog_relay.backoff import Backoff
 from guildlog_relay.checkpoint import PendingGap
 from guildlog_relay.events import DispatchEncoder, RelayEvent, Shard
 from guildlog_relay.inflate import InflateError, ZlibStream
+from guildlog_relay.members import MemberRequests, member_request
 from guildlog_relay.metrics import ShardStats
 from guildlog_relay.protocol import (
     FINAL_CLOSE,
@@ -348,6 +349,8 @@ class ShardSession:
         self.wall_clock = wall_clock
         self.rng = rng or random.Random()
         self.events = status.StatusEvents(shard)
+        self.member_requests = MemberRequests(intents)
+        self._member_task: asyncio.Task[None] | None = None
         start = resume or ResumeState()
         self.session_id = start.session_id
         self.resume_url = start.resume_url
@@ -547,9 +550,11 @@ class ShardSession:
         finally:
             self._ws = None
             self.stats.connected = False
-            if heartbeat is not None:
-                heartbeat.cancel()
-                await asyncio.gather(heartbeat, return_exceptions=True)
+            for task in (heartbeat, self._member_task):
+                if task is not None:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            self._member_task = None
 
     async def _own_close(self, ws: Connection, end: End) -> End:
         if self._end is not None:
@@ -591,6 +596,8 @@ class ShardSession:
                 continue
             t, seq, now = accepted
             raw_d = frame.raw_d
+            if t == "GUILD_CREATE" and self.member_requests.enabled:
+                self.member_requests.note_guild_create(raw_d if raw_d is not None else frame.d)
             if queue is None or raw_d is None:
                 await self.emit(self._relay_event(frame, t, seq, now))
                 continue
@@ -639,6 +646,24 @@ class ShardSession:
         await self._send(
             ws, {"op": Op.RESUME, "d": {"token": self._token, "session_id": self.session_id, "seq": self.seq}}
         )
+
+    async def _request_members(self, ws: Connection) -> None:
+        """Send Request Guild Members for each guild its GUILD_CREATE listed in part, as the send
+        limiter allows; a request the connection could not take waits for the next one."""
+        requests = self.member_requests
+        while True:
+            guild_id = await requests.next()
+            sent = False
+            try:
+                await self._send(ws, member_request(guild_id))
+                sent = True
+            except GatewayClosed:
+                return  # the reader sees the close and decides what comes next
+            finally:
+                if not sent:
+                    requests.put_back(guild_id)
+            self.stats.member_requests += 1
+            log.debug("requested members", extra={"shard": self.shard[0], "guild_id": guild_id})
 
     async def _heartbeat(self, ws: Connection, interval: float) -> None:
         # The first beat at a random point of the interval, so that many shards do not beat in step.
@@ -747,6 +772,10 @@ class ShardSession:
         event = self._event(frame, now)
         if event is not None:
             await self.emit(event)
+        if self.session_id is not None and self._member_task is None and self.member_requests.enabled:
+            ws = self._ws
+            if ws is not None:  # requests are sent only on an established session
+                self._member_task = asyncio.create_task(self._request_members(ws), name=f"members-{self.shard[0]}")
         if t == "READY" and self.session_id is not None:
             guilds = frame.d.get("guilds") if isinstance(frame.d, dict) else None
             await self.emit(
@@ -843,6 +872,7 @@ class ShardSession:
         url = d.get("resume_gateway_url")
         self.session_id = session
         self.resume_url = url if isinstance(url, str) and url else None
+        self.member_requests.reset()  # the new session's GUILD_CREATEs come again
         self.seq = 0
         self._since_at = None
         self._since_text = None

@@ -43,6 +43,7 @@ def _now() -> float:
 
 SEND_LIMIT, SEND_WINDOW_S = 120, 60.0
 ALL_INTENTS = (1 << 25) - 1
+GUILD_MEMBERS_INTENT = 1 << 1
 
 
 @dataclass
@@ -54,6 +55,7 @@ class FakeSession:
     resumable: bool = True
     connection: FakeConnection | None = None
     types: dict[int, str] = field(default_factory=dict)  # seq -> t
+    intents: int = 0  # what its IDENTIFY asked for
 
 
 @dataclass
@@ -135,6 +137,9 @@ class FakeDiscord:
         self.resumes: list[dict[str, Any]] = []
         self.rest_calls: list[str | None] = []  # the Authorization header of each /gateway/bot call
         self.rate_limited = 0  # connections closed with 4008
+        # Request Guild Members (op 8): each request's `d`, and the members answered per guild id.
+        self.member_requests: list[dict[str, Any]] = []
+        self.guild_members: dict[str, list[dict[str, Any]]] = {}
         self._server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
@@ -317,8 +322,27 @@ class FakeDiscord:
             await self._identify(connection, d or {})
         elif op == 6:
             await self._resume(connection, d or {})
+        elif op == 8:
+            await self._request_members(connection, d or {})
         if op in (2, 6) and self.close_after_handshake is not None:
             await connection.close(self.close_after_handshake, "storm")
+
+    async def _request_members(self, connection: FakeConnection, d: dict[str, Any]) -> None:
+        """Discord's answer to op 8: the guild's members in GUILD_MEMBERS_CHUNKs of up to 1,000;
+        without the GUILD_MEMBERS intent a request for all of them is refused (close 4013)."""
+        self.member_requests.append(d)
+        self._changed()
+        if connection.session is None or connection.shard is None:
+            return
+        if not connection.session.intents & GUILD_MEMBERS_INTENT and d.get("limit") == 0:
+            await connection.close(4013, "Invalid intent(s).")
+            return
+        guild_id = str(d.get("guild_id"))
+        members = self.guild_members.get(guild_id, [])
+        chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
+        for index, chunk in enumerate(chunks):
+            data = {"guild_id": guild_id, "members": chunk, "chunk_index": index, "chunk_count": len(chunks)}
+            await self.dispatch("GUILD_MEMBERS_CHUNK", data, shard=connection.shard[0])
 
     async def _identify(self, connection: FakeConnection, d: dict[str, Any]) -> None:
         self.identifies.append(
@@ -342,7 +366,7 @@ class FakeDiscord:
         previous = self.current.get(shard_t[0])
         if previous is not None:
             previous.resumable = False  # a new session replaces the shard's old one
-        session = FakeSession(session_id=uuid.uuid4().hex, shard=shard_t, connection=connection)
+        session = FakeSession(session_id=uuid.uuid4().hex, shard=shard_t, connection=connection, intents=intents)
         self.sessions[session.session_id] = session
         self.current[shard_t[0]] = session
         connection.session, connection.shard = session, shard_t

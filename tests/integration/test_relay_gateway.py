@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.signatures import Signer
+from guildlog.services.directory import dir_pk, snapshot_sk
 from guildlog_relay.batcher import Batcher
 from guildlog_relay.discovery import GatewayInfo, fetch_gateway_bot
 from guildlog_relay.live import LiveRelay, LiveSettings, RelayExit
@@ -375,6 +376,40 @@ def test_live_relay_archives_a_1_mb_guild_create_byte_for_byte_when_it_arrives(
         if line["event"]["t"] == "GUILD_CREATE" and line["event"]["session_id"] in discord.sessions
     ]
     assert created["d"] == guild
+
+
+def test_live_relay_requests_the_members_a_guild_create_left_out_and_the_directory_takes_them_in(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    members = [
+        {"user": {"id": str(800000000000000000 + i), "username": f"member-{i:04d}"}, "roles": [], "nick": f"n{i}"}
+        for i in range(1_200)
+    ]
+    # A large guild arrives with its online members only; the rest come in GUILD_MEMBERS_CHUNKs.
+    guild = {"id": GUILD, "name": "a large guild", "member_count": len(members), "members": members[:250]}
+
+    async def scenario() -> tuple[FakeDiscord, dict[str, Any]]:
+        async with FakeDiscord(TOKEN, heartbeat_interval_ms=QUIET_HEARTBEAT_MS) as discord:
+            discord.guild_members[GUILD] = members
+            async with running(discord, stack, tmp_path / "state") as relay:
+                await connected(discord)
+                await discord.dispatch("GUILD_CREATE", guild)
+                session = discord.current[0]
+                await discord.wait_for(lambda: list(session.types.values()).count("GUILD_MEMBERS_CHUNK") == 2)
+                await delivered(discord, relay)
+            return discord, check_invariant(stack, discord)
+
+    discord, stored = asyncio.run(scenario())
+    assert discord.member_requests == [{"guild_id": GUILD, "query": "", "limit": 0}]
+    chunks = [line["event"]["d"] for line in stored["lines"] if line["event"]["t"] == "GUILD_MEMBERS_CHUNK"]
+    assert sorted(len(c["members"]) for c in chunks) == [200, 1000]
+    last = members[-1]["user"]["id"]  # only in the second chunk
+    [snapshot] = [
+        item
+        for item in all_items(stack)
+        if item["PK"]["S"] == dir_pk(GUILD) and item["SK"]["S"] == snapshot_sk("member", last)
+    ]
+    assert json.loads(snapshot["state"]["S"])["nick"] == "n1199"
 
 
 # -- faults -------------------------------------------------------------------------------------

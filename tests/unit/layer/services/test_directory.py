@@ -108,6 +108,16 @@ def test_directory_records_the_nick_before_and_after_when_a_seeded_member_is_upd
     assert changes(row) == {"nick": {"before": "old", "after": "new"}}
 
 
+def test_directory_records_the_nick_before_and_after_when_a_member_chunk_seeded_the_member() -> None:
+    store = MemoryDirectoryStore()
+    chunk = {"guild_id": GUILD, "members": [{"user": user(), "nick": "old", "roles": [ROLE]}], "chunk_index": 0}
+    resolve(store, event(1, "GUILD_MEMBERS_CHUNK", "2026-03-08T00:00:00Z", chunk))
+
+    (row,) = resolve(store, member_update(2, "2026-03-08T00:01:00Z", "new", [ROLE]))
+
+    assert changes(row) == {"nick": {"before": "old", "after": "new"}}
+
+
 def test_directory_says_the_before_is_unknown_when_the_member_was_never_seen() -> None:
     (row,) = resolve(MemoryDirectoryStore(), member_update(2, "2026-03-08T00:01:00Z", "new"))
 
