@@ -69,12 +69,11 @@ class NotTheFormat(Exception):
 
 def open_binary(path: Path) -> IO[bytes]:
     """`path` opened for reading, through gzip when its content is gzip'd."""
-    handle = path.open("rb")
-    magic = handle.read(2)
-    handle.seek(0)
+    with path.open("rb") as probe:
+        magic = probe.read(2)
     if magic == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
-    return handle
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
