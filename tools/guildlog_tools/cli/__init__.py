@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "setup": "guildlog_tools.cli.setup",
     "doctor": "guildlog_tools.cli.doctor",
     "dlq": "guildlog_tools.cli.dlq",
+    "import": "guildlog_tools.cli.import_",
 }
 
 

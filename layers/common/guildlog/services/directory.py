@@ -654,7 +654,10 @@ class Directory:
     def _attribute_joins(
         self, rows: list[EventRow], updates: dict[str, dict[str, Any]], resolution: Resolution
     ) -> None:
-        joins = [r for r in rows if r.event_type == "GUILD_MEMBER_ADD" and r.guild_id and r.user_id]
+        # Only live joins: today's invite counts say nothing about an imported or replayed join.
+        joins = [
+            r for r in rows if r.event_type == "GUILD_MEMBER_ADD" and r.guild_id and r.user_id and r.source == "gateway"
+        ]
         for guild_id in sorted({str(r.guild_id) for r in joins}):
             guild_joins = [r for r in joins if r.guild_id == guild_id]
             keys = [(dir_pk(guild_id), f"J#{r.user_id}#{r.occurred_at}") for r in guild_joins]
