@@ -32,6 +32,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from guildlog import __version__
@@ -304,7 +305,7 @@ class Backfill:
                     route,
                     params,
                     parent_id,
-                    lambda b=before: self.rest.get_archived_threads(parent_id, private=private, before=b),
+                    partial(self.rest.get_archived_threads, parent_id, private=private, before=before),
                 )
             except DiscordTargetGoneError as exc:
                 refused.status, refused.reason = "skipped", _refusal(exc, private)
@@ -354,7 +355,7 @@ class Backfill:
                     "/channels/{channel_id}/messages",
                     params,
                     channel_id,
-                    lambda c=cursor: self.rest.get_channel_messages(channel_id, after=str(c)),
+                    partial(self.rest.get_channel_messages, channel_id, after=str(cursor)),
                 )
             except DiscordTargetGoneError as exc:
                 result.status, result.reason = "skipped", _refusal(exc)
