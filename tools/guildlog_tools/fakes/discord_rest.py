@@ -688,7 +688,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
-        oauth = self.server.oauth.handle(self.command, self.path, self.headers, raw)
+        # A bot's own calls (`GET /users/@me/guilds` as the bot) are the REST fake's; a person's are OAuth's.
+        as_bot = (self.headers.get("authorization") or "").startswith("Bot ")
+        oauth = None if as_bot else self.server.oauth.handle(self.command, self.path, self.headers, raw)
         if oauth is not None:
             self._send_oauth(*oauth)
             return
