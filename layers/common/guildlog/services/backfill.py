@@ -374,7 +374,9 @@ class Backfill:
                 if self.progress is not None:
                     self.progress(result, len(in_window))
             past_window = high is not None and any(int(m["id"]) >= high for m in messages)
-            if len(page) < PAGE_LIMIT or past_window or not in_window:
+            # Discord's note of the newest message saves the empty page a full last page would need.
+            reached_newest = cursor >= int(newest)
+            if len(page) < PAGE_LIMIT or past_window or not in_window or reached_newest:
                 break
         result.status = "done"
         self.checkpoints.set(channel_id, str(cursor) if cursor > low else last_id, True)
