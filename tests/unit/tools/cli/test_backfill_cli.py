@@ -1,4 +1,4 @@
-"""`guildlog backfill`'s arguments and checkpoint file (the paging itself: tests/unit/layer/services/test_backfill.py)."""
+"""`guildlog backfill`: its arguments and checkpoint file (the paging: tests/unit/layer/services/test_backfill.py)."""
 
 from __future__ import annotations
 
