@@ -36,7 +36,7 @@ class DynamoRepairRecords:
     def key(self, job: GapJob) -> dict[str, Any]:
         return {"PK": {"S": keys.relay_pk(job.shard[0])}, "SK": {"S": keys.repair_sk(job.since, job.gap_event_id)}}
 
-    def open(self, job: GapJob, opened_at: str) -> None:
+    def open(self, job: GapJob, opened_at: str) -> str:
         item = {
             "kind": "gap_repair",
             "state": "open",
@@ -53,9 +53,23 @@ class DynamoRepairRecords:
         try:
             self.client.put_item(TableName=self.table_name, Item=values, ConditionExpression="attribute_not_exists(PK)")
         except self.client.exceptions.ConditionalCheckFailedException:
-            return  # opened by an earlier attempt: its checkpoints stay
+            return self._state(job)  # opened by an earlier attempt: its checkpoints stay
         except Exception as exc:
             raise StorageError("DynamoDB refused a gap repair record", error=type(exc).__name__) from exc
+        return "open"
+
+    def _state(self, job: GapJob) -> str:
+        try:
+            found = self.client.get_item(
+                TableName=self.table_name,
+                Key=self.key(job),
+                ConsistentRead=True,
+                ProjectionExpression="#s",
+                ExpressionAttributeNames={"#s": "state"},
+            )
+        except Exception as exc:
+            raise StorageError("DynamoDB refused a gap repair read", error=type(exc).__name__) from exc
+        return str(((found.get("Item") or {}).get("state") or {}).get("S") or "open")
 
     def checkpoints(self, job: GapJob) -> RecordCheckpoints:
         return RecordCheckpoints(self, job)

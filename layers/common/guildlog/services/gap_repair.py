@@ -92,7 +92,10 @@ class RepairClient(HistoryClient, GuildLister, Protocol):
 class RepairRecords(Protocol):
     """The repair records (adapters/gap_repair_store.py in AWS and locally)."""
 
-    def open(self, job: GapJob, opened_at: str) -> None: ...
+    def open(self, job: GapJob, opened_at: str) -> str:
+        """Open the record unless it exists; the record's state (`open` for one created or unfinished)."""
+        ...
+
     def checkpoints(self, job: GapJob) -> Checkpoints: ...
     def close(self, job: GapJob, record: dict[str, Any]) -> None: ...
 
@@ -147,7 +150,10 @@ class GapRepair:
 
     def run(self, job: GapJob) -> RepairResult:
         """Repair `job`'s window; raises DiscordApiError (after recording it) when Discord failed, so it is retried."""
-        self.records.open(job, iso(self.clock()))
+        state = self.records.open(job, iso(self.clock()))
+        if state != "open":
+            # Delivered again after it finished (SQS is at least once): the record already says what was recovered.
+            return RepairResult(job, state)
         since, until = parse_time(job.since), parse_time(job.until)
         assert since is not None and until is not None  # GapJob's are ISO times (gap_job)
         window = Window(since, until + _UNTIL_SLACK)

@@ -44,10 +44,11 @@ class MemoryRecords:
         self.opened = 0
         self.cps: dict[str, MemoryCheckpoints] = {}
 
-    def open(self, job: GapJob, opened_at: str) -> None:
+    def open(self, job: GapJob, opened_at: str) -> str:
         if job.gap_event_id not in self.records:
             self.opened += 1
             self.records[job.gap_event_id] = {"state": "open", "opened_at": opened_at}
+        return str(self.records[job.gap_event_id]["state"])
 
     def checkpoints(self, job: GapJob) -> MemoryCheckpoints:
         return self.cps.setdefault(job.gap_event_id, MemoryCheckpoints())
@@ -145,6 +146,21 @@ def test_gap_repair_fetches_nothing_twice_when_a_job_is_delivered_again(discord:
     repair(discord, sink, records).run(job())
 
     assert records.opened == 1 and len(sink.message_ids) == 11
+    assert records.records[job().gap_event_id]["recovered"] == 11  # the second delivery erased nothing
+
+
+def test_gap_repair_resumes_from_its_checkpoints_when_an_unfinished_job_is_delivered_again(
+    discord: FakeDiscordRest,
+) -> None:
+    records = MemoryRecords()
+    cut = Sink(fail_after=0)
+    with pytest.raises(KeyboardInterrupt):
+        repair(discord, cut, records).run(job())
+    resumed = Sink()
+
+    repair(discord, resumed, records).run(job())
+
+    assert records.records[job().gap_event_id]["state"] == "repaired" and len(resumed.message_ids) == 11
 
 
 def test_gap_job_takes_the_window_and_shard_when_the_relay_reports_a_lost_session() -> None:
