@@ -223,6 +223,9 @@ class Backfill:
             guild_id,
             lambda: self.rest.get_guild_channels(guild_id),
         )
+        if not isinstance(channels, list):
+            raise DiscordApiError(f"Discord's channel list of guild {guild_id} is not a list", guild_id=guild_id)
+        channels = [c for c in channels if isinstance(c, dict) and str(c.get("id", "")).isdigit()]
         for channel in self._targets(guild_id, channels, window, wanted, summary, listing):
             result = ChannelResult(
                 str(channel["id"]),
@@ -261,7 +264,7 @@ class Backfill:
             guild_id,
             lambda: self.rest.get_active_threads(guild_id),
         )
-        threads = list((active or {}).get("threads") or [])
+        threads = _objects((active or {}).get("threads") if isinstance(active, dict) else None)
         for parent in channels:
             if parent.get("type") not in THREAD_PARENT_TYPES:
                 continue
@@ -315,11 +318,11 @@ class Backfill:
                 refused.status, refused.reason = "failed", exc.message
                 summary.channels.append(refused)
                 return found
-            threads = list(page.get("threads") or [])
+            threads = _objects(page.get("threads") if isinstance(page, dict) else None)
             found.extend(threads)
             stamps = [str((t.get("thread_metadata") or {}).get("archive_timestamp") or "") for t in threads]
             oldest = min((s for s in stamps if s), default="")
-            if not page.get("has_more") or not threads or not oldest or oldest == before:
+            if not isinstance(page, dict) or not page.get("has_more") or not threads or not oldest or oldest == before:
                 return found
             if window.after is not None and oldest < iso(window.after):
                 return found
@@ -363,6 +366,7 @@ class Backfill:
             except DiscordApiError as exc:
                 result.status, result.reason = "failed", exc.message
                 return
+            page = page if isinstance(page, list) else []  # not a page of messages: nothing more to read
             messages = sorted((m for m in page if _message_id(m)), key=lambda m: int(m["id"]))
             in_window = [m for m in messages if int(m["id"]) > cursor and (high is None or int(m["id"]) < high)]
             if in_window:
@@ -464,6 +468,13 @@ def message_event_key(message: dict[str, Any]) -> str:
     """The event id key of a backfilled message: its id, and its edit time when it was edited."""
     edited = message.get("edited_timestamp")
     return f"{message['id']}@{edited}" if isinstance(edited, str) and edited else str(message["id"])
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The channel objects of a listing: anything that is not one (no numeric id) is left out."""
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, dict) and str(v.get("id", "")).isdigit()]
 
 
 def _message_id(message: Any) -> bool:

@@ -212,3 +212,17 @@ def test_message_event_key_holds_the_edit_time_when_the_message_was_edited() -> 
 
     assert message_event_key(plain) == plain["id"]
     assert message_event_key(edited) == f"{plain['id']}@2026-11-20T12:05:00+00:00"
+
+
+def test_backfill_leaves_out_what_is_not_a_message_when_a_page_holds_junk(discord: FakeDiscordRest) -> None:
+    from guildlog_tools.fakes.discord_rest import Scripted
+
+    messages = history(TEXT, START, 2)
+    discord.history.add_messages(TEXT, messages)
+    junk: Any = [messages[1], "junk", {"id": "not-a-snowflake"}, None, messages[0]]
+    discord.script(Scripted(rf"GET /channels/{TEXT}/messages", 200, junk))
+    sink = Sink()
+
+    summary = Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
+
+    assert summary.fetched == 2 and not summary.failed and sorted(sink.message_ids) == sorted(m["id"] for m in messages)
