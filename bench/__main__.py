@@ -7,6 +7,8 @@ import importlib
 import sys
 
 REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog", "web", "import_bench")
+# REST backfill: requests per 1,000 messages beside the floor.
+REPORTS += ("backfill_bench",)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "doctor": "guildlog_tools.cli.doctor",
     "dlq": "guildlog_tools.cli.dlq",
     "import": "guildlog_tools.cli.import_",
+    "backfill": "guildlog_tools.cli.backfill",
 }
 
 

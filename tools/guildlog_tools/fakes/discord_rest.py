@@ -8,7 +8,12 @@ It serves what guildlog calls, the way Discord answers:
 - log posts: `POST /channels/{id}/messages` (with `nonce` + `enforce_nonce`: the same nonce in a
   channel returns the first message instead of a second one), `POST|GET /channels/{id}/webhooks`
   and `POST /webhooks/{id}/{token}` (a channel webhook created here);
-- `GET /guilds/{id}/invites` (what `invites` holds for the guild).
+- `GET /guilds/{id}/invites` (what `invites` holds for the guild);
+- history, for backfill and gap repair (`history`, a `FakeHistory`): `GET /users/@me/guilds`,
+  `GET /guilds/{id}/channels`, `GET /guilds/{id}/threads/active`, `GET /channels/{id}/threads/archived/
+  public|private` (paged by `before`, with `has_more`) and `GET /channels/{id}/messages` (`after`,
+  `before`, `limit` 1-100, newest first as Discord answers); `deny_read(channel)` answers 403 Missing
+  Access (50001) there, `deny_private_threads(channel)` 403 for its private archived threads.
 
 Discord's limits are enforced: per-route buckets per major parameter (`limits`: route → requests
 per window), the global limit per second, each answered with the `X-RateLimit-*` headers Discord
@@ -90,6 +95,7 @@ class Seen:
     authorized: bool
     body: Any
     status: int
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ class FakeDiscordRest(LoopbackServer):
         self.invites: dict[str, list[dict[str, Any]]] = {}  # guild id → its invites
         self.forbidden: set[str] = set()
         self.deleted: set[str] = set()
+        self.history = FakeHistory()
         self._nonces: dict[tuple[str, str], tuple[float, Posted]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._global: deque[float] = deque()
@@ -234,7 +241,9 @@ class FakeDiscordRest(LoopbackServer):
 
     # -- the API
 
-    def handle(self, method: str, path: str, authorization: str | None, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def handle(
+        self, method: str, path: str, authorization: str | None, body: Any, query: str = ""
+    ) -> tuple[int, Any, dict[str, str]]:
         key = f"{method} {path}"
         authorized = self._authorized(authorization)
         scripted = self._scripted(key)
@@ -245,10 +254,11 @@ class FakeDiscordRest(LoopbackServer):
         else:
             status, answer, headers = self._limited(method, path)
             if status == 0:
-                status, answer, extra = self.answer(method, path, authorized, body)
+                read = self.history.answer(method, path, query, authorized)
+                status, answer, extra = read if read is not None else self.answer(method, path, authorized, body)
                 headers.update(extra)
         with self._changed:
-            self.requests.append(Seen(method, path, authorized, body, status))
+            self.requests.append(Seen(method, path, authorized, body, status, query))
             self._changed.notify_all()
         return status, answer, headers
 
@@ -466,6 +476,139 @@ class FakeDiscordRest(LoopbackServer):
         return stored
 
 
+class FakeHistory:
+    """What the bot can read of its guilds' past: channels, threads and their messages (thread-safe).
+
+    `add_guild`, `add_channel` (a thread is a channel with a `parent_id`, type 11 public or 12 private)
+    and `add_messages` arrange it; the answers page as Discord's do.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.guilds: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}  # channel or thread id → its object
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id → messages, by id ascending
+        self.unreadable: set[str] = set()
+        self.private_threads_denied: set[str] = set()
+
+    def add_guild(self, guild_id: str, name: str = "fake guild") -> None:
+        with self._lock:
+            self.guilds[guild_id] = {"id": guild_id, "name": name, "permissions": "0"}
+
+    def add_channel(
+        self,
+        guild_id: str,
+        channel_id: str,
+        *,
+        type: int = 0,
+        parent_id: str | None = None,
+        archived: bool = False,
+        archive_timestamp: str | None = None,
+    ) -> None:
+        """A channel (or, with `parent_id` and type 11 or 12, a thread) of `guild_id`."""
+        channel: dict[str, Any] = {"id": channel_id, "guild_id": guild_id, "type": type, "name": f"c-{channel_id}"}
+        if parent_id is not None:
+            channel["parent_id"] = parent_id
+            channel["thread_metadata"] = {"archived": archived, "archive_timestamp": archive_timestamp or ""}
+        with self._lock:
+            self.guilds.setdefault(guild_id, {"id": guild_id, "name": "fake guild", "permissions": "0"})
+            self.channels[channel_id] = channel
+
+    def add_messages(self, channel_id: str, messages: list[dict[str, Any]]) -> None:
+        """Messages of `channel_id` (Discord's message objects; no `guild_id`, as REST sends them)."""
+        with self._lock:
+            held = self.messages.setdefault(channel_id, [])
+            held.extend(copy.deepcopy(messages))
+            held.sort(key=lambda m: int(m["id"]))
+            if held and channel_id in self.channels:
+                self.channels[channel_id]["last_message_id"] = held[-1]["id"]
+
+    def deny_read(self, channel_id: str) -> None:
+        """The bot may not read `channel_id` from now on (403 Missing Access, code 50001)."""
+        with self._lock:
+            self.unreadable.add(channel_id)
+
+    def deny_private_threads(self, channel_id: str) -> None:
+        """The bot lacks Manage Threads in `channel_id`: its private archived threads answer 403."""
+        with self._lock:
+            self.private_threads_denied.add(channel_id)
+
+    def answer(self, method: str, path: str, query: str, authorized: bool) -> tuple[int, Any, dict[str, str]] | None:
+        """The answer to a history read, or None for any other request."""
+        if method != "GET":
+            return None
+        from urllib.parse import parse_qs
+
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        if path == "/users/@me/guilds":
+            if not authorized:
+                return _unauthorized()
+            with self._lock:
+                return 200, [dict(g) for g in self.guilds.values()], {}
+        found = re.fullmatch(r"/guilds/(\d+)/(channels|threads/active)", path)
+        if found:
+            if not authorized:
+                return _unauthorized()
+            return self._listing(found.group(1), found.group(2) == "channels")
+        found = re.fullmatch(r"/channels/(\d+)/(messages|threads/archived/public|threads/archived/private)", path)
+        if not found or (found.group(2) == "messages" and found.group(1) not in self.channels):
+            return None  # a channel this history does not hold: the log-post fake answers
+        if not authorized:
+            return _unauthorized()
+        channel_id, what = found.groups()
+        with self._lock:
+            if channel_id not in self.channels:
+                return 404, {"message": "Unknown Channel", "code": 10003}, {}
+            if channel_id in self.unreadable:
+                return 403, {"message": "Missing Access", "code": 50001}, {}
+            if what == "messages":
+                return self._page(channel_id, params)
+            if what.endswith("private") and channel_id in self.private_threads_denied:
+                return 403, {"message": "Missing Permissions", "code": 50013}, {}
+            return self._archived(channel_id, what.endswith("private"), params)
+
+    def _listing(self, guild_id: str, channels: bool) -> tuple[int, Any, dict[str, str]]:
+        with self._lock:
+            if guild_id not in self.guilds:
+                return 404, {"message": "Unknown Guild", "code": 10004}, {}
+            mine = [c for c in self.channels.values() if c["guild_id"] == guild_id]
+            if channels:
+                return 200, [copy.deepcopy(c) for c in mine if c["type"] not in _THREAD_TYPES], {}
+            active = [c for c in mine if c["type"] in _THREAD_TYPES and not c["thread_metadata"]["archived"]]
+            return 200, {"threads": copy.deepcopy(active), "members": []}, {}
+
+    def _page(self, channel_id: str, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        try:
+            limit = int(params.get("limit", "50"))
+            after = int(params["after"]) if "after" in params else None
+            before = int(params["before"]) if "before" in params else None
+        except ValueError:
+            return 400, {"message": "Invalid Form Body", "code": 50035}, {}
+        if not 1 <= limit <= 100:
+            return 400, {"message": "Invalid Form Body", "code": 50035}, {}
+        held = [m for m in self.messages.get(channel_id, []) if before is None or int(m["id"]) < before]
+        chosen = [m for m in held if int(m["id"]) > after][:limit] if after is not None else held[-limit:]
+        return 200, copy.deepcopy(chosen[::-1]), {}
+
+    def _archived(self, channel_id: str, private: bool, params: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        limit = int(params["limit"]) if params.get("limit", "").isdigit() else 50
+        before = params.get("before")
+        kind = 12 if private else 11
+        threads = [
+            c
+            for c in self.channels.values()
+            if c.get("parent_id") == channel_id and c["type"] == kind and c["thread_metadata"]["archived"]
+        ]
+        threads.sort(key=lambda c: str(c["thread_metadata"]["archive_timestamp"]), reverse=True)
+        if before:
+            threads = [c for c in threads if str(c["thread_metadata"]["archive_timestamp"]) < before]
+        return 200, {"threads": copy.deepcopy(threads[:limit]), "members": [], "has_more": len(threads) > limit}, {}
+
+
+# Discord's thread channel types: announcement thread, public thread, private thread.
+_THREAD_TYPES = (10, 11, 12)
+
+
 # Discord's message limits: what a post may hold before Discord answers 400.
 MAX_EMBEDS = 10
 MAX_EMBED_TOTAL = 6000
@@ -545,7 +688,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
-        oauth = self.server.oauth.handle(self.command, self.path, self.headers, raw)
+        # A bot's own calls (`GET /users/@me/guilds` as the bot) are the REST fake's; a person's are OAuth's.
+        as_bot = (self.headers.get("authorization") or "").startswith("Bot ")
+        oauth = None if as_bot else self.server.oauth.handle(self.command, self.path, self.headers, raw)
         if oauth is not None:
             self._send_oauth(*oauth)
             return
@@ -554,9 +699,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = _multipart(raw, kind) if kind.startswith("multipart/form-data") else json.loads(raw) if raw else None
         except ValueError:
             body = None
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         path = path[len(API) :] if path.startswith(API) else path
-        status, answer, headers = self.server.handle(self.command, path, self.headers.get("authorization"), body)
+        authorization = self.headers.get("authorization")
+        status, answer, headers = self.server.handle(self.command, path, authorization, body, query)
         data = json.dumps(answer).encode("utf-8")
         try:
             self.send_response(status)

@@ -322,6 +322,38 @@ class DiscordRest:
         found: list[dict[str, Any]] = self._request("GET", f"/guilds/{guild_id}/invites", budget=budget)
         return found
 
+    # -- history (bot token; `guildlog backfill` and gap repair, services/backfill.py)
+
+    def get_guild_channels(self, guild_id: str) -> list[dict[str, Any]]:
+        """The guild's channels (not its threads), as the bot may see them."""
+        found: list[dict[str, Any]] = self._request("GET", f"/guilds/{guild_id}/channels")
+        return found
+
+    def get_active_threads(self, guild_id: str) -> dict[str, Any]:
+        """`{"threads": [...], "members": [...]}`: the guild's active threads, public and private."""
+        found: dict[str, Any] = self._request("GET", f"/guilds/{guild_id}/threads/active")
+        return found
+
+    def get_archived_threads(
+        self, channel_id: str, *, private: bool = False, before: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """One page of a channel's archived threads, newest archived first: `threads`, `has_more`.
+
+        `before` is an ISO time (an `archive_timestamp`); private ones need Manage Threads (else 403).
+        """
+        params = {"limit": str(limit), **({"before": before} if before else {})}
+        kind = "private" if private else "public"
+        found: dict[str, Any] = self._request("GET", f"/channels/{channel_id}/threads/archived/{kind}?{_query(params)}")
+        return found
+
+    def get_channel_messages(
+        self, channel_id: str, *, after: str | None = None, before: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` (1-100) messages of a channel after or before a message id (Discord: newest first)."""
+        params = {"limit": str(limit), **({"after": after} if after else {}), **({"before": before} if before else {})}
+        found: list[dict[str, Any]] = self._request("GET", f"/channels/{channel_id}/messages?{_query(params)}")
+        return found
+
     # -- the one request loop
 
     def _request(
@@ -421,6 +453,12 @@ def multipart(body: dict[str, Any], files: list[tuple[str, str]]) -> tuple[bytes
         parts.append(head.encode() + text.encode("utf-8") + b"\r\n")
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _query(params: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)
 
 
 def _commands_path(application_id: str, guild_id: str | None) -> str:

@@ -26,12 +26,18 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         from guildlog.adapters.notify_queue import NotifyQueue
 
         notifier = NotifyQueue(settings.notify_queue_url)
+    gap_repairs = None
+    if settings.gap_repair_queue_url:
+        from guildlog.adapters.gap_queue import GapRepairQueue
+
+        gap_repairs = GapRepairQueue(settings.gap_repair_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
         default_retention_days=settings.retention_days,
         directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
+        gap_repairs=gap_repairs,
     )
     return settings, ingestor
 

@@ -57,7 +57,8 @@ class EnvelopeEvent(BaseModel):
     seq: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     received_at: datetime
     # "interaction": a slash command answered through the interactions webhook (never on the gateway).
-    source: Literal["gateway", "import", "relay", "interaction"] = "gateway"
+    # "backfill": a message read back from Discord's REST history (services/backfill.py).
+    source: Literal["gateway", "import", "relay", "interaction", "backfill"] = "gateway"
     session_id: str | None = Field(default=None, max_length=128)
     shard: tuple[BigInt, BigInt] | None = None
     # Required for events without a gateway (session, seq): imports and the relay's own events.

@@ -42,6 +42,10 @@ class Notifier(Protocol):
     def send(self, messages: list[tuple[str, str, str]]) -> int: ...
 
 
+class GapRepairs(Protocol):
+    def send(self, jobs: list[Any]) -> None: ...
+
+
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
     def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
@@ -153,12 +157,14 @@ class Ingestor:
         directory: Directory | None = None,
         plan_cache: PlanCache | None = None,
         notifier: Notifier | None = None,
+        gap_repairs: GapRepairs | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
         # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
         self.directory = directory
         self.notifier = notifier
+        self.gap_repairs = gap_repairs
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
@@ -225,6 +231,7 @@ class Ingestor:
         objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
         stored_before = self._write_hot(batch_id, rows, resolution)
         self._hand_over(rows)
+        self._hand_over_gaps(envelope, {r.event_id for r in rows})
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -298,6 +305,25 @@ class Ingestor:
             messages.append((str(row.guild_id), row.event_id, body))
         if messages:
             self.notifier.send(messages)
+
+    # -- gap repair (services/gap_repair.py)
+
+    def _hand_over_gaps(self, envelope: Envelope, stored: set[str]) -> None:
+        """Queue a repair for every relay gap of the batch, once it is stored (duplicates too: a batch
+        retried after a crash before this point must still start its repair; a repair runs once)."""
+        if self.gap_repairs is None:
+            return
+        from guildlog.services.gap_repair import gap_job
+
+        jobs = []
+        for event in envelope.events:
+            eid = event_id(event, envelope)
+            shard = event.shard or envelope.relay.shard
+            job = gap_job(event.t, event.source, event.d, eid, shard) if eid in stored else None
+            if job is not None:
+                jobs.append(job)
+        if jobs:
+            self.gap_repairs.send(jobs)
 
     def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates)."""

@@ -153,3 +153,17 @@ def feed_access_path(
     if category and category not in FEED_ONLY_CATEGORIES:
         return "GSI3", category_index_pk(guild_id, category)
     return None, guild_pk(guild_id)
+
+
+# -- gap repairs (services/gap_repair.py): one record per relay gap, beside the shard's contacts
+
+REPAIR_FIRST, REPAIR_LAST = "R#", "R$"
+
+
+def repair_sk(since: str, gap_event_id: str) -> str:
+    """A gap's repair record in `RELAY#<shard>`: `R#<since>#<gap event id>`, so a shard's gaps sort by time."""
+    return f"R#{since}#{gap_event_id}"
+
+
+def repair_sk_at(moment: str) -> str:
+    return f"R#{moment}"

@@ -17,6 +17,7 @@ from guildlog.services import keys
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, Item, Ports, Reply, fit, when
 from guildlog.services.commands.stats import day_counters
+from guildlog.services.commands.status_gaps import gap_lines
 from guildlog.services.timefmt import iso
 
 SHARD_LOOKBACK_DAYS = 7
@@ -35,6 +36,7 @@ def run(call: Call, ports: Ports) -> Reply:
         lines.append(f"No relay contact in the last {SHARD_LOOKBACK_DAYS} days: is `guildlog relay` running?")
     for shard in shards:
         lines.append(shard_line(ports, shard, now))
+    lines.extend(gap_lines(ports, shards, call.guild_id, now))
     lines.append(f"**This server** {events_last_hour(ports, call.guild_id, now)} in the last hour")
     today = now.date().isoformat()
     total = day_counters(ports.reader, call.guild_id, today)

@@ -1,0 +1,37 @@
+"""Message histories for the fake Discord REST server: Discord's REST message objects, ids from their times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from guildlog.services.backfill import snowflake_at
+from guildlog.services.timefmt import iso
+
+AUTHOR = {"id": "100000000000000003", "username": "alice", "global_name": "Alice"}
+
+
+def history(
+    channel_id: str, start: datetime, count: int, *, every: timedelta = timedelta(seconds=1)
+) -> list[dict[str, Any]]:
+    """`count` messages of `channel_id`, one per `every` from `start`, as `GET /channels/{id}/messages` returns them."""
+    return [rest_message(channel_id, start + n * every, f"message {n}", n) for n in range(count)]
+
+
+def rest_message(channel_id: str, at: datetime, content: str, n: int = 0, **extra: Any) -> dict[str, Any]:
+    """One message as Discord's REST API sends it (no `guild_id`, unlike the gateway's MESSAGE_CREATE)."""
+    return {
+        "id": str(snowflake_at(at) + (n % 4096)),
+        "channel_id": channel_id,
+        "type": 0,
+        "author": dict(AUTHOR),
+        "content": content,
+        "timestamp": iso(at).replace("Z", "+00:00"),
+        "edited_timestamp": None,
+        "attachments": [],
+        "embeds": [],
+        "mentions": [],
+        "pinned": False,
+        "tts": False,
+        **extra,
+    }
