@@ -494,7 +494,8 @@ def worker_s3_resources(template: dict[str, Any], actions: set[str]) -> list[str
 
 def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(template: dict[str, Any]) -> None:
     bucket_id, _ = archive_bucket(template)
-    prefixes = ("raw", "events", "events_csv", "quarantine", "exports")
+    # athena-results/: where the workgroup writes the archive look-ups' answers (/logs message).
+    prefixes = ("raw", "events", "events_csv", "quarantine", "exports", "athena-results")
     assert worker_s3_resources(template, {"s3:PutObject", "s3:DeleteObject"}) == sorted(
         str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in prefixes
     )
@@ -503,14 +504,30 @@ def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(t
 def test_worker_reads_only_events_and_its_exports_when_exporting(template: dict[str, Any]) -> None:
     bucket_id, _ = archive_bucket(template)
     assert worker_s3_resources(template, {"s3:GetObject"}) == sorted(
-        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in ("events", "exports")
+        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"})
+        for prefix in ("events", "exports", "athena-results")
     )
-    [listing] = [
+    listings = [
         statement
         for owner, statement in policy_statements(template)
         if owner == "WorkerFunction" and "s3:ListBucket" in as_list(statement["Action"])
     ]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "events/*"}}
+    assert sorted(str(s["Condition"]) for s in listings) == sorted(
+        str({"StringLike": {"s3:prefix": prefix}}) for prefix in ("events/*", "athena-results/*")
+    )
+
+
+def test_worker_runs_athena_only_in_the_stacks_workgroup_when_looking_up_archived_messages(
+    template: dict[str, Any],
+) -> None:
+    resources = sorted(
+        str(resource)
+        for owner, statement in policy_statements(template)
+        if owner == "WorkerFunction" and any(a.startswith("athena:") for a in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+    )
+    workgroup = "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}"
+    assert resources == [str({"Fn::Sub": workgroup})]
 
 
 def test_interactions_function_writes_nothing_but_claims_and_config_when_answering(template: dict[str, Any]) -> None:

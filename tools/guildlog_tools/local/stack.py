@@ -35,6 +35,7 @@ from guildlog_tools.local.devfile import DevKeys, default_dev_file, load_or_crea
 
 if TYPE_CHECKING:
     from guildlog_tools.fakes.discord_rest import FakeDiscordRest
+    from guildlog_tools.local.athena_api import LocalAthenaServer
     from guildlog_tools.local.lambda_api import LambdaInvokeServer
     from guildlog_tools.local.sqs_poller import SqsPoller
 
@@ -47,6 +48,8 @@ HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
+ATHENA_WORKGROUP_TYPE = "AWS::Athena::WorkGroup"
+GLUE_DATABASE_TYPE = "AWS::Glue::Database"
 # Moto accepts any credentials; these only keep boto3 from looking for real ones.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Variables that would point boto3 at a real account or profile; hidden while the stack runs.
@@ -110,6 +113,7 @@ class LocalStack:
         self.routes: list[Route] = []
         # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and fakes/discord_rest.py.
         self.lambda_api: LambdaInvokeServer | None = None
+        self.athena_api: LocalAthenaServer | None = None
         self.discord: FakeDiscordRest | None = None
         # Queue logical id → ARN; and the event source mappings that run functions from queues (SQS events).
         self.queue_arns: dict[str, str] = {}
@@ -155,6 +159,7 @@ class LocalStack:
         self.table, self.bucket = self._create_resources(template)
         self.queues = self._create_queues(template)
         self._start_discord_and_lambda_api()
+        self._start_athena_api()
         self._create_web_secrets(template)
         self.routes = self._routes(template, template_path.parent)
         for route in self.routes:
@@ -392,6 +397,14 @@ class LocalStack:
         self.lambda_api.serve_in_thread()
         self._exit.callback(self.lambda_api.stop)
 
+    def _start_athena_api(self) -> None:
+        """Athena's query API on loopback, running the functions' statements on DuckDB (local/athena_api.py)."""
+        from guildlog_tools.local.athena_api import LocalAthenaServer
+
+        self.athena_api = LocalAthenaServer.on_bucket(self.aws_endpoint_url, self.bucket, self.region, self.host)
+        self.athena_api.serve_in_thread()
+        self._exit.callback(self.athena_api.stop)
+
     def _create_web_secrets(self, template: Mapping[str, Any]) -> None:
         """The OAuth2 client secret (shared with the fake Discord) and each generated secret of the template."""
         import secrets
@@ -432,6 +445,8 @@ class LocalStack:
         )
         if self.lambda_api is not None:
             env["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url  # async invokes run in this process
+        if self.athena_api is not None:
+            env["AWS_ENDPOINT_URL_ATHENA"] = self.athena_api.url  # archive look-ups run on DuckDB
         env.update(self.function_environment)
         return env
 
@@ -538,6 +553,9 @@ class LocalStack:
                 references[f"{logical_id}.Arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
             elif kind == HTTP_API_TYPE:
                 references[logical_id] = "local"
+            elif kind in (ATHENA_WORKGROUP_TYPE, GLUE_DATABASE_TYPE):
+                # Names only: the local Athena runs every statement on DuckDB's views of the bucket.
+                references[logical_id] = local_name(logical_id)
             elif kind == SECRET_TYPE and logical_id in self.generated_secrets:
                 references[logical_id] = self.generated_secrets[logical_id]
         return references

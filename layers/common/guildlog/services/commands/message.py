@@ -16,6 +16,7 @@ from typing import Any
 
 from guildlog.errors import CommandError
 from guildlog.services import feed, keys
+from guildlog.services.archive_lookup import ArchivedMessage, past_retention
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
 from guildlog.services.timefmt import iso, snowflake_time
@@ -25,6 +26,10 @@ AUDIT_MATCH_WINDOW = timedelta(minutes=2)
 # A message's `timestamp` is its id's time; should Discord's ever differ, the feed is searched this near.
 CREATE_MATCH_WINDOW = timedelta(seconds=2)
 _NOT_FOUND = "No message with that id is logged in this server (it may predate guildlog or its retention)."
+_NO_ARCHIVE = (
+    "No message with that id is in the hot store, and this deployment cannot look in the archive "
+    "(it may predate guildlog or its retention)."
+)
 
 
 @dataclass
@@ -221,23 +226,76 @@ def run(call: Call, ports: Ports) -> Reply:
     if ref.guild_id is not None and ref.guild_id != call.guild_id:
         raise CommandError("That link is to a message in another server.")
     history = message_history(ports.reader, ref.message_id, call.guild_id)
-    if history is None or (ref.channel_id and history.channel_id and ref.channel_id != history.channel_id):
+    archived: ArchivedMessage | None = None
+    if history is None or not history.versions:
+        # Past the hot table's retention, or imported: the archive may hold it (a query: the worker's job).
+        if ports.archive is None:
+            return Reply(_NO_ARCHIVE if history is None else render(history), handover=True)
+        archived = ports.archive.find(call.guild_id, ref.message_id)
+        if archived.found:
+            history = with_archive(history, archived, call.guild_id)
+        elif history is None:
+            raise CommandError(not_found(ref.message_id, archived, _retention_days(ports, call.guild_id), call.now))
+    if ref.channel_id and history.channel_id and ref.channel_id != history.channel_id:
         raise CommandError(_NOT_FOUND)
     if history.author_id != call.user_id:
         call.require_manage_guild("Looking up other members' messages")
-    return Reply(render(history))
+    return Reply(render(history, archived))
 
 
-def render(history: MessageHistory) -> str:
+def with_archive(history: MessageHistory | None, archived: ArchivedMessage, guild_id: str) -> MessageHistory:
+    """The hot table's deletion marker (it has the audit-log match) over the archive's versions."""
+    first = archived.versions[0] if archived.versions else {}
+    deletion = history.deletion if history is not None and history.deletion is not None else archived.deletion
+    return MessageHistory(
+        message_id=archived.message_id,
+        guild_id=guild_id,
+        channel_id=first.get("channel_id") or (deletion or {}).get("channel_id"),
+        author_id=first.get("user_id") or (history.author_id if history else None),
+        author_name=first.get("user_name"),
+        versions=archived.versions,
+        deletion=deletion,
+        deleted_by=history.deleted_by if history is not None else None,
+    )
+
+
+def not_found(message_id: str, archived: ArchivedMessage, retention_days: int, now: datetime) -> str:
+    """Why the message is nowhere, as truthfully as the hot table and the archive can tell."""
+    where = f"not in the hot store nor in the archive for {archived.days} (UTC, the days its id dates it to)"
+    if past_retention(message_id, now, retention_days):
+        head = f"Message {message_id} is past this server's {retention_days}-day hot retention, and {where}."
+    else:
+        head = f"Message {message_id} is {where}."
+    if archived.server_events == 0:
+        return f"{head} guildlog archived nothing of this server on those days: it was not logging it then."
+    return (
+        f"{head} guildlog was logging this server then, so the message was never logged here: it is in "
+        "a channel guildlog cannot read, or in another server."
+    )
+
+
+def _retention_days(ports: Ports, guild_id: str) -> int:
+    config = ports.reader.get(keys.guild_pk(guild_id), keys.CONFIG_SK) or {}
+    try:
+        return int(config.get("retention_days") or ports.default_retention_days)
+    except (TypeError, ValueError):
+        return ports.default_retention_days
+
+
+def render(history: MessageHistory, archived: ArchivedMessage | None = None) -> str:
     author = f"<@{history.author_id}>" if history.author_id else "an unknown author"
     where = f" in <#{history.channel_id}>" if history.channel_id else ""
     edits = history.edits
     head = f"**Message {history.message_id}** by {author}{where}"
     if history.versions:
         head += f" · {edits} edit{'s' if edits != 1 else ''}"
+    if archived is not None and archived.found:
+        head += f" · from the archive ({archived.days})"
     lines = [head]
     tail = _deletion_line(history)
-    if not history.versions:
+    if not history.versions and archived is not None:
+        lines.append(f"_Its text is not in the hot store nor in the archive for {archived.days}._")
+    elif not history.versions:
         lines.append("_Its text was never logged (it was sent before guildlog was logging this channel)._")
     room = p.MAX_CONTENT_CHARS - len(head) - len(tail or "") - 40 * (len(history.versions) + 2)
     each = max(40, room // max(1, len(history.versions)))
