@@ -83,6 +83,7 @@ class LocalStack:
         parameters: Mapping[str, str] | None = None,
         function_environment: Mapping[str, str] | None = None,
         discord_api_base: str | None = None,
+        discord_cdn_base: str | None = None,
     ) -> None:
         self.dev_file = Path(dev_file) if dev_file is not None else default_dev_file()
         self.host = host
@@ -99,6 +100,9 @@ class LocalStack:
         # Every Discord REST call the functions make goes here instead of the built-in fake Discord
         # (explicit argument, else `discord_api_base` in dev.json, else the fake).
         self.discord_api_base = discord_api_base
+        # Where attachment copies are downloaded from (default: the fake Discord's CDN; with
+        # --discord-api-base and no CDN base, the template's default, Discord's own CDN).
+        self.discord_cdn_base = checked_api_base(discord_cdn_base) if discord_cdn_base else None
         self._discord_api_base_from_file: str | None = None
         self.region = REGION
         self.keys: DevKeys | None = None
@@ -520,6 +524,9 @@ class LocalStack:
             "DiscordClientSecretArn": self.client_secret_arn,
             # Discord is faked on loopback locally: nothing the stack does may reach discord.com.
             **({"DiscordApiBase": self.discord.api_base} if self.discord is not None else {}),
+            # Attachment copies download from the fake's CDN (or from --discord-cdn-base).
+            **({"DiscordCdnBase": self.discord.cdn_base} if self.discord is not None else {}),
+            **({"DiscordCdnBase": self.discord_cdn_base} if self.discord_cdn_base else {}),
             **self.parameters,
         }
         references: dict[str, Any] = {

@@ -26,12 +26,18 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         from guildlog.adapters.notify_queue import NotifyQueue
 
         notifier = NotifyQueue(settings.notify_queue_url)
+    attachment_queue = None
+    if settings.attachment_queue_url:
+        from guildlog.adapters.attachment_queue import AttachmentQueue
+
+        attachment_queue = AttachmentQueue(settings.attachment_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
         default_retention_days=settings.retention_days,
         directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
+        attachment_queue=attachment_queue,
     )
     return settings, ingestor
 

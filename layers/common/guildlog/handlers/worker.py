@@ -18,6 +18,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.adapters.s3_attachments import S3AttachmentStore
     from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
     from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.interactions import services_clock
@@ -41,6 +42,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
             names=DynamoStore(settings.table_name),
         ),
         archive=_archive_lookup(settings),
+        attachment_links=S3AttachmentStore(settings.bucket_name),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base, clock=services_clock(settings.now))

@@ -42,6 +42,10 @@ class Notifier(Protocol):
     def send(self, messages: list[tuple[str, str, str]]) -> int: ...
 
 
+class AttachmentQueue(Protocol):
+    def send(self, jobs: list[Any]) -> int: ...
+
+
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
     def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
@@ -153,12 +157,15 @@ class Ingestor:
         directory: Directory | None = None,
         plan_cache: PlanCache | None = None,
         notifier: Notifier | None = None,
+        attachment_queue: AttachmentQueue | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
         # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
         self.directory = directory
         self.notifier = notifier
+        # Attachment copies (services/attachments.py): None leaves files uncopied (tests, tools).
+        self.attachment_queue = attachment_queue
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
@@ -225,6 +232,7 @@ class Ingestor:
         objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
         stored_before = self._write_hot(batch_id, rows, resolution)
         self._hand_over(rows)
+        self._queue_copies(rows, data_by_row)
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -298,6 +306,25 @@ class Ingestor:
             messages.append((str(row.guild_id), row.event_id, body))
         if messages:
             self.notifier.send(messages)
+
+    def _queue_copies(self, rows: list[EventRow], data_by_row: dict[str, Any]) -> None:
+        """Queue the files of live messages for AttachmentCopyFunction: the only attachment work on
+        ingest's path, in SendMessageBatch calls of ten. Imported history's CDN links have long expired."""
+        if self.attachment_queue is None:
+            return
+        from guildlog.services.attachments import jobs_for
+
+        live = [r for r in rows if r.source == "gateway" and r.guild_id and r.category == "message"]
+        if not live:
+            return
+        configs = self._configs({r.guild_id for r in live})
+        jobs = []
+        for row in live:
+            config = configs.get(row.guild_id) if row.guild_id else None
+            retention = config.retention_days if config else self.default_retention_days
+            jobs.extend(jobs_for(row, data_by_row.get(row.event_id), config, retention_days=retention))
+        if jobs:
+            self.attachment_queue.send(jobs)
 
     def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates)."""

@@ -88,6 +88,8 @@ class Ports:
     # /logs message past the hot table: services.archive_lookup.ArchiveLookup (WorkerFunction only; in
     # InteractionsFunction it is None and the service hands the look-up to the worker).
     archive: Any = None
+    # Presigned links to attachment copies (adapters.s3_attachments.S3AttachmentStore, `link(key, seconds)`).
+    attachment_links: Any = None
 
 
 # ---------------------------------------------------------------- the reply
