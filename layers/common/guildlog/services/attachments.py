@@ -276,14 +276,20 @@ def copies_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if str(i.get("SK", "")).startswith(keys.ATTACHMENT_PREFIX)]
 
 
-def copy_lines(records: list[dict[str, Any]], linker: Linker | None, limit: int = 5) -> list[str]:
-    """One markdown line per record: a 15-minute link to a copy, or why there is none."""
+def copy_lines(
+    records: list[dict[str, Any]], linker: Linker | None, limit: int = 5, *, plain: bool = False
+) -> list[str]:
+    """One markdown line per record: a 15-minute link to a copy, or why there is none.
+
+    `plain`: a bare masked link (embeds); otherwise `<url>`, which keeps Discord from previewing it.
+    """
     lines = []
     for item in sorted(records, key=lambda i: str(i.get("SK")))[:limit]:
         name = _UNSAFE.sub("_", str(item.get("filename") or "file"))[:60]
         if item.get("status") == "copied" and item.get("key") and linker is not None:
             url = linker.link(str(item["key"]), LINK_SECONDS)
-            lines.append(f"📎 [{name}](<{url}>) (archived copy, link valid 15 min)")
+            target = url if plain else f"<{url}>"
+            lines.append(f"📎 [{name}]({target}) (archived copy, link valid 15 min)")
         elif item.get("status") == "copied":
             lines.append(f"📎 {name}: archived copy kept")
         else:

@@ -10,13 +10,14 @@ one implementation of that match; the demo's report uses it too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from guildlog.errors import CommandError
 from guildlog.services import feed, keys
 from guildlog.services.archive_lookup import ArchivedMessage, past_retention
+from guildlog.services.attachments import Linker, copies_of, copy_lines
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
 from guildlog.services.timefmt import iso, snowflake_time
@@ -44,6 +45,8 @@ class MessageHistory:
     versions: list[Item]
     deletion: Item | None
     deleted_by: Item | None
+    # Attachment copies' records (`A#<file>` under `M#<message>`, services/attachments.py).
+    copies: list[Item] = field(default_factory=list)
 
     @property
     def edits(self) -> int:
@@ -104,6 +107,7 @@ def message_history(reader: HotReader, message_id: str, guild_id: str | None = N
         versions=versions,
         deletion=deletion,
         deleted_by=deleted_by,
+        copies=copies_of(items),
     )
 
 
@@ -240,7 +244,7 @@ def run(call: Call, ports: Ports) -> Reply:
         raise CommandError(_NOT_FOUND)
     if history.author_id != call.user_id:
         call.require_manage_guild("Looking up other members' messages")
-    return Reply(render(history, archived))
+    return Reply(render(history, archived, ports.attachment_links))
 
 
 def with_archive(history: MessageHistory | None, archived: ArchivedMessage, guild_id: str) -> MessageHistory:
@@ -256,6 +260,7 @@ def with_archive(history: MessageHistory | None, archived: ArchivedMessage, guil
         versions=archived.versions,
         deletion=deletion,
         deleted_by=history.deleted_by if history is not None else None,
+        copies=history.copies if history is not None else [],
     )
 
 
@@ -282,7 +287,7 @@ def _retention_days(ports: Ports, guild_id: str) -> int:
         return ports.default_retention_days
 
 
-def render(history: MessageHistory, archived: ArchivedMessage | None = None) -> str:
+def render(history: MessageHistory, archived: ArchivedMessage | None = None, links: Linker | None = None) -> str:
     author = f"<@{history.author_id}>" if history.author_id else "an unknown author"
     where = f" in <#{history.channel_id}>" if history.channel_id else ""
     edits = history.edits
@@ -297,7 +302,14 @@ def render(history: MessageHistory, archived: ArchivedMessage | None = None) -> 
         lines.append(f"_Its text is not in the hot store nor in the archive for {archived.days}._")
     elif not history.versions:
         lines.append("_Its text was never logged (it was sent before guildlog was logging this channel)._")
+    # Links to copies are long (a presigned URL): they get up to half the message, never cut mid-link.
+    copies: list[str] = []
+    for line in copy_lines(history.copies, links):
+        if sum(len(c) + 1 for c in copies) + len(line) + 1 > p.MAX_CONTENT_CHARS // 2:
+            break
+        copies.append(line)
     room = p.MAX_CONTENT_CHARS - len(head) - len(tail or "") - 40 * (len(history.versions) + 2)
+    room -= sum(len(c) + 1 for c in copies)
     each = max(40, room // max(1, len(history.versions)))
     for version in history.versions:
         verb = "posted" if version.get("version") == "create" else "edited"
@@ -306,6 +318,8 @@ def render(history: MessageHistory, archived: ArchivedMessage | None = None) -> 
         lines.append(f"{when(version.get('occurred_at'))} **{verb}**: {text}{files}")
     if tail:
         lines.append(tail)
+    # Copies of its files in the archive bucket: they outlive Discord's CDN links and the deletion.
+    lines.extend(copies)
     return fit("\n".join(lines), p.MAX_CONTENT_CHARS)
 
 
