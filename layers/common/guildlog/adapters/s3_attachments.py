@@ -24,6 +24,17 @@ class S3AttachmentStore:
         except Exception as exc:
             raise StorageError("S3 refused the attachment copy", key=key, error=type(exc).__name__) from exc
 
+    def exists(self, key: str) -> bool:
+        """Whether a copy is stored under `key` (HEAD: GetObject's permission, no body read)."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status in (403, 404):
+                return False
+            raise StorageError("S3 did not say whether a copy exists", key=key, error=type(exc).__name__) from exc
+        return True
+
     def link(self, key: str, expires_in: int) -> str:
         """A presigned GET of the copy, valid `expires_in` seconds (the bucket itself is never public)."""
         try:

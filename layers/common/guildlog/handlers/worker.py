@@ -40,6 +40,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
             S3ArchiveRows(settings.bucket_name),
             S3ExportStore(settings.bucket_name),
             names=DynamoStore(settings.table_name),
+            copies=S3AttachmentStore(settings.bucket_name),
         ),
         archive=_archive_lookup(settings),
         attachment_links=S3AttachmentStore(settings.bucket_name),

@@ -25,6 +25,7 @@ is dropped silently. A file over the server's size cap is recorded at once, neve
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -269,6 +270,31 @@ def record(
 
 class Linker(Protocol):
     def link(self, key: str, expires_in: int) -> str: ...
+
+
+class CopyFinder(Linker, Protocol):
+    def exists(self, key: str) -> bool: ...
+
+
+def export_links(guild_id: str, rows: list[dict[str, Any]], copies: CopyFinder) -> dict[str, str]:
+    """Attachment id → a 15-minute link to its copy, for the attachments of the rows' messages that
+    have one (an export: its key follows from the row, its existence is asked of the bucket)."""
+    links: dict[str, str] = {}
+    for row in rows:
+        message_id = row.get("message_id")
+        if row.get("event_type") != "MESSAGE_CREATE" or not message_id or not row.get("attachments"):
+            continue
+        try:
+            files = json.loads(str(row["attachments"]))
+        except ValueError:
+            continue
+        for item in files if isinstance(files, list) else []:
+            if not isinstance(item, dict) or not _SNOWFLAKE.match(str(item.get("id") or "")):
+                continue
+            key = object_key(guild_id, str(message_id), str(item["id"]), str(item.get("filename") or "file"))
+            if copies.exists(key):
+                links[str(item["id"])] = copies.link(key, LINK_SECONDS)
+    return links
 
 
 def copies_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
