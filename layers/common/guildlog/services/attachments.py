@@ -161,7 +161,7 @@ def jobs_for(
                 item = "e" + hashlib.sha256(url.encode("utf-8")).hexdigest()[:20]
                 name = urlsplit(url).path.rsplit("/", 1)[-1] or "image"
                 found[item] = {"kind": "embed", "filename": safe_filename(name), "url": url}
-    return [CopyJob(item_id=item, **base, **fields) for item, fields in found.items()]
+    return [CopyJob.model_validate({**base, **fields, "item_id": item}) for item, fields in found.items()]
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
