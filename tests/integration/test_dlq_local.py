@@ -104,5 +104,8 @@ def test_dlq_says_which_queues_exist_when_the_queue_name_matches_none(stack: Loc
     done = dlq(stack, "list", "--queue", "nope")
 
     assert done.returncode == 1
-    queues = "CompactDeadLetterQueue, GapRepairDeadLetterQueue, NotifyDeadLetterQueue, WorkerDeadLetterQueue"
+    queues = (
+        "AttachmentCopyDeadLetterQueue, CompactDeadLetterQueue, GapRepairDeadLetterQueue, NotifyDeadLetterQueue,"
+        " WorkerDeadLetterQueue"
+    )
     assert f"there are: {queues}" in done.stderr

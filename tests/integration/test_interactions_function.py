@@ -343,6 +343,7 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "bots"), {"logged": True}, True),
     (("logs", "config", "delivery"), {"mode": "webhook"}, True),
     (("logs", "config", "test"), {}, True),
+    (("logs", "config", "attachments"), {"copy": "off"}, True),
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]

@@ -494,7 +494,8 @@ def worker_s3_resources(template: dict[str, Any], actions: set[str]) -> list[str
 
 def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(template: dict[str, Any]) -> None:
     bucket_id, _ = archive_bucket(template)
-    prefixes = ("raw", "events", "events_csv", "quarantine", "exports")
+    # athena-results/: where the workgroup writes the archive look-ups' answers (/logs message).
+    prefixes = ("raw", "events", "events_csv", "quarantine", "exports", "athena-results")
     assert worker_s3_resources(template, {"s3:PutObject", "s3:DeleteObject"}) == sorted(
         str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in prefixes
     )
@@ -503,14 +504,30 @@ def test_worker_writes_only_archive_prefixes_and_exports_when_logging_commands(t
 def test_worker_reads_only_events_and_its_exports_when_exporting(template: dict[str, Any]) -> None:
     bucket_id, _ = archive_bucket(template)
     assert worker_s3_resources(template, {"s3:GetObject"}) == sorted(
-        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"}) for prefix in ("events", "exports")
+        str({"Fn::Sub": "${" + bucket_id + ".Arn}/" + prefix + "/*"})
+        for prefix in ("events", "exports", "athena-results", "attachments")
     )
-    [listing] = [
+    listings = [
         statement
         for owner, statement in policy_statements(template)
         if owner == "WorkerFunction" and "s3:ListBucket" in as_list(statement["Action"])
     ]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "events/*"}}
+    assert sorted(str(s["Condition"]) for s in listings) == sorted(
+        str({"StringLike": {"s3:prefix": prefix}}) for prefix in ("events/*", "athena-results/*")
+    )
+
+
+def test_worker_runs_athena_only_in_the_stacks_workgroup_when_looking_up_archived_messages(
+    template: dict[str, Any],
+) -> None:
+    resources = sorted(
+        str(resource)
+        for owner, statement in policy_statements(template)
+        if owner == "WorkerFunction" and any(a.startswith("athena:") for a in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+    )
+    workgroup = "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}"
+    assert resources == [str({"Fn::Sub": workgroup})]
 
 
 def test_interactions_function_writes_nothing_but_claims_and_config_when_answering(template: dict[str, Any]) -> None:
@@ -521,7 +538,14 @@ def test_interactions_function_writes_nothing_but_claims_and_config_when_answeri
         for action in as_list(statement["Action"])
     }
     writes = {a for a in actions if a.startswith(("s3:", "dynamodb:")) and not a.endswith(("GetItem", "Query"))}
-    assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert writes == {"dynamodb:PutItem", "dynamodb:UpdateItem", "s3:GetObject"}
+    # The one S3 read: attachment copies, for the presigned links of /logs message.
+    reads = [
+        statement["Resource"]
+        for owner, statement in policy_statements(template)
+        if owner == "InteractionsFunction" and "s3:GetObject" in as_list(statement["Action"])
+    ]
+    assert reads == [{"Fn::Sub": "${ArchiveBucket.Arn}/attachments/*"}]
 
 
 # --- the web viewer ---------------------------------------------------------------------------
@@ -556,3 +580,52 @@ def test_web_function_only_reads_the_table_when_serving_pages(template: dict[str
         for action in as_list(statement["Action"])
     }
     assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
+
+
+# --- attachment copies ------------------------------------------------------------------------
+
+
+def function_actions(template: dict[str, Any], function_id: str) -> dict[str, list[Any]]:
+    """Action → the resources it is allowed on, for one function's own policy statements."""
+    found: dict[str, list[Any]] = {}
+    for owner, statement in policy_statements(template):
+        if owner == function_id and statement.get("Effect") == "Allow":
+            for action in as_list(statement["Action"]):
+                found.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return found
+
+
+def test_attachment_copy_function_puts_objects_only_under_attachments_when_copying(template: dict[str, Any]) -> None:
+    actions = function_actions(template, "AttachmentCopyFunction")
+
+    assert actions["s3:PutObject"] == [{"Fn::Sub": "${ArchiveBucket.Arn}/attachments/*"}]
+    assert {a for a in actions if a.startswith("s3:")} == {"s3:PutObject"}
+
+
+def test_attachment_copy_function_writes_only_message_items_when_recording(template: dict[str, Any]) -> None:
+    [statement] = [
+        s
+        for owner, s in policy_statements(template)
+        if owner == "AttachmentCopyFunction" and any(a.startswith("dynamodb:") for a in as_list(s["Action"]))
+    ]
+
+    assert as_list(statement["Action"]) == ["dynamodb:BatchWriteItem"]
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["M#*"]}}
+
+
+def test_attachment_copy_queue_has_a_dead_letter_queue_and_a_depth_alarm_when_deployed(
+    template: dict[str, Any],
+) -> None:
+    queue = template["Resources"]["AttachmentCopyQueue"]["Properties"]
+    alarm = template["Resources"]["AttachmentCopyDeadLetterQueueDepthAlarm"]["Properties"]
+
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["AttachmentCopyDeadLetterQueue", "Arn"]}
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["AttachmentCopyDeadLetterQueue", "QueueName"]}
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_ingest_may_only_send_to_the_attachment_queue_when_handing_copies_over(template: dict[str, Any]) -> None:
+    actions = function_actions(template, "IngestFunction")
+
+    assert {"Fn::GetAtt": ["AttachmentCopyQueue", "Arn"]} in actions["sqs:SendMessage"]
+    assert not any(a.startswith("sqs:") and a != "sqs:SendMessage" for a in actions)

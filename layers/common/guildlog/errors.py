@@ -90,3 +90,11 @@ class SignInError(GuildlogError):
 
 class AccessDeniedError(GuildlogError):
     """A signed-in member asked for a guild they may not read, or a form without its CSRF token (HTTP 403)."""
+
+
+class AttachmentCopyError(GuildlogError):
+    """A file of a logged message that could not be copied to the archive (`retryable`: worth another try)."""
+
+    def __init__(self, message: str, *, retryable: bool, **fields: object) -> None:
+        super().__init__(message, retryable=retryable, **fields)
+        self.retryable = retryable

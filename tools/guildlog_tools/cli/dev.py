@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="send every Discord REST call the stack makes (follow-ups, log posts, invite look-ups) to URL instead "
         "of the built-in fake Discord (default: `discord_api_base` in dev.json, else the fake)",
     )
+    parser.add_argument(
+        "--discord-cdn-base",
+        default=None,
+        metavar="URL",
+        help="download the files of logged messages (attachment copies) from URL instead of the built-in fake "
+        "Discord's CDN",
+    )
     parser.add_argument("--quiet", action="store_true", help="no request log and no function log lines")
     # `guildlog dev` ends its process once stopped (see exit_now); a caller in-process may opt out.
     parser.set_defaults(func=run, exit_process=True)
@@ -61,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         function_log=None if args.quiet else sys.stdout,
         access_log=not args.quiet,
         discord_api_base=args.discord_api_base,
+        discord_cdn_base=args.discord_cdn_base,
     )
     try:
         stack.start()

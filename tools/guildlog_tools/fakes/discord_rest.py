@@ -14,6 +14,8 @@ It serves what guildlog calls, the way Discord answers:
   public|private` (paged by `before`, with `has_more`) and `GET /channels/{id}/messages` (`after`,
   `before`, `limit` 1-100, newest first as Discord answers); `deny_read(channel)` answers 403 Missing
   Access (50001) there, `deny_private_threads(channel)` 403 for its private archived threads.
+- Discord's CDN under `/cdn` (`cdn_base`): the files `add_file` put there (attachment copies), a 404
+  for any other path; `script()` with a route like `GET /cdn/attachments/.*` makes it fail (404, 5xx).
 
 Discord's limits are enforced: per-route buckets per major parameter (`limits`: route → requests
 per window), the global limit per second, each answered with the `X-RateLimit-*` headers Discord
@@ -46,6 +48,7 @@ from guildlog_tools.fakes.discord_oauth import FakeDiscordOAuth
 from guildlog_tools.local.loopback import LoopbackServer
 
 API = "/api/v10"
+CDN = "/cdn"
 API_PREFIX = API
 BOT_TOKEN = "test-bot-token"  # noqa: S105 - the fake's own, for the tests
 GLOBAL_LIMIT = 50
@@ -178,7 +181,33 @@ class FakeDiscordRest(LoopbackServer):
         self._changed = threading.Condition(self._lock)
         # The web viewer's sign-in (fakes/discord_oauth.py): /oauth2/authorize, /oauth2/token, /users/@me…
         self.oauth = FakeDiscordOAuth()
+        # The CDN's files: path under cdn_base (e.g. /attachments/<channel>/<id>/cat.png) → (bytes, content type).
+        self.files: dict[str, tuple[bytes, str]] = {}
         super().__init__((host, port), _Handler)
+
+    @property
+    def cdn_base(self) -> str:
+        return f"{self.url}{CDN}"
+
+    def add_file(self, path: str, body: bytes, content_type: str) -> str:
+        """Serve `body` at `cdn_base + path`; the file's CDN URL."""
+        with self._lock:
+            self.files[path] = (body, content_type)
+        return self.cdn_base + path
+
+    def cdn(self, path: str) -> tuple[int, bytes, str]:
+        """A CDN GET (path after /cdn): the file, a scripted failure, or 404. Recorded like API calls."""
+        scripted = self._scripted(f"GET {CDN}{path}")
+        if scripted is not None:
+            status, data, kind = scripted.status, json.dumps(scripted.body).encode(), "application/json"
+        else:
+            with self._lock:
+                found = self.files.get(path)
+            status, data, kind = (200, *found) if found else (404, b"Not Found", "text/plain")
+        with self._changed:
+            self.requests.append(Seen("GET", f"{CDN}{path}", False, None, status))
+            self._changed.notify_all()
+        return status, data, kind
 
     @property
     def api_base(self) -> str:
@@ -700,6 +729,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         path, _, query = self.path.partition("?")
+        if self.command == "GET" and path.startswith(CDN + "/"):
+            self._send_file(*self.server.cdn(path[len(CDN) :]))
+            return
         path = path[len(API) :] if path.startswith(API) else path
         authorization = self.headers.get("authorization")
         status, answer, headers = self.server.handle(self.command, path, authorization, body, query)
@@ -714,6 +746,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out first (a scripted slow answer)
+
+    def _send_file(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _send_oauth(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)

@@ -35,6 +35,7 @@ from guildlog_tools.local.devfile import DevKeys, default_dev_file, load_or_crea
 
 if TYPE_CHECKING:
     from guildlog_tools.fakes.discord_rest import FakeDiscordRest
+    from guildlog_tools.local.athena_api import LocalAthenaServer
     from guildlog_tools.local.lambda_api import LambdaInvokeServer
     from guildlog_tools.local.sqs_poller import SqsPoller
 
@@ -47,6 +48,8 @@ HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 TABLE_TYPE = "AWS::DynamoDB::Table"
 QUEUE_TYPE = "AWS::SQS::Queue"
+ATHENA_WORKGROUP_TYPE = "AWS::Athena::WorkGroup"
+GLUE_DATABASE_TYPE = "AWS::Glue::Database"
 # Moto accepts any credentials; these only keep boto3 from looking for real ones.
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # Variables that would point boto3 at a real account or profile; hidden while the stack runs.
@@ -80,6 +83,7 @@ class LocalStack:
         parameters: Mapping[str, str] | None = None,
         function_environment: Mapping[str, str] | None = None,
         discord_api_base: str | None = None,
+        discord_cdn_base: str | None = None,
     ) -> None:
         self.dev_file = Path(dev_file) if dev_file is not None else default_dev_file()
         self.host = host
@@ -96,6 +100,9 @@ class LocalStack:
         # Every Discord REST call the functions make goes here instead of the built-in fake Discord
         # (explicit argument, else `discord_api_base` in dev.json, else the fake).
         self.discord_api_base = discord_api_base
+        # Where attachment copies are downloaded from (default: the fake Discord's CDN; with
+        # --discord-api-base and no CDN base, the template's default, Discord's own CDN).
+        self.discord_cdn_base = checked_api_base(discord_cdn_base) if discord_cdn_base else None
         self._discord_api_base_from_file: str | None = None
         self.region = REGION
         self.keys: DevKeys | None = None
@@ -110,6 +117,7 @@ class LocalStack:
         self.routes: list[Route] = []
         # Async invokes (WorkerFunction) and Discord's side: see local/lambda_api.py and fakes/discord_rest.py.
         self.lambda_api: LambdaInvokeServer | None = None
+        self.athena_api: LocalAthenaServer | None = None
         self.discord: FakeDiscordRest | None = None
         # Queue logical id → ARN; and the event source mappings that run functions from queues (SQS events).
         self.queue_arns: dict[str, str] = {}
@@ -155,6 +163,7 @@ class LocalStack:
         self.table, self.bucket = self._create_resources(template)
         self.queues = self._create_queues(template)
         self._start_discord_and_lambda_api()
+        self._start_athena_api()
         self._create_web_secrets(template)
         self.routes = self._routes(template, template_path.parent)
         for route in self.routes:
@@ -392,6 +401,14 @@ class LocalStack:
         self.lambda_api.serve_in_thread()
         self._exit.callback(self.lambda_api.stop)
 
+    def _start_athena_api(self) -> None:
+        """Athena's query API on loopback, running the functions' statements on DuckDB (local/athena_api.py)."""
+        from guildlog_tools.local.athena_api import LocalAthenaServer
+
+        self.athena_api = LocalAthenaServer.on_bucket(self.aws_endpoint_url, self.bucket, self.region, self.host)
+        self.athena_api.serve_in_thread()
+        self._exit.callback(self.athena_api.stop)
+
     def _create_web_secrets(self, template: Mapping[str, Any]) -> None:
         """The OAuth2 client secret (shared with the fake Discord) and each generated secret of the template."""
         import secrets
@@ -432,6 +449,8 @@ class LocalStack:
         )
         if self.lambda_api is not None:
             env["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url  # async invokes run in this process
+        if self.athena_api is not None:
+            env["AWS_ENDPOINT_URL_ATHENA"] = self.athena_api.url  # archive look-ups run on DuckDB
         env.update(self.function_environment)
         return env
 
@@ -505,6 +524,9 @@ class LocalStack:
             "DiscordClientSecretArn": self.client_secret_arn,
             # Discord is faked on loopback locally: nothing the stack does may reach discord.com.
             **({"DiscordApiBase": self.discord.api_base} if self.discord is not None else {}),
+            # Attachment copies download from the fake's CDN (or from --discord-cdn-base).
+            **({"DiscordCdnBase": self.discord.cdn_base} if self.discord is not None else {}),
+            **({"DiscordCdnBase": self.discord_cdn_base} if self.discord_cdn_base else {}),
             **self.parameters,
         }
         references: dict[str, Any] = {
@@ -538,6 +560,9 @@ class LocalStack:
                 references[f"{logical_id}.Arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{logical_id}"
             elif kind == HTTP_API_TYPE:
                 references[logical_id] = "local"
+            elif kind in (ATHENA_WORKGROUP_TYPE, GLUE_DATABASE_TYPE):
+                # Names only: the local Athena runs every statement on DuckDB's views of the bucket.
+                references[logical_id] = local_name(logical_id)
             elif kind == SECRET_TYPE and logical_id in self.generated_secrets:
                 references[logical_id] = self.generated_secrets[logical_id]
         return references

@@ -31,6 +31,11 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         from guildlog.adapters.gap_queue import GapRepairQueue
 
         gap_repairs = GapRepairQueue(settings.gap_repair_queue_url)
+    attachment_queue = None
+    if settings.attachment_queue_url:
+        from guildlog.adapters.attachment_queue import AttachmentQueue
+
+        attachment_queue = AttachmentQueue(settings.attachment_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
@@ -38,6 +43,7 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
         gap_repairs=gap_repairs,
+        attachment_queue=attachment_queue,
     )
     return settings, ingestor
 

@@ -65,6 +65,7 @@ def default_app() -> InteractionApp:
     """The composition root: built on the first command of a container, never at import time."""
     from guildlog.adapters.command_store import CommandStore
     from guildlog.adapters.hot_reader import HotReader
+    from guildlog.adapters.s3_attachments import S3AttachmentStore
     from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.adapters.worker_invoker import LambdaWorkerInvoker
     from guildlog.handlers.settings import Settings
@@ -81,6 +82,7 @@ def default_app() -> InteractionApp:
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
         log_queue=_log_queue(settings.notify_queue_url),
+        attachment_links=S3AttachmentStore(settings.bucket_name),
     )
     tuning = {"defer_after": settings.defer_after} if settings.defer_after else {}
     return InteractionApp(

@@ -19,6 +19,7 @@ def default_deliverer() -> Deliverer:
     from guildlog.adapters.discord_rest import DiscordRest
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.modlog_store import DynamoLogStore
+    from guildlog.adapters.s3_attachments import S3AttachmentStore
     from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.settings import Settings
 
@@ -32,7 +33,13 @@ def default_deliverer() -> Deliverer:
     token = BotTokenSecret(settings.bot_token_secret_arn)
     # A post waits out rate limits for at most this long: the function's timeout (60 s) bounds the batch.
     discord = DiscordRest(settings.discord_api_base, token.value, timeout=8.0, attempts=5)
-    return Deliverer(discord, DynamoLogStore(settings.table_name), HotReader(settings.table_name), on_error=on_error)
+    return Deliverer(
+        discord,
+        DynamoLogStore(settings.table_name),
+        HotReader(settings.table_name),
+        on_error=on_error,
+        links=S3AttachmentStore(settings.bucket_name),
+    )
 
 
 def _safe(exc: GuildlogError) -> dict[str, object]:

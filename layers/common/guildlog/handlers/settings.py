@@ -31,6 +31,12 @@ class Settings(BaseModel):
     # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
     oauth_client_secret_arn: str = ""
     web_session_secret_arn: str = ""
+    # WorkerFunction: where /logs message looks for a message past the hot table (Athena's workgroup and Glue database).
+    athena_workgroup: str = ""
+    archive_database: str = ""
+    # Attachment copies: IngestFunction queues them here; AttachmentCopyFunction fetches from this CDN base.
+    attachment_queue_url: str = ""
+    discord_cdn_base: str = Field(default="https://cdn.discordapp.com", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
     # Local stack only: seconds a command may take before it is deferred (0: the Lambda default).

@@ -18,6 +18,7 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.adapters.s3_attachments import S3AttachmentStore
     from guildlog.adapters.s3_exports import S3ArchiveRows, S3ExportStore
     from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.interactions import services_clock
@@ -39,7 +40,10 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
             S3ArchiveRows(settings.bucket_name),
             S3ExportStore(settings.bucket_name),
             names=DynamoStore(settings.table_name),
+            copies=S3AttachmentStore(settings.bucket_name),
         ),
+        archive=_archive_lookup(settings),
+        attachment_links=S3AttachmentStore(settings.bucket_name),
     )
     # Follow-ups are authorised by the interaction token: the worker needs no bot token for them.
     discord = DiscordRest(settings.discord_api_base, clock=services_clock(settings.now))
@@ -51,6 +55,17 @@ def default_worker() -> tuple[Ports, FollowupSender, CommandLog]:
         directory=Directory(store),
     )
     return ports, discord, ingestor
+
+
+def _archive_lookup(settings: Any) -> Any:
+    """The archive look-up of `/logs message`, when the stack names Athena's workgroup and database."""
+    from guildlog.adapters.athena import AthenaQueryRunner
+    from guildlog.services.archive_lookup import ArchiveLookup
+
+    if not settings.athena_workgroup or not settings.archive_database:
+        return None
+    # The answer must be sent within the interaction token's 15 minutes; a look-up reads two days.
+    return ArchiveLookup(AthenaQueryRunner(settings.athena_workgroup, settings.archive_database, timeout=300.0))
 
 
 def handle_job(event: Any, worker: tuple[Ports, FollowupSender, CommandLog] | None = None) -> JobOutcome:

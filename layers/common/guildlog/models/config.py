@@ -7,6 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_RETENTION_DAYS = 30
+# Discord takes uploads of 10 MB (more with Nitro or boosts). 25 MB covers most images and short
+# clips; a server changes it with `/logs config attachments max_mb:` (at most 100: the copy is held in memory).
+DEFAULT_ATTACHMENT_MAX_MB = 25
+MAX_ATTACHMENT_MAX_MB = 100
 # Flat attributes of the config item, one per key (an UpdateItem SETs or REMOVEs one without
 # reading the others): `route#<kind or category>` = log channel, `webhook#<channel>` = "<id>/<token>",
 # `error#<channel>` = why posting there stopped.
@@ -44,6 +48,9 @@ class GuildConfig(BaseModel):
     delivery: Literal["bot", "webhook"] = "bot"
     webhooks: dict[str, str] = Field(default_factory=dict)
     log_channel_errors: dict[str, str] = Field(default_factory=dict)
+    # Attachment copies (services/attachments.py): files of logged messages kept in the archive bucket.
+    attachments_copy: bool = True
+    attachments_max_mb: int = Field(default=DEFAULT_ATTACHMENT_MAX_MB, ge=1, le=MAX_ATTACHMENT_MAX_MB)
 
     @model_validator(mode="before")
     @classmethod

@@ -46,6 +46,10 @@ class GapRepairs(Protocol):
     def send(self, jobs: list[Any]) -> None: ...
 
 
+class AttachmentQueue(Protocol):
+    def send(self, jobs: list[Any]) -> int: ...
+
+
 class HotStore(Protocol):
     def put_items(self, items: list[hot_items.Item]) -> int: ...
     def stored_batches(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]: ...
@@ -158,6 +162,7 @@ class Ingestor:
         plan_cache: PlanCache | None = None,
         notifier: Notifier | None = None,
         gap_repairs: GapRepairs | None = None,
+        attachment_queue: AttachmentQueue | None = None,
     ) -> None:
         self.archive = archive
         self.store = store
@@ -165,6 +170,8 @@ class Ingestor:
         self.directory = directory
         self.notifier = notifier
         self.gap_repairs = gap_repairs
+        # Attachment copies (services/attachments.py): None leaves files uncopied (tests, tools).
+        self.attachment_queue = attachment_queue
         self.default_retention_days = default_retention_days
         self.clock = clock
         self.config_cache = config_cache or ConfigCache()
@@ -232,6 +239,7 @@ class Ingestor:
         stored_before = self._write_hot(batch_id, rows, resolution)
         self._hand_over(rows)
         self._hand_over_gaps(envelope, {r.event_id for r in rows})
+        self._queue_copies(rows, data_by_row)
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -324,6 +332,25 @@ class Ingestor:
                 jobs.append(job)
         if jobs:
             self.gap_repairs.send(jobs)
+
+    def _queue_copies(self, rows: list[EventRow], data_by_row: dict[str, Any]) -> None:
+        """Queue the files of live messages for AttachmentCopyFunction: the only attachment work on
+        ingest's path, in SendMessageBatch calls of ten. Imported history's CDN links have long expired."""
+        if self.attachment_queue is None:
+            return
+        from guildlog.services.attachments import jobs_for
+
+        live = [r for r in rows if r.source == "gateway" and r.guild_id and r.category == "message"]
+        if not live:
+            return
+        configs = self._configs({r.guild_id for r in live})
+        jobs = []
+        for row in live:
+            config = configs.get(row.guild_id) if row.guild_id else None
+            retention = config.retention_days if config else self.default_retention_days
+            jobs.extend(jobs_for(row, data_by_row.get(row.event_id), config, retention_days=retention))
+        if jobs:
+            self.attachment_queue.send(jobs)
 
     def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates)."""

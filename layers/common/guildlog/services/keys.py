@@ -79,6 +79,16 @@ def version_sk(occurred_at: str) -> str:
     return f"{VERSION_PREFIX}{occurred_at}"
 
 
+# --- attachment copies (services/attachments.py): one item per copied or failed file of a message,
+# beside its versions under `M#<message>`, so the Query `/logs message` already makes reads them.
+ATTACHMENT_PREFIX = "A#"
+
+
+def attachment_sk(item_id: str) -> str:
+    """`A#<attachment, sticker or embed-image id>`: a file of the message and where its copy is."""
+    return f"{ATTACHMENT_PREFIX}{item_id}"
+
+
 def claim_pk(interaction_id: str) -> str:
     return f"I#{interaction_id}"
 

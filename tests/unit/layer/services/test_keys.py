@@ -33,6 +33,7 @@ GUILD = "100000000000000001"
         ),
         pytest.param(keys.activity_sk("2026-03-07T12:10", "b"), "H#2026-03-07T12:10#b", id="activity"),
         pytest.param(keys.relay_index_sk("2026-03-07", 3), "D#2026-03-07#S#3", id="shard-seen"),
+        pytest.param(keys.attachment_sk("300000000000000001"), "A#300000000000000001", id="attachment-copy"),
     ],
 )
 def test_keys_spell_each_key_as_documented_when_built(made: str, spelled: str) -> None:

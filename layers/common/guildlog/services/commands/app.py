@@ -185,6 +185,9 @@ class InteractionApp:
             if not finished:
                 log.info("answer deferred: slow", extra={"command": target.name, "after_s": self.defer_after})
                 return self._defer(job, component)
+            if reply is not None and reply.handover:
+                log.info("answer deferred: the worker's to give", extra={"command": target.name})
+                return self._defer(job, component)
         self._hand_over(job)
         assert reply is not None
         return update(reply) if component else message(reply)

@@ -85,6 +85,11 @@ class Ports:
     exporter: Any = None
     # /logs config test: the moderation log's queue (adapters.notify_queue.NotifyQueue), `send(messages)`.
     log_queue: Any = None
+    # /logs message past the hot table: services.archive_lookup.ArchiveLookup (WorkerFunction only; in
+    # InteractionsFunction it is None and the service hands the look-up to the worker).
+    archive: Any = None
+    # Presigned links to attachment copies (adapters.s3_attachments.S3AttachmentStore, `link(key, seconds)`).
+    attachment_links: Any = None
 
 
 # ---------------------------------------------------------------- the reply
@@ -97,6 +102,9 @@ class Reply:
     content: str
     components: tuple[dict[str, Any], ...] = ()
     ephemeral: bool = True
+    # The answer needs WorkerFunction (an archive query): InteractionsFunction defers and hands it
+    # over; `content` is what the member sees should the worker have no way to do it either.
+    handover: bool = False
 
     def message_data(self) -> dict[str, Any]:
         """`data` of an answer or the body of an edit; mentions render but never ping."""

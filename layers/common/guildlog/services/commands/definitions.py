@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 # Hot retention a server may choose, days; the same bounds as models.config.GuildConfig (a test checks).
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3650
+# Attachment copies: `/logs config attachments copy:on|off max_mb:<n>`; the cap's bound is
+# models.config.MAX_ATTACHMENT_MAX_MB's (a test checks).
+ATTACHMENT_COPY_VALUES = ("on", "off")
+MAX_ATTACHMENT_MAX_MB = 100
 # The text filter travels inside the Prev/Next buttons' custom ids (100 characters in all).
 MAX_CONTAINS_CHARS = 50
 # Categories a server can switch off in its hot index (relay events belong to no server).
@@ -169,6 +173,10 @@ class Command:
             else:
                 for sub in child.subcommands:
                     yield (self.name, child.name, sub.name), sub
+
+
+def _copy_choices() -> tuple[Choice, ...]:
+    return tuple(Choice(v, v) for v in ATTACHMENT_COPY_VALUES)
 
 
 def _category_choices(categories: tuple[str, ...]) -> tuple[Choice, ...]:
@@ -326,6 +334,22 @@ LOGS = Command(
                             required=True,
                             min_value=MIN_RETENTION_DAYS,
                             max_value=MAX_RETENTION_DAYS,
+                        ),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "attachments",
+                    "Keep copies of logged messages' files (attachments, stickers, images) in the archive",
+                    handler=routes.config_attachments,
+                    options=(
+                        Option(p.STRING, "copy", "Copy new files (on) or not (off)", choices=_copy_choices()),
+                        Option(
+                            p.INTEGER,
+                            "max_mb",
+                            "Largest file copied, MB",
+                            min_value=1,
+                            max_value=MAX_ATTACHMENT_MAX_MB,
                         ),
                     ),
                     mutates=True,

@@ -10,12 +10,14 @@ one implementation of that match; the demo's report uses it too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from guildlog.errors import CommandError
 from guildlog.services import feed, keys
+from guildlog.services.archive_lookup import ArchivedMessage, past_retention
+from guildlog.services.attachments import Linker, copies_of, copy_lines
 from guildlog.services.commands import protocol as p
 from guildlog.services.commands.context import Call, HotReader, Item, Ports, Reply, fit, parse_message_ref, quote, when
 from guildlog.services.commands.naming import AnswerNames, answer_names
@@ -26,6 +28,10 @@ AUDIT_MATCH_WINDOW = timedelta(minutes=2)
 # A message's `timestamp` is its id's time; should Discord's ever differ, the feed is searched this near.
 CREATE_MATCH_WINDOW = timedelta(seconds=2)
 _NOT_FOUND = "No message with that id is logged in this server (it may predate guildlog or its retention)."
+_NO_ARCHIVE = (
+    "No message with that id is in the hot store, and this deployment cannot look in the archive "
+    "(it may predate guildlog or its retention)."
+)
 
 
 @dataclass
@@ -40,6 +46,8 @@ class MessageHistory:
     versions: list[Item]
     deletion: Item | None
     deleted_by: Item | None
+    # Attachment copies' records (`A#<file>` under `M#<message>`, services/attachments.py).
+    copies: list[Item] = field(default_factory=list)
 
     @property
     def edits(self) -> int:
@@ -100,6 +108,7 @@ def message_history(reader: HotReader, message_id: str, guild_id: str | None = N
         versions=versions,
         deletion=deletion,
         deleted_by=deleted_by,
+        copies=copies_of(items),
     )
 
 
@@ -222,11 +231,22 @@ def run(call: Call, ports: Ports) -> Reply:
     if ref.guild_id is not None and ref.guild_id != call.guild_id:
         raise CommandError("That link is to a message in another server.")
     history = message_history(ports.reader, ref.message_id, call.guild_id)
-    if history is None or (ref.channel_id and history.channel_id and ref.channel_id != history.channel_id):
+    archived: ArchivedMessage | None = None
+    if history is None or not history.versions:
+        # Past the hot table's retention, or imported: the archive may hold it (a query: the worker's job).
+        if ports.archive is None:
+            return Reply(_NO_ARCHIVE if history is None else render(history), handover=True)
+        archived = ports.archive.find(call.guild_id, ref.message_id)
+        if archived.found:
+            history = with_archive(history, archived, call.guild_id)
+        elif history is None:
+            raise CommandError(not_found(ref.message_id, archived, _retention_days(ports, call.guild_id), call.now))
+    if ref.channel_id and history.channel_id and ref.channel_id != history.channel_id:
         raise CommandError(_NOT_FOUND)
     if history.author_id != call.user_id:
         call.require_manage_guild("Looking up other members' messages")
-    return Reply(render(history, history_names(ports.reader, call.guild_id, history)))
+    names = history_names(ports.reader, call.guild_id, history)
+    return Reply(render(history, names, archived, ports.attachment_links))
 
 
 def history_names(reader: HotReader, guild_id: str, history: MessageHistory) -> AnswerNames:
@@ -241,7 +261,52 @@ def history_names(reader: HotReader, guild_id: str, history: MessageHistory) -> 
     )
 
 
-def render(history: MessageHistory, names: AnswerNames | None = None) -> str:
+def with_archive(history: MessageHistory | None, archived: ArchivedMessage, guild_id: str) -> MessageHistory:
+    """The hot table's deletion marker (it has the audit-log match) over the archive's versions."""
+    first = archived.versions[0] if archived.versions else {}
+    deletion = history.deletion if history is not None and history.deletion is not None else archived.deletion
+    return MessageHistory(
+        message_id=archived.message_id,
+        guild_id=guild_id,
+        channel_id=first.get("channel_id") or (deletion or {}).get("channel_id"),
+        author_id=first.get("user_id") or (history.author_id if history else None),
+        author_name=first.get("user_name"),
+        versions=archived.versions,
+        deletion=deletion,
+        deleted_by=history.deleted_by if history is not None else None,
+        copies=history.copies if history is not None else [],
+    )
+
+
+def not_found(message_id: str, archived: ArchivedMessage, retention_days: int, now: datetime) -> str:
+    """Why the message is nowhere, as truthfully as the hot table and the archive can tell."""
+    where = f"not in the hot store nor in the archive for {archived.days} (UTC, the days its id dates it to)"
+    if past_retention(message_id, now, retention_days):
+        head = f"Message {message_id} is past this server's {retention_days}-day hot retention, and {where}."
+    else:
+        head = f"Message {message_id} is {where}."
+    if archived.server_events == 0:
+        return f"{head} guildlog archived nothing of this server on those days: it was not logging it then."
+    return (
+        f"{head} guildlog was logging this server then, so the message was never logged here: it is in "
+        "a channel guildlog cannot read, or in another server."
+    )
+
+
+def _retention_days(ports: Ports, guild_id: str) -> int:
+    config = ports.reader.get(keys.guild_pk(guild_id), keys.CONFIG_SK) or {}
+    try:
+        return int(config.get("retention_days") or ports.default_retention_days)
+    except (TypeError, ValueError):
+        return ports.default_retention_days
+
+
+def render(
+    history: MessageHistory,
+    names: AnswerNames | None = None,
+    archived: ArchivedMessage | None = None,
+    links: Linker | None = None,
+) -> str:
     """The answer; with `names`, every mention is followed by the name guildlog holds."""
     author = _user(history.author_id, names) if history.author_id else "an unknown author"
     where = f" in {_channel(history.channel_id, names)}" if history.channel_id else ""
@@ -249,11 +314,22 @@ def render(history: MessageHistory, names: AnswerNames | None = None) -> str:
     head = f"**Message {history.message_id}** by {author}{where}"
     if history.versions:
         head += f" · {edits} edit{'s' if edits != 1 else ''}"
+    if archived is not None and archived.found:
+        head += f" · from the archive ({archived.days})"
     lines = [head]
     tail = _deletion_line(history, names)
-    if not history.versions:
+    if not history.versions and archived is not None:
+        lines.append(f"_Its text is not in the hot store nor in the archive for {archived.days}._")
+    elif not history.versions:
         lines.append("_Its text was never logged (it was sent before guildlog was logging this channel)._")
+    # Links to copies are long (a presigned URL): they get up to half the message, never cut mid-link.
+    copies: list[str] = []
+    for line in copy_lines(history.copies, links):
+        if sum(len(c) + 1 for c in copies) + len(line) + 1 > p.MAX_CONTENT_CHARS // 2:
+            break
+        copies.append(line)
     room = p.MAX_CONTENT_CHARS - len(head) - len(tail or "") - 40 * (len(history.versions) + 2)
+    room -= sum(len(c) + 1 for c in copies)
     each = max(40, room // max(1, len(history.versions)))
     for version in history.versions:
         verb = "posted" if version.get("version") == "create" else "edited"
@@ -262,6 +338,8 @@ def render(history: MessageHistory, names: AnswerNames | None = None) -> str:
         lines.append(f"{when(version.get('occurred_at'))} **{verb}**: {text}{files}")
     if tail:
         lines.append(tail)
+    # Copies of its files in the archive bucket: they outlive Discord's CDN links and the deletion.
+    lines.extend(copies)
     return fit("\n".join(lines), p.MAX_CONTENT_CHARS)
 
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from guildlog.errors import ExportError
 from guildlog.models.row import EventRow
+from guildlog.services.attachments import CopyFinder, export_links
 from guildlog.services.csv_render import render_export_csv
 from guildlog.services.directory import SnapshotReader, lookup_names
 from guildlog.services.timefmt import iso
@@ -185,8 +186,11 @@ def _in_channel(row: dict[str, Any], channel_id: str) -> bool:
     )
 
 
-def build_file(request: ExportRequest, collected: Collected, exported_at: datetime) -> ExportFile:
-    """The export file for what collect_rows found."""
+def build_file(
+    request: ExportRequest, collected: Collected, exported_at: datetime, copy_links: dict[str, str] | None = None
+) -> ExportFile:
+    """The export file for what collect_rows found. `copy_links`: attachment id → a short-lived link
+    to its copy in the archive (json: `attachment_copies`; dce: the attachment's `url`)."""
     rows = collected.rows
     stem = f"guildlog-{request.guild_id}-{request.channel_id or 'all'}-{request.first.isoformat()}"
     if request.last != request.first:
@@ -204,11 +208,13 @@ def build_file(request: ExportRequest, collected: Collected, exported_at: dateti
             "exported_at": iso(exported_at),
             "events": [EventRow.model_validate(r).model_dump() for r in rows],
         }
+        if copy_links:
+            document["attachment_copies"] = dict(copy_links)
         body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     else:
         from guildlog.services.exports.dce import to_dce
 
-        document = to_dce(request, collected, exported_at)
+        document = to_dce(request, collected, exported_at, copy_links)
         messages = len(document["messages"])
         body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
     channel_name = collected.channels.get(str(request.channel_id), {}).get("name") if request.channel_id else None
@@ -240,6 +246,7 @@ class Exporter:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         link_seconds: int = DEFAULT_LINK_SECONDS,
         names: SnapshotReader | None = None,
+        copies: CopyFinder | None = None,
     ) -> None:
         if not 60 <= link_seconds <= MAX_LINK_SECONDS:
             raise ExportError(f"a link lasts between a minute and {MAX_LINK_SECONDS // 3600} hours")
@@ -248,10 +255,16 @@ class Exporter:
         self.clock = clock
         self.link_seconds = link_seconds
         self.names = names
+        # Attachment copies (adapters.s3_attachments): linked from the json and dce files.
+        self.copies = copies
 
     def export(self, request: ExportRequest, export_id: str | None = None) -> ExportResult:
         now = self.clock()
-        file = build_file(request, collect_rows(self.archive, request, self.names), now)
+        collected = collect_rows(self.archive, request, self.names)
+        links = None
+        if self.copies is not None and request.output_format in ("json", "dce"):
+            links = export_links(request.guild_id, collected.rows, self.copies)
+        file = build_file(request, collected, now, links)
         key = export_key(request, export_id or uuid.uuid4().hex, file)
         self.store.put(key, file)
         url = self.store.link(key, self.link_seconds)

@@ -83,8 +83,13 @@ class _Reaction:
     users: dict[str, str | None] = field(default_factory=dict)  # user id -> name
 
 
-def to_dce(request: ExportRequest, collected: Collected, exported_at: datetime) -> dict[str, Any]:
-    """The DiscordChatExporter document for one channel (what collect_rows found, in time order)."""
+def to_dce(
+    request: ExportRequest, collected: Collected, exported_at: datetime, copy_links: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The DiscordChatExporter document for one channel (what collect_rows found, in time order).
+
+    An attachment with a copy in the archive (`copy_links`) points at the copy: Discord's own link
+    has expired by the time most exports are read."""
     ordered = collected.rows
     names: dict[str, str] = {}
     channel = collected.channels.get(str(request.channel_id), {})
@@ -111,6 +116,9 @@ def to_dce(request: ExportRequest, collected: Collected, exported_at: datetime) 
         elif kind in _REACTIONS and row.get("message_id"):
             _react(reactions.setdefault(str(row["message_id"]), {}), row, details, names)
 
+    for message in messages.values():
+        for attachment in message.attachments:
+            attachment["url"] = (copy_links or {}).get(attachment["id"]) or attachment["url"]
     written = [
         _message_json(m, request, names, reactions.get(m.message_id, {}))
         for m in sorted(messages.values(), key=lambda m: int(m.message_id))

@@ -32,6 +32,8 @@ class RenderContext:
     audit: Mapping[str, Any] | None = None
     bulk: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     new_account_days: int = NEW_ACCOUNT_DAYS
+    # Markdown lines for the message's attachment copies: a short-lived link each, or why there is none.
+    copies: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

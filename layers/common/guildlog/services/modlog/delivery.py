@@ -115,7 +115,10 @@ class Deliverer:
         new_account_days: int = NEW_ACCOUNT_DAYS,
         on_error: Callable[[str, GuildlogError], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        links: Any = None,
     ) -> None:
+        # Presigned links to attachment copies in a deleted message's post (adapters.s3_attachments).
+        self.links = links
         self.discord = discord
         self.store = store
         self.reader = reader
@@ -207,7 +210,7 @@ class Deliverer:
             if kind == "member_kick" and kick_already_told(row, self.reader):
                 report.skipped += 1
                 continue
-            context = context_for(kind, row, self.reader, new_account_days=self.new_account_days)
+            context = context_for(kind, row, self.reader, new_account_days=self.new_account_days, links=self.links)
             if ignored(row, config, context.versions):
                 report.skipped += 1
                 continue

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from guildlog.services.attachments import Linker, copy_lines
 from guildlog.services.commands.context import HotReader, Item
 from guildlog.services.commands.message import message_history
 from guildlog.services.keys import category_index_pk
@@ -21,14 +22,21 @@ AUDIT_WINDOW = timedelta(minutes=2)
 _AUDIT_FOR = {"member_ban": "member_ban_add", "member_unban": "member_ban_remove", "member_update": "member_update"}
 
 
-def context_for(kind: str, row: Mapping[str, Any], reader: HotReader, *, new_account_days: int) -> RenderContext:
+def context_for(
+    kind: str, row: Mapping[str, Any], reader: HotReader, *, new_account_days: int, links: Linker | None = None
+) -> RenderContext:
+    """`links` signs links to a deleted message's attachment copies (none: the post names them only)."""
     guild = str(row.get("guild_id") or "")
     if kind in ("message_delete", "message_edit") and row.get("message_id"):
         history = message_history(reader, str(row["message_id"]), guild)
         if history is None:
             return RenderContext(new_account_days=new_account_days)
+        copies = copy_lines(history.copies, links, plain=True) if kind == "message_delete" else []
         return RenderContext(
-            versions=history.versions, deleted_by=history.deleted_by, new_account_days=new_account_days
+            versions=history.versions,
+            deleted_by=history.deleted_by,
+            new_account_days=new_account_days,
+            copies=copies,
         )
     if kind == "message_bulk_delete":
         from guildlog.services.modlog.kinds import details_of

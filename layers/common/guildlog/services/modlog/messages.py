@@ -16,10 +16,11 @@ from guildlog.services.modlog.common import (
     when,
 )
 from guildlog.services.modlog.kinds import changes_of, details_of
-from guildlog.services.modlog.limits import cut
+from guildlog.services.modlog.limits import DESCRIPTION, cut
 
 _UNLOGGED = "_Content unknown: guildlog has no copy (sent before it was logging, or past retention)._"
 UNKNOWN_AUTHOR = "unknown (the message was not logged)"
+_COPIES_HEAD = "\n\n**Archived copies** (links work for 15 minutes)\n"
 # The two halves of an edit share the description's 4,096 characters.
 _HALF = 1950
 
@@ -45,6 +46,17 @@ def deleted(row: Row, context: RenderContext) -> Rendered:
         add_field(fields, "Deleted by", f"{who}: {reason}" if reason else who, inline=False)
     else:
         add_field(fields, "Deleted by", "its author, or unknown (the audit log names no one)", inline=False)
+    # Copies of its files outlive the CDN links Discord revokes with the message. A presigned link is
+    # too long for a field (1,024 characters), so the copies share the description's room.
+    room = DESCRIPTION - len(description) - len(_COPIES_HEAD)
+    copies = []
+    for line in context.copies:
+        if len(line) + 1 > room:
+            break
+        copies.append(line)
+        room -= len(line) + 1
+    if copies:
+        description += _COPIES_HEAD + "\n".join(copies)
     return Rendered(embed("Message deleted", RED, row, description=description, fields=fields))
 
 

@@ -95,6 +95,20 @@ def test_app_defers_and_hands_the_answer_to_the_worker_when_the_command_is_slow_
     assert table.gets == 0  # nothing was read: the worker does it
 
 
+def test_app_defers_and_hands_the_answer_to_the_worker_when_the_service_asks_for_the_archive(
+    table: MemoryTable, ports: Ports
+) -> None:
+    # A generous deadline: the deferral must come from the service's hand-over, not from slowness.
+    app, invoker = make(table, ports, defer_after=120)
+    payload = fx.command("logs", "message", options={"message": "1180000000000000000"})
+
+    answer = app.handle(payload)
+
+    assert answer == {"type": p.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, "data": {"flags": p.EPHEMERAL}}
+    [job] = invoker.jobs
+    assert (job.followup, job.token) == (True, payload["token"])
+
+
 def test_app_defers_within_its_deadline_when_the_downstream_is_slow(table: MemoryTable, ports: Ports) -> None:
     slow = SlowReader(table)
     ports.reader = slow

@@ -59,7 +59,17 @@ def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
     mutating = {path for path, leaf in all_leaves() if leaf.mutates}
     assert mutating == {
         ("logs", "config", name)
-        for name in ("channel", "events", "ignore", "retention", "log-ignore", "bots", "delivery", "test")
+        for name in (
+            "channel",
+            "events",
+            "ignore",
+            "retention",
+            "log-ignore",
+            "bots",
+            "delivery",
+            "test",
+            "attachments",
+        )
     }
 
 
@@ -122,3 +132,11 @@ def test_check_command_names_the_problem_when_a_rule_is_broken(change: dict[str,
     problems = check_command(command)
     assert problems
     assert any(problem in found for found in problems), problems
+
+
+def test_attachment_cap_bounds_match_the_config_model_when_defined() -> None:
+    from guildlog.models.config import DEFAULT_ATTACHMENT_MAX_MB, MAX_ATTACHMENT_MAX_MB
+    from guildlog.services.commands import attachment_settings, definitions
+
+    assert definitions.MAX_ATTACHMENT_MAX_MB == MAX_ATTACHMENT_MAX_MB
+    assert attachment_settings.DEFAULT_MAX_MB == DEFAULT_ATTACHMENT_MAX_MB

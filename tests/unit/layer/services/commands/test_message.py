@@ -8,6 +8,7 @@ import pytest
 
 from guildlog.errors import CommandError
 from guildlog.services import keys
+from guildlog.services.archive_lookup import ArchivedMessage, lookup_days
 from guildlog.services.commands import message
 from guildlog.services.commands.context import Ports
 from guildlog.services.feed_shards import Epoch, ShardPlan
@@ -46,6 +47,14 @@ def posted_edited_deleted(
             ),
         ]
     )
+
+
+class EmptyArchive:
+    """An archive that holds nothing of the server on the message's days."""
+
+    def find(self, guild_id: str, message_id: str) -> ArchivedMessage:
+        first, last = lookup_days(message_id)
+        return ArchivedMessage(message_id, first, last, [], None, server_events=0)
 
 
 def audit_entry(at: str, action: str = "message_delete", target: str = fx.MEMBER, **fields: object) -> object:
@@ -140,8 +149,9 @@ def test_message_names_the_bulk_deleter_when_the_channel_was_purged(table: Memor
 
 def test_message_is_not_found_when_it_was_logged_in_another_server(table: MemoryTable, ports: Ports) -> None:
     table.add_rows([row(event_id="gw:s:1", occurred_at=CREATED, message_id=MID, guild_id=fx.OTHER_GUILD)])
+    ports.archive = EmptyArchive()
 
-    with pytest.raises(CommandError, match="No message with that id"):
+    with pytest.raises(CommandError, match="not in the hot store nor in the archive"):
         ask(ports, MID)
 
 
