@@ -44,6 +44,12 @@ class GuildConfig(BaseModel):
     delivery: Literal["bot", "webhook"] = "bot"
     webhooks: dict[str, str] = Field(default_factory=dict)
     log_channel_errors: dict[str, str] = Field(default_factory=dict)
+    # Channels and categories never recorded (`/logs config privacy`): their events are dropped at
+    # ingest, before the archive or the hot table sees them (services/privacy.py).
+    unrecorded_channels: frozenset[str] = frozenset()
+    # What the nightly pass does to archive lines older than `retention_days` (`/logs config archive`):
+    # "everything" deletes them, "content-only" keeps the facts (who, when, where, counts).
+    archive_mode: Literal["content-only", "everything"] = "everything"
 
     @model_validator(mode="before")
     @classmethod
@@ -62,6 +68,8 @@ class GuildConfig(BaseModel):
                 out[target] = {**found, **(data.get(target) or {})}
         if out.get("delivery") not in (None, "bot", "webhook"):
             out["delivery"] = "bot"
+        if out.get("archive_mode") not in (None, "content-only", "everything"):
+            out["archive_mode"] = "everything"
         return out
 
     @property

@@ -94,3 +94,9 @@ def config_test(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import settings
 
     return settings.test(call, ports)
+
+
+def config_privacy(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.privacy(call, ports)
