@@ -21,6 +21,7 @@ from guildlog.services.compaction import (
     merged_key,
 )
 from guildlog.services.partition import object_key, partition_prefix
+from guildlog.services.retention import RetentionRules
 
 DAY = date(2026, 11, 20)
 _VERSIONS = itertools.count(1)
@@ -264,3 +265,50 @@ def test_is_batch_object_accepts_every_batch_key_when_the_ingest_path_wrote_it()
     for batch_id in ("b", "relay-0.17_3", "A" * 128):
         key = object_key("raw", DAY, batch_id)
         assert is_batch_object("raw", key, partition_prefix("raw", DAY))
+
+
+# --- archive retention ---
+
+
+def _retention(guild_days: dict[str, int], today_offset: int) -> RetentionRules:
+    from datetime import timedelta
+
+    from guildlog.services.retention import GuildRetention
+
+    guilds = {g: GuildRetention(days) for g, days in guild_days.items()}
+    return RetentionRules(today=DAY + timedelta(days=today_offset), max_days=3650, default_days=365, guilds=guilds)
+
+
+def _guild_lines(*pairs: tuple[str, str]) -> str:
+    return "".join(event_line(i, guild_id=g) + "\n" for i, g in pairs)
+
+
+def test_compactor_rewrites_no_object_when_a_past_day_holds_nothing_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000002")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert result.state == "nothing_to_do"
+    assert [op for op, _ in bucket.log] == ["list", "read"]
+
+
+def test_compactor_drops_only_the_expired_guilds_lines_when_a_past_day_is_visited() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001"), ("e2", "900000000000000002")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert (result.state, result.expired) == ("compacted", 1)
+    assert ids_in(bucket.text(merged_key("events", DAY))) == ["e2"]
+
+
+def test_compactor_deletes_the_days_objects_when_every_line_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001")))
+    bucket.put(object_key("events", DAY, "late"), _guild_lines(("e2", "900000000000000001")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert (result.state, result.expired) == ("emptied", 2)
+    assert bucket.objects == {}
