@@ -60,7 +60,17 @@ def handle_compaction(
 
 # --- archive retention ---
 class IndexReader(Protocol):
-    def query(self, pk: str, **kwargs: Any) -> Any: ...
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        sk_from: str | None = None,
+        sk_to: str | None = None,
+        newest_first: bool = True,
+        limit: int = 100,
+        start_key: Any = None,
+    ) -> Any: ...
 
 
 def night_of(event: dict[str, Any]) -> date:

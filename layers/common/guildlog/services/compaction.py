@@ -66,8 +66,16 @@ class CompactionStore(Protocol):
         """Each object's text, in the order given (an implementation may fetch ahead)."""
         ...
 
-    def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int: ...
+    def write_merged(
+        self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None, night: date | None = None
+    ) -> int:
+        """Write the merged object; `night`: the night whose retention rules it went through (kept with it)."""
+        ...
+
     def delete(self, keys: builtins.list[str]) -> None: ...
+    def retention_night(self, obj: StoredObject) -> date | None:
+        """The `night` the object was last written with, if any."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -140,12 +148,20 @@ class Compactor:
         expiring = retention is not None and day < retention.oldest_kept() and existing is not None
         if not batches and not expiring:
             return CompactionResult(dataset, day, "nothing_to_do", target)
+        if not batches and existing is not None and retention is not None:
+            # Already rewritten under the rules of a night on or after the day last went past a limit
+            # (a missed night is caught up on the next): nothing new can have expired in it.
+            due, night = retention.due_night(day), self.store.retention_night(existing)
+            if due is None or (night is not None and night >= due):
+                return CompactionResult(dataset, day, "nothing_to_do", target)
         sources = ([existing] if existing else []) + batches
         counts = _Counts()
         counts.retention = LineRetention(retention, dataset, day) if retention is not None else None
         try:
             chunks = self._merged_chunks(dataset, sources, counts, require_change=not batches)
-            bytes_out = self.store.write_merged(target, chunks, replaces=existing)
+            # Only with rules: a store written before retention need not know the keyword.
+            night = {"night": retention.today} if retention is not None else {}
+            bytes_out = self.store.write_merged(target, chunks, replaces=existing, **night)
         except _UnchangedError:
             return CompactionResult(dataset, day, "nothing_to_do", target, bytes_in=sum(o.size for o in sources))
         except _EmptiedError:

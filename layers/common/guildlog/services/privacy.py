@@ -52,8 +52,8 @@ def places(event_type: str, data: Any) -> list[str]:
     if event_type in THREAD_EVENTS:
         found = [data.get("id"), data.get("parent_id")]
     else:
-        channel = data.get("channel") if isinstance(data.get("channel"), dict) else {}
-        found = [data.get("channel_id"), channel.get("parent_id")]
+        channel = data.get("channel")
+        found = [data.get("channel_id"), channel.get("parent_id") if isinstance(channel, dict) else None]
     return [c for c in (_id(v) for v in found) if c]
 
 

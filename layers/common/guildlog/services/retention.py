@@ -62,10 +62,19 @@ class RetentionRules:
         shortest = min([self.default_days, *(g.days for g in self.guilds.values())])
         return self.today - timedelta(days=min(shortest, self.max_days))
 
+    def due_night(self, day: date) -> date | None:
+        """The latest night (up to today) on which `day` went past a limit in force; None if it has not."""
+        crossed = [day + timedelta(days=days + 1) for days in self._limits()]
+        passed = [night for night in crossed if night <= self.today]
+        return max(passed) if passed else None
+
+    def _limits(self) -> set[int]:
+        chosen = (self.default_days, self.max_days, *(g.days for g in self.guilds.values()))
+        return {min(days, self.max_days) for days in chosen}
+
     def days_to_visit(self) -> list[date]:
         """The days that went past some limit in the last CATCH_UP_NIGHTS nights, oldest first."""
-        chosen = (self.default_days, self.max_days, *(g.days for g in self.guilds.values()))
-        limits = {min(days, self.max_days) for days in chosen}
+        limits = self._limits()
         found = {self.today - timedelta(days=days + 1 + back) for days in limits for back in range(CATCH_UP_NIGHTS)}
         return sorted(found)
 
@@ -105,8 +114,8 @@ class LineRetention:
         if verdict == "drop":
             self.removed += 1
             return None
-        if is_csv:
-            stripped = archive_rewrite.strip_csv_line(line)
+        if is_csv or not isinstance(parsed, dict):
+            stripped = archive_rewrite.strip_csv_line(line) if is_csv else line
         elif self.dataset == "events":
             stripped = archive_rewrite.dumps(archive_rewrite.strip_row(parsed))
         else:

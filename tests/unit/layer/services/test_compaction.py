@@ -35,6 +35,11 @@ class MemoryBucket:
         self.log: list[tuple[str, str]] = []
         self.before_write: Callable[[], None] | None = None
         self.fail_delete_once = False
+        self.nights: dict[str, date | None] = {}
+
+    def retention_night(self, obj: StoredObject) -> date | None:
+        self.log.append(("head", obj.key))
+        return self.nights.get(obj.key)
 
     def put(self, key: str, text: str) -> None:
         # ETags unique across every bucket object of the test, like S3's versions of one key.
@@ -60,7 +65,9 @@ class MemoryBucket:
                 raise ConcurrentWriteError("changed", key=obj.key)
             yield text
 
-    def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int:
+    def write_merged(
+        self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None, night: date | None = None
+    ) -> int:
         text = "".join(chunks)
         if self.before_write:
             hook, self.before_write = self.before_write, None
@@ -72,6 +79,7 @@ class MemoryBucket:
             self.log.append(("write-refused", key))
             raise ConcurrentWriteError("condition failed", key=key)
         self.put(key, text)
+        self.nights[key] = night
         self.log.append(("write", key))
         return len(gzip.compress(text.encode()))
 
@@ -290,7 +298,19 @@ def test_compactor_rewrites_no_object_when_a_past_day_holds_nothing_expired() ->
     result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
 
     assert result.state == "nothing_to_do"
-    assert [op for op, _ in bucket.log] == ["list", "read"]
+    assert [op for op, _ in bucket.log] == ["list", "head", "read"]
+
+
+def test_compactor_reads_no_past_day_when_it_was_rewritten_since_it_last_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001"), ("e2", "900000000000000002")))
+    assert Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 8)).expired == 1
+    bucket.log.clear()
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert result.state == "nothing_to_do"
+    assert [op for op, _ in bucket.log] == ["list", "head"]
 
 
 def test_compactor_drops_only_the_expired_guilds_lines_when_a_past_day_is_visited() -> None:
