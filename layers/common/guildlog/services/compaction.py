@@ -160,8 +160,8 @@ class Compactor:
         try:
             chunks = self._merged_chunks(dataset, sources, counts, require_change=not batches)
             # Only with rules: a store written before retention need not know the keyword.
-            night = {"night": retention.today} if retention is not None else {}
-            bytes_out = self.store.write_merged(target, chunks, replaces=existing, **night)
+            written_night = {"night": retention.today} if retention is not None else {}
+            bytes_out = self.store.write_merged(target, chunks, replaces=existing, **written_night)
         except _UnchangedError:
             return CompactionResult(dataset, day, "nothing_to_do", target, bytes_in=sum(o.size for o in sources))
         except _EmptiedError:
