@@ -17,10 +17,10 @@ from guildlog.adapters.dynamodb_store import DynamoStore
 from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.adapters.s3_compaction import S3CompactionStore
-from guildlog.handlers.compact import handle_compaction, load_rules
+from guildlog.handlers.compact import TableRetention, handle_compaction
 from guildlog.models.envelope import Envelope
 from guildlog.services import keys
-from guildlog.services.compaction import Compactor
+from guildlog.services.compaction import CompactionResult, Compactor
 from guildlog.services.directory import Directory
 from guildlog.services.ingest import ConfigCache, Ingestor
 from guildlog.services.timefmt import iso
@@ -191,11 +191,14 @@ def test_privacy_counts_the_dropped_events_for_status_when_a_private_channel_spe
 # --- retention everywhere ---
 
 
-def _night(stack: Stack, today: date) -> None:
-    rules = lambda night: load_rules(HotReader(stack.table, stack.ddb), night, default_days=30, max_days=400)  # noqa: E731
+def _night(stack: Stack, today: date) -> list[CompactionResult]:
+    retention = TableRetention(
+        HotReader(stack.table, stack.ddb), DynamoStore(stack.table, stack.ddb), default_days=30, max_days=400
+    )
     event = {"time": f"{today.isoformat()}T01:30:00Z"}
-    results = handle_compaction(event, Compactor(S3CompactionStore(stack.bucket, stack.server.s3)), rules)
+    results = handle_compaction(event, Compactor(S3CompactionStore(stack.bucket, stack.server.s3)), retention)
     assert not [r for r in results if r.state in ("refused", "lost_race")]
+    return results
 
 
 def test_retention_leaves_nothing_past_each_guilds_limit_when_thirty_nights_have_run(stack: Stack) -> None:
@@ -226,3 +229,22 @@ def test_retention_leaves_nothing_past_each_guilds_limit_when_thirty_nights_have
         objects = stack.objects()
         lines = b"".join(v for k, v in objects.items() if k.startswith(prefix)).decode()
         assert lines.count(FACTS) >= NIGHTS, prefix
+
+
+def test_retention_sweeps_every_past_day_once_when_a_guild_lowers_its_limit(stack: Stack) -> None:
+    stack.configure(SHORT, set_fields={"retention_days": 365, **keys.archive_retention_index(SHORT)})
+    seq = itertools.count(1)
+    for n in range(20):
+        day = START + timedelta(days=n)
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        stack.ingestor(at).ingest(*batch(f"b-{day.isoformat()}", [message(next(seq), SHORT, CHANNEL, at, f"w-{n}-")]))
+        _night(stack, day + timedelta(days=1))
+    today = START + timedelta(days=21)
+    stack.configure(SHORT, set_fields={"retention_days": 2, **keys.archive_retention_index(SHORT)})
+
+    _night(stack, today)
+    again = _night(stack, today)
+
+    text = b"".join(stack.objects().values()).decode()
+    assert [n for n in range(20) if f"w-{n}-" in text] == [19]  # only the day within 2 days of the night
+    assert not [r for r in again if r.state != "nothing_to_do"]  # swept once: the next run rewrites nothing

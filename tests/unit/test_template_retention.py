@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from guildlog.services import keys
 from guildlog.services.exports import MAX_LINK_SECONDS
 from guildlog_tools.local.template import archive_bucket_id, function_properties, load_template
 from tests.paths import TEMPLATE
@@ -67,5 +68,9 @@ def test_template_lets_the_nightly_pass_query_only_the_retention_index_when_it_r
     ]
 
     assert [(s["Action"], s["Resource"]) for s in statements] == [
-        ("dynamodb:Query", {"Fn::Sub": "${Table.Arn}/index/GSI3"})
+        ("dynamodb:Query", {"Fn::Sub": "${Table.Arn}/index/GSI3"}),
+        (["dynamodb:GetItem", "dynamodb:BatchWriteItem"], {"Fn::GetAtt": ["Table", "Arn"]}),
     ]
+    assert statements[1]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [keys.ARCHIVE_SWEEP_PK]}
+    }

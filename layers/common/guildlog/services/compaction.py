@@ -134,11 +134,31 @@ class Compactor:
         self.store = store
 
     def compact_day(
-        self, day: date, datasets: Iterable[str] = tuple(DATASETS), retention: RetentionRules | None = None
+        self,
+        day: date,
+        datasets: Iterable[str] = tuple(DATASETS),
+        retention: RetentionRules | None = None,
+        *,
+        force: bool = False,
     ) -> list[CompactionResult]:
-        return [self.compact(dataset, day, retention) for dataset in datasets]
+        return [self.compact(dataset, day, retention, force=force) for dataset in datasets]
 
-    def compact(self, dataset: str, day: date, retention: RetentionRules | None = None) -> CompactionResult:
+    def partition_days(self, before: date, datasets: Iterable[str] = tuple(DATASETS)) -> builtins.list[date]:
+        """The partition days holding any object of these datasets, before `before` (one paged listing
+        per dataset: after compaction, one object per day)."""
+        found: set[date] = set()
+        for dataset in datasets:
+            for obj in self.store.list(f"{dataset}/"):
+                day = _day_of(obj.key)
+                if day is not None and day < before:
+                    found.add(day)
+        return sorted(found)
+
+    def compact(
+        self, dataset: str, day: date, retention: RetentionRules | None = None, *, force: bool = False
+    ) -> CompactionResult:
+        """Merge the day's batch objects. With `retention`, also apply it; `force` reads a past day even
+        when it went through these rules' night already (a sweep after the rules changed)."""
         prefix = partition_prefix(dataset, day)
         target = merged_key(dataset, day)
         listing = self.store.list(prefix)
@@ -148,7 +168,7 @@ class Compactor:
         expiring = retention is not None and day < retention.oldest_kept() and existing is not None
         if not batches and not expiring:
             return CompactionResult(dataset, day, "nothing_to_do", target)
-        if not batches and existing is not None and retention is not None:
+        if not batches and existing is not None and retention is not None and not force:
             # Already rewritten under the rules of a night on or after the day last went past a limit
             # (a missed night is caught up on the next): nothing new can have expired in it.
             due, night = retention.due_night(day), self.store.retention_night(existing)
@@ -266,6 +286,19 @@ class _EmptiedError(Exception):
 
 class _RefusedError(Exception):
     pass
+
+
+_PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
+
+
+def _day_of(key: str) -> date | None:
+    found = _PARTITION.search(key)
+    if found is None:
+        return None
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return None
 
 
 def _json_event_id(line: str) -> str:

@@ -13,6 +13,7 @@ A day D is past a limit of N days on the night of D + N + 1: its last event is t
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,13 @@ class RetentionRules:
         """No guild keeps anything whole before this day: a day before it is past every limit in force."""
         shortest = min([self.default_days, *(g.days for g in self.guilds.values())])
         return self.today - timedelta(days=min(shortest, self.max_days))
+
+    def fingerprint(self) -> str:
+        """The rules apart from the night: when they change, every past day is swept once (a limit
+        lowered, a guild switched to content-only, or the first night of this feature)."""
+        chosen = sorted((g, r.days, r.mode) for g, r in self.guilds.items())
+        text = json.dumps([self.max_days, self.default_days, self.default_mode, chosen], separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def due_night(self, day: date) -> date | None:
         """The latest night (up to today) on which `day` went past a limit in force; None if it has not."""
