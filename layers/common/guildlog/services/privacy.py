@@ -117,21 +117,33 @@ def _look_up_parents(
     private_by_guild: dict[str, frozenset[str]],
     lookup: ParentLookup | None,
 ) -> None:
+    """Fill `parents` up the tree from each channel: what the batch placed is followed, what it did
+    not is read from the directory, one BatchGetItem per level."""
     if lookup is None:
         return
-    todo = {key for key in channels if key not in parents and key[1] not in private_by_guild[key[0]]}
-    for _ in range(_LEVELS):
+    for _ in range(_LEVELS + 1):
+        todo = {_top(key, parents) for key in channels}
+        todo = {key for key in todo if key not in parents and key[1] not in private_by_guild[key[0]]}
         if not todo:
             return
         keys = sorted(todo)
         found = lookup([(dir_pk(g), snapshot_sk("channel", c)) for g, c in keys])
-        todo = set()
         for guild_id, channel_id in keys:
-            item = found.get((dir_pk(guild_id), snapshot_sk("channel", channel_id)))
-            parent = _parent_of(item)
-            parents[(guild_id, channel_id)] = parent
-            if parent and (guild_id, parent) not in parents and parent not in private_by_guild[guild_id]:
-                todo.add((guild_id, parent))
+            parents[(guild_id, channel_id)] = _parent_of(
+                found.get((dir_pk(guild_id), snapshot_sk("channel", channel_id)))
+            )
+
+
+def _top(key: tuple[str, str], parents: dict[tuple[str, str], str | None]) -> tuple[str, str]:
+    """The highest place known above `key` (itself when its parent is unknown or it has none)."""
+    seen = {key}
+    while parents.get(key):
+        parent = (key[0], str(parents[key]))
+        if parent in seen:
+            return key
+        seen.add(parent)
+        key = parent
+    return key
 
 
 def _parent_of(item: Any) -> str | None:

@@ -76,3 +76,12 @@ def test_unrecorded_remembers_a_thread_when_it_is_created_in_a_listed_channel() 
 
 def test_places_names_the_thread_and_its_parent_when_a_thread_event_is_given() -> None:
     assert places("THREAD_UPDATE", {"id": THREAD, "parent_id": PRIVATE}) == [THREAD, PRIVATE]
+
+
+def test_unrecorded_looks_up_the_category_when_the_batch_places_a_new_thread_in_a_channel() -> None:
+    thread = ("THREAD_CREATE", {"id": THREAD, "guild_id": GUILD, "parent_id": CHILD, "name": "t"})
+    lookup = snapshots({CHILD: CATEGORY})
+
+    verdict = unrecorded([thread, msg(THREAD)], {GUILD: frozenset({CATEGORY})}, lookup)
+
+    assert verdict.dropped == {0, 1}
