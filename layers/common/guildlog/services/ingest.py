@@ -273,20 +273,20 @@ class Ingestor:
         return verdict.dropped
 
     def _count_unrecorded(self, batch_id: str, envelope: Envelope, dropped: set[int]) -> None:
-        """One counter item per guild for the events dropped (`unrecorded`, on ingest's day): what
-        `/logs status` shows. Keyed by the batch, so a retried batch rewrites the same item."""
+        """One counter item per guild and day received for the events dropped (`unrecorded`): what
+        `/logs status` shows. Keyed by the batch, so a retried batch rewrites the same items."""
         if not dropped:
             return
-        by_guild: dict[str, int] = defaultdict(int)
+        by_guild: dict[tuple[str, str], int] = defaultdict(int)
         for index in dropped:
-            guild_id = privacy.guild_of(envelope.events[index].d)
+            event = envelope.events[index]
+            guild_id = privacy.guild_of(event.d)
             if guild_id:
-                by_guild[guild_id] += 1
-        day = self.clock().date().isoformat()
-        day_end = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp()) + 86_400
-        configs = self._configs(set(by_guild))
+                by_guild[(guild_id, partition_day(event.received_at).isoformat())] += 1
+        configs = self._configs({g for g, _ in by_guild})
         items: list[hot_items.Item] = []
-        for guild_id, count in sorted(by_guild.items()):
+        for (guild_id, day), count in sorted(by_guild.items()):
+            day_end = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp()) + 86_400
             config = configs.get(guild_id)
             retention = config.retention_days if config else self.default_retention_days
             items.append(
