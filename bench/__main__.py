@@ -9,6 +9,7 @@ import sys
 REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog", "web", "import_bench")
 # REST backfill: requests per 1,000 messages beside the floor.
 REPORTS += ("backfill_bench",)
+REPORTS += ("retention",)
 
 
 def main(argv: list[str] | None = None) -> int:

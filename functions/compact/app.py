@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from guildlog.handlers.compact import default_compactor, handle_compaction
+from guildlog.handlers.compact import default_compactor, default_retention, handle_compaction
 from guildlog.observability import Observability
 
 observe = Observability()
@@ -12,7 +12,7 @@ observe = Observability()
 
 @observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    results = handle_compaction(event, default_compactor())
+    results = handle_compaction(event, default_compactor(), default_retention())
     for result in results:
         if result.state != "nothing_to_do":
             observe.logger.info("compaction", extra=result.as_dict())
@@ -21,6 +21,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     observe.count("ObjectsMerged", sum(r.inputs for r in compacted))
     observe.count("DuplicatesRemoved", sum(r.duplicates for r in compacted))
     observe.count("CompactionRacesLost", sum(1 for r in results if r.state == "lost_race"))
+    observe.count("ArchiveLinesExpired", sum(r.expired for r in results))
+    observe.count("ArchiveLinesStripped", sum(r.stripped for r in results))
     refused = [r for r in results if r.state == "refused"]
     for result in refused:
         observe.logger.error("compaction refused", extra=result.as_dict())

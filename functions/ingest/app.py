@@ -26,4 +26,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     observe.count("EventsAccepted", result.accepted)
     observe.count("EventsDuplicate", result.duplicates)
     observe.count("EventsQuarantined", result.quarantined)
+    observe.count("EventsUnrecorded", result.unrecorded)
     return json_response(200, result.answer())

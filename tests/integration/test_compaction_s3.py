@@ -162,6 +162,7 @@ def test_compact_function_compacts_the_days_before_its_schedule_when_invoked(
         monkeypatch.setenv(name, value)
     app = load_function("compact")
     monkeypatch.setattr(app, "default_compactor", compact_handler.default_compactor)
+    monkeypatch.setattr(app, "default_retention", lambda: None)  # retention: tests/integration/test_data_rights_s3.py
 
     answer = app.lambda_handler({"time": "2026-11-21T01:30:00Z", "detail-type": "Scheduled Event"}, LambdaContext())
 

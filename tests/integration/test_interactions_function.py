@@ -344,6 +344,7 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "delivery"), {"mode": "webhook"}, True),
     (("logs", "config", "test"), {}, True),
     (("logs", "config", "attachments"), {"copy": "off"}, True),
+    (("logs", "config", "privacy"), {"channel": fx.CHANNEL, "record": False}, True),
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]

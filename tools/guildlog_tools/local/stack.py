@@ -295,7 +295,12 @@ class LocalStack:
 
         s3 = self.client("s3")
         s3.create_bucket(Bucket=bucket)
-        for operation, kwargs in bucket_configuration(buckets[bucket_id].get("Properties", {})):
+        defaults = {
+            name: self.parameters.get(name, parameter.get("Default"))
+            for name, parameter in (template.get("Parameters") or {}).items()
+            if isinstance(parameter, dict)
+        }
+        for operation, kwargs in bucket_configuration(buckets[bucket_id].get("Properties", {}), defaults):
             getattr(s3, operation)(Bucket=bucket, **kwargs)
         return table, bucket
 
@@ -644,7 +649,9 @@ def _lookup(name: str, references: Mapping[str, Any], where: str) -> str:
     return resolve(references[name], references, where)
 
 
-def bucket_configuration(properties: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def bucket_configuration(
+    properties: Mapping[str, Any], parameters: Mapping[str, Any] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
     """S3 API calls that give a local bucket the template's settings (CloudFormation → S3 API shapes).
 
     The bucket policy is left out on purpose: it denies plain HTTP, and the local endpoint is
@@ -672,13 +679,13 @@ def bucket_configuration(properties: Mapping[str, Any]) -> list[tuple[str, dict[
         calls.append(
             (
                 "put_bucket_lifecycle_configuration",
-                {"LifecycleConfiguration": {"Rules": [_lifecycle_rule(r) for r in lifecycle]}},
+                {"LifecycleConfiguration": {"Rules": [_lifecycle_rule(r, parameters or {}) for r in lifecycle]}},
             )
         )
     return calls
 
 
-def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+def _lifecycle_rule(rule: Mapping[str, Any], parameters: Mapping[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {"Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
     if "Id" in rule:
         converted["ID"] = rule["Id"]
@@ -687,7 +694,11 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
             {"Days": int(t["TransitionInDays"]), "StorageClass": t["StorageClass"]} for t in rule["Transitions"]
         ]
     if "ExpirationInDays" in rule:
-        converted["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        days = rule["ExpirationInDays"]
+        # A `!Ref` to a parameter (ArchiveMaxRetentionDays) takes the stack's value, else its default.
+        if isinstance(days, Mapping) and "Ref" in days:
+            days = parameters[str(days["Ref"])]
+        converted["Expiration"] = {"Days": int(days)}
     if "NoncurrentVersionExpiration" in rule:
         converted["NoncurrentVersionExpiration"] = {
             "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])

@@ -10,6 +10,7 @@ import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 from guildlog.adapters.aws import BotoClient
@@ -21,6 +22,8 @@ _LOST_RACE_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"
 _DELETE_BATCH = 1000  # DeleteObjects' limit
 # Objects read at once while merging; the merged lines stay in order.
 READ_AHEAD = 16
+# The object metadata naming the night whose retention rules a merged object went through.
+RETENTION_NIGHT_METADATA = "retention-night"
 # Merged objects are built on local disk first (Lambda's /tmp), never in memory as a whole.
 _SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
@@ -68,8 +71,11 @@ class S3CompactionStore:
             raise StorageError("S3 did not return an archive object", key=obj.key, error=type(exc).__name__) from exc
         return gzip.decompress(body).decode("utf-8")
 
-    def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int:
-        """Write gzip(chunks) to `key` if it is still `replaces` (or absent when None); the size written."""
+    def write_merged(
+        self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None, night: date | None = None
+    ) -> int:
+        """Write gzip(chunks) to `key` if it is still `replaces` (or absent when None); the size written.
+        `night` is kept as the object's metadata (RETENTION_NIGHT_METADATA)."""
         with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as spool:
             # mtime 0: the same lines always give the same bytes, like every other archive object.
             with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6, mtime=0) as packed:
@@ -77,7 +83,9 @@ class S3CompactionStore:
                     packed.write(chunk.encode("utf-8"))
             size = spool.tell()
             spool.seek(0)
-            condition = {"IfMatch": replaces.etag} if replaces else {"IfNoneMatch": "*"}
+            condition: dict[str, Any] = {"IfMatch": replaces.etag} if replaces else {"IfNoneMatch": "*"}
+            if night is not None:
+                condition["Metadata"] = {RETENTION_NIGHT_METADATA: night.isoformat()}
             try:
                 self.client.put_object(
                     Bucket=self.bucket, Key=key, Body=spool, ContentType="application/gzip", **condition
@@ -87,6 +95,19 @@ class S3CompactionStore:
                     raise ConcurrentWriteError("the merged object changed meanwhile", key=key) from exc
                 raise StorageError("S3 refused the merged object", key=key, error=type(exc).__name__) from exc
         return size
+
+    def retention_night(self, obj: StoredObject) -> date | None:
+        """The night recorded on the object (a HEAD: no body is read); None when it has none."""
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=obj.key, IfMatch=obj.etag)
+        except Exception as exc:
+            if _error_code(exc) in _LOST_RACE_CODES:
+                return None  # changed since the listing: read it again
+            raise StorageError("S3 did not describe an archive object", key=obj.key, error=type(exc).__name__) from exc
+        try:
+            return date.fromisoformat(str(answer.get("Metadata", {}).get(RETENTION_NIGHT_METADATA, "")))
+        except ValueError:
+            return None
 
     def delete(self, keys: builtins.list[str]) -> None:
         for start in range(0, len(keys), _DELETE_BATCH):

@@ -20,6 +20,8 @@ class Settings(BaseModel):
     discord_public_key: str = Field(default="", pattern=r"^([0-9a-fA-F]{64})?$")
     application_id: str = ""
     retention_days: int = Field(default=30, ge=1, le=3650)
+    # CompactFunction: the stack's cap on every guild's archive retention (ArchiveMaxRetentionDays).
+    archive_max_retention_days: int = Field(default=3650, ge=1, le=36500)
     bot_token_secret_arn: str = ""
     discord_api_base: str = "https://discord.com/api/v10"
     # InteractionsFunction hands deferred answers and command logging to this function (async invoke).

@@ -51,6 +51,12 @@ class GuildConfig(BaseModel):
     # Attachment copies (services/attachments.py): files of logged messages kept in the archive bucket.
     attachments_copy: bool = True
     attachments_max_mb: int = Field(default=DEFAULT_ATTACHMENT_MAX_MB, ge=1, le=MAX_ATTACHMENT_MAX_MB)
+    # Channels and categories never recorded (`/logs config privacy`): their events are dropped at
+    # ingest, before the archive or the hot table sees them (services/privacy.py).
+    unrecorded_channels: frozenset[str] = frozenset()
+    # What the nightly pass does to archive lines older than `retention_days` (`/logs config archive`):
+    # "everything" deletes them, "content-only" keeps the facts (who, when, where, counts).
+    archive_mode: Literal["content-only", "everything"] = "everything"
 
     @model_validator(mode="before")
     @classmethod
@@ -69,6 +75,8 @@ class GuildConfig(BaseModel):
                 out[target] = {**found, **(data.get(target) or {})}
         if out.get("delivery") not in (None, "bot", "webhook"):
             out["delivery"] = "bot"
+        if out.get("archive_mode") not in (None, "content-only", "everything"):
+            out["archive_mode"] = "everything"
         return out
 
     @property

@@ -84,7 +84,12 @@ class Envelope(BaseModel):
 
 
 class RawArchiveLine(BaseModel):
-    """One line of `raw/…jsonl.gz`: the event exactly as received, with the batch it came in."""
+    """One line of `raw/…jsonl.gz`: the event exactly as received, with the batch it came in.
+
+    `redacted`: the paths of the fields whose value was replaced (`d.token`: services.redaction at
+    ingest; the retention pass names what it removed). Written only when there are some, so a line
+    with nothing redacted is what it always was.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -92,6 +97,11 @@ class RawArchiveLine(BaseModel):
     batch_id: str
     relay: RelayInfo
     event: dict[str, Any]
+    redacted: list[str] | None = None
+
+    def line(self) -> str:
+        """The archive line: compact JSON, `redacted` only when something was."""
+        return self.model_dump_json(exclude=None if self.redacted else {"redacted"})
 
 
 class QuarantineLine(BaseModel):

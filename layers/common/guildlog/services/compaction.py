@@ -12,6 +12,11 @@ only if it is still the version this run read (`If-Match`), or creates it only i
 (`If-None-Match: *`). A run that loses the race deletes nothing, so no line is ever lost; a run
 interrupted between its write and its deletes leaves lines present twice until the next run, which
 merges them away. Objects that are neither batch objects nor the merged one are left alone.
+
+Retention rides on the same pass (services/retention.py): given the night's RetentionRules, each line
+kept is also checked against its guild's limit and deleted or cut to its facts, and a day past some
+limit is rewritten even when no batch object is new; it is written back only if a line changed, and
+its objects are deleted when no line is left.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from guildlog.errors import GuildlogError
 from guildlog.models.envelope import BATCH_ID_PATTERN
 from guildlog.models.row import ROW_FIELDS
 from guildlog.services.partition import DATASETS, partition_prefix
+from guildlog.services.retention import LineRetention, RetentionRules
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ _BATCH_OBJECT = {
     dataset: re.compile(BATCH_ID_PATTERN[:-1] + re.escape("." + ext) + "$") for dataset, ext in DATASETS.items()
 }
 
-State = Literal["compacted", "nothing_to_do", "lost_race", "refused"]
+State = Literal["compacted", "nothing_to_do", "lost_race", "refused", "emptied"]
 
 
 class ConcurrentWriteError(GuildlogError):
@@ -60,8 +66,16 @@ class CompactionStore(Protocol):
         """Each object's text, in the order given (an implementation may fetch ahead)."""
         ...
 
-    def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int: ...
+    def write_merged(
+        self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None, night: date | None = None
+    ) -> int:
+        """Write the merged object; `night`: the night whose retention rules it went through (kept with it)."""
+        ...
+
     def delete(self, keys: builtins.list[str]) -> None: ...
+    def retention_night(self, obj: StoredObject) -> date | None:
+        """The `night` the object was last written with, if any."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,9 @@ class CompactionResult:
     bytes_out: int = 0
     deleted: int = 0
     reason: str = ""
+    # Retention: lines deleted, and lines cut to their facts, because their guild's limit had passed.
+    expired: int = 0
+    stripped: int = 0
 
     @property
     def duplicates(self) -> int:
@@ -96,6 +113,7 @@ class CompactionResult:
             "bytes_out": self.bytes_out,
             "deleted": self.deleted,
             **({"reason": self.reason} if self.reason else {}),
+            **({"expired": self.expired, "stripped": self.stripped} if self.expired or self.stripped else {}),
         }
 
 
@@ -115,22 +133,61 @@ class Compactor:
     def __init__(self, store: CompactionStore) -> None:
         self.store = store
 
-    def compact_day(self, day: date, datasets: Iterable[str] = tuple(DATASETS)) -> list[CompactionResult]:
-        return [self.compact(dataset, day) for dataset in datasets]
+    def compact_day(
+        self,
+        day: date,
+        datasets: Iterable[str] = tuple(DATASETS),
+        retention: RetentionRules | None = None,
+        *,
+        force: bool = False,
+    ) -> list[CompactionResult]:
+        return [self.compact(dataset, day, retention, force=force) for dataset in datasets]
 
-    def compact(self, dataset: str, day: date) -> CompactionResult:
+    def partition_days(self, before: date, datasets: Iterable[str] = tuple(DATASETS)) -> builtins.list[date]:
+        """The partition days holding any object of these datasets, before `before` (one paged listing
+        per dataset: after compaction, one object per day)."""
+        found: set[date] = set()
+        for dataset in datasets:
+            for obj in self.store.list(f"{dataset}/"):
+                day = _day_of(obj.key)
+                if day is not None and day < before:
+                    found.add(day)
+        return sorted(found)
+
+    def compact(
+        self, dataset: str, day: date, retention: RetentionRules | None = None, *, force: bool = False
+    ) -> CompactionResult:
+        """Merge the day's batch objects. With `retention`, also apply it; `force` reads a past day even
+        when it went through these rules' night already (a sweep after the rules changed)."""
         prefix = partition_prefix(dataset, day)
         target = merged_key(dataset, day)
         listing = self.store.list(prefix)
         existing = next((obj for obj in listing if obj.key == target), None)
         batches = sorted((obj for obj in listing if is_batch_object(dataset, obj.key, prefix)), key=lambda o: o.key)
-        if not batches:
+        # A day past some guild's limit is read even with no new batch object: its lines may have expired.
+        expiring = retention is not None and day < retention.oldest_kept() and existing is not None
+        if not batches and not expiring:
             return CompactionResult(dataset, day, "nothing_to_do", target)
+        if not batches and existing is not None and retention is not None and not force:
+            # Already rewritten under the rules of a night on or after the day last went past a limit
+            # (a missed night is caught up on the next): nothing new can have expired in it.
+            due, night = retention.due_night(day), self.store.retention_night(existing)
+            if due is None or (night is not None and night >= due):
+                return CompactionResult(dataset, day, "nothing_to_do", target)
         sources = ([existing] if existing else []) + batches
         counts = _Counts()
+        counts.retention = LineRetention(retention, dataset, day) if retention is not None else None
         try:
-            chunks = self._merged_chunks(dataset, sources, counts)
-            bytes_out = self.store.write_merged(target, chunks, replaces=existing)
+            chunks = self._merged_chunks(dataset, sources, counts, require_change=not batches)
+            # Only with rules: a store written before retention need not know the keyword.
+            written_night = {"night": retention.today} if retention is not None else {}
+            bytes_out = self.store.write_merged(target, chunks, replaces=existing, **written_night)
+        except _UnchangedError:
+            return CompactionResult(dataset, day, "nothing_to_do", target, bytes_in=sum(o.size for o in sources))
+        except _EmptiedError:
+            # Every line expired: the objects go, with nothing written in their place.
+            self.store.delete([obj.key for obj in sources])
+            return self._result(dataset, day, "emptied", target, batches, sources, counts, 0, len(sources))
         except ConcurrentWriteError:
             logger.info("compaction lost a race", extra={"key": target})
             return CompactionResult(dataset, day, "lost_race", target, inputs=len(batches))
@@ -138,20 +195,40 @@ class Compactor:
             return CompactionResult(dataset, day, "refused", target, inputs=len(batches), reason=str(refused))
         # Only now, with every line safely in the merged object, do the batch objects go.
         self.store.delete([obj.key for obj in batches])
+        return self._result(dataset, day, "compacted", target, batches, sources, counts, bytes_out, len(batches))
+
+    @staticmethod
+    def _result(
+        dataset: str,
+        day: date,
+        state: State,
+        target: str,
+        batches: list[StoredObject],
+        sources: list[StoredObject],
+        counts: _Counts,
+        bytes_out: int,
+        deleted: int,
+    ) -> CompactionResult:
         return CompactionResult(
             dataset,
             day,
-            "compacted",
+            state,
             target,
             inputs=len(batches),
             lines_in=counts.lines_in,
             lines_out=counts.lines_out,
             bytes_in=sum(obj.size for obj in sources),
             bytes_out=bytes_out,
-            deleted=len(batches),
+            deleted=deleted,
+            expired=counts.retention.removed if counts.retention else 0,
+            stripped=counts.retention.stripped if counts.retention else 0,
         )
 
-    def _merged_chunks(self, dataset: str, sources: list[StoredObject], counts: _Counts) -> Iterator[str]:
+    def _merged_chunks(
+        self, dataset: str, sources: list[StoredObject], counts: _Counts, *, require_change: bool = False
+    ) -> Iterator[str]:
+        """The merged object's text, chunk by chunk. `require_change`: raise _UnchangedError at the end
+        when retention changed no line (nothing is written), _EmptiedError when no line is left."""
         is_csv = DATASETS[dataset].startswith("csv")
         terminator = "\r\n" if is_csv else "\n"
         seen: set[str] = set()
@@ -177,19 +254,51 @@ class Compactor:
                 if identity in seen:
                     continue
                 seen.add(identity)
+                if counts.retention is not None:
+                    rewritten = counts.retention.apply(line)
+                    if rewritten is None:
+                        continue
+                    line = rewritten
                 kept.append(line + suffix + terminator)
             counts.lines_out += len(kept)
             yield "".join(kept)
+        # Raised after the last chunk and before the store writes anything (it builds the whole object first).
+        if counts.retention is not None and counts.lines_out == 0 and counts.retention.changed:
+            raise _EmptiedError
+        if require_change and (counts.retention is None or not counts.retention.changed):
+            raise _UnchangedError
 
 
 class _Counts:
     def __init__(self) -> None:
         self.lines_in = 0
         self.lines_out = 0
+        self.retention: LineRetention | None = None
+
+
+class _UnchangedError(Exception):
+    """A day visited for retention whose lines all stay as they are: nothing to write."""
+
+
+class _EmptiedError(Exception):
+    """Every line of the day expired: its objects are deleted, none is written."""
 
 
 class _RefusedError(Exception):
     pass
+
+
+_PARTITION = re.compile(r"/year=(\d{4})/month=(\d{2})/day=(\d{2})/")
+
+
+def _day_of(key: str) -> date | None:
+    found = _PARTITION.search(key)
+    if found is None:
+        return None
+    try:
+        return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        return None
 
 
 def _json_event_id(line: str) -> str:

@@ -20,13 +20,14 @@ from guildlog.errors import NormalizationError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope, QuarantineLine, RawArchiveLine
 from guildlog.models.row import EventRow
-from guildlog.services import feed_shards, hot_items, keys
+from guildlog.services import feed_shards, hot_items, keys, privacy
 from guildlog.services.csv_render import render_csv
 from guildlog.services.directory import Directory, Resolution
 from guildlog.services.event_ids import event_id
 from guildlog.services.normalize import event_time, normalize
 from guildlog.services.partition import object_key, partition_day
-from guildlog.services.timefmt import utcnow
+from guildlog.services.redaction import redact
+from guildlog.services.timefmt import iso, utcnow
 
 # Discord's clock, the relay's and Lambda's differ by seconds, not days: an event dated further
 # ahead of ingest's clock would sort first in its guild's feed and outlive every retention.
@@ -72,6 +73,8 @@ class IngestResult:
     duplicates: int
     quarantined: int
     objects: int
+    # Events from channels the guild keeps out of the record: dropped, only counted.
+    unrecorded: int = 0
 
     def answer(self) -> dict[str, Any]:
         return {
@@ -190,8 +193,13 @@ class Ingestor:
         seen: set[str] = set()
         in_batch_duplicates = 0
         now = self.clock()
+        dropped = self._unrecorded(envelope)
 
-        for event, raw in zip(envelope.events, raw_events, strict=True):
+        for index, (event, received) in enumerate(zip(envelope.events, raw_events, strict=True)):
+            if index in dropped:
+                continue
+            # Credentials never reach the archive (services/redaction.py); nothing else is changed.
+            raw, secrets = redact(received)
             eid = event_id(event, envelope)
             ahead = False
             try:
@@ -206,9 +214,9 @@ class Ingestor:
                 in_batch_duplicates += 1
                 continue
             seen.add(eid)
-            raw_line = RawArchiveLine(event_id=eid, batch_id=batch_id, relay=relay, event=raw)
+            raw_line = RawArchiveLine(event_id=eid, batch_id=batch_id, relay=relay, event=raw, redacted=secrets or None)
             try:
-                raw_by_day[day].append(raw_line.model_dump_json())
+                raw_by_day[day].append(raw_line.line())
             except PydanticSerializationError:
                 # Valid JSON in, yet no UTF-8 JSON out: one bad event must not fail its whole batch
                 # with a 5xx that the relay would retry forever.
@@ -240,6 +248,7 @@ class Ingestor:
         self._hand_over(rows)
         self._hand_over_gaps(envelope, {r.event_id for r in rows})
         self._queue_copies(rows, data_by_row)
+        self._count_unrecorded(batch_id, envelope, dropped)
         quarantined = sum(len(v) for v in quarantine_by_day.values())
         return IngestResult(
             batch_id=batch_id,
@@ -247,7 +256,64 @@ class Ingestor:
             duplicates=stored_before + in_batch_duplicates,
             quarantined=quarantined,
             objects=objects,
+            unrecorded=len(dropped),
         )
+
+    # --- channels never recorded (docs/data-rights.md, "Privacy") ---
+    def _unrecorded(self, envelope: Envelope) -> set[int]:
+        """The positions of the events that happened in a channel their guild keeps out of the record.
+
+        Only guilds that list such channels cost anything beyond the cached config read; a thread
+        created in a private channel is remembered in the directory (its parent only)."""
+        pairs = [(event.t, event.d) for event in envelope.events]
+        configs = self._configs({privacy.guild_of(d) for _, d in pairs})
+        private = {g: c.unrecorded_channels for g, c in configs.items() if c is not None and c.unrecorded_channels}
+        if not private:
+            return set()
+        lookup = self.directory.store.snapshots if self.directory is not None else None
+        verdict = privacy.unrecorded(pairs, private, lookup)
+        if verdict.private_threads and self.directory is not None:
+            self.directory.store.put_snapshots(
+                [
+                    privacy.thread_parent_items(
+                        str(privacy.guild_of(pairs[i][1])),
+                        thread_id,
+                        parent_id,
+                        iso(envelope.events[i].received_at),
+                        event_id(envelope.events[i], envelope),
+                    )
+                    for i, (thread_id, parent_id) in sorted(verdict.private_threads.items())
+                ]
+            )
+        return verdict.dropped
+
+    def _count_unrecorded(self, batch_id: str, envelope: Envelope, dropped: set[int]) -> None:
+        """One counter item per guild and day received for the events dropped (`unrecorded`): what
+        `/logs status` shows. Keyed by the batch, so a retried batch rewrites the same items."""
+        if not dropped:
+            return
+        by_guild: dict[tuple[str, str], int] = defaultdict(int)
+        for index in dropped:
+            event = envelope.events[index]
+            guild_id = privacy.guild_of(event.d)
+            if guild_id:
+                by_guild[(guild_id, partition_day(event.received_at).isoformat())] += 1
+        configs = self._configs({g for g, _ in by_guild})
+        items: list[hot_items.Item] = []
+        for (guild_id, day), count in sorted(by_guild.items()):
+            day_end = int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp()) + 86_400
+            config = configs.get(guild_id)
+            retention = config.retention_days if config else self.default_retention_days
+            items.append(
+                {
+                    "PK": keys.day_pk(guild_id, day),
+                    "SK": keys.delta_sk(batch_id) + "#unrecorded",
+                    "kind": "counter_delta",
+                    "unrecorded": count,
+                    "expires_at": day_end + retention * 86_400,
+                }
+            )
+        self.store.put_items(items)
 
     def _resolve(self, rows: list[EventRow], data_by_row: dict[str, Any]) -> Resolution | None:
         """The rows' before → after from the directory (read before anything is written, so the

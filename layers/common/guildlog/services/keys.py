@@ -71,6 +71,21 @@ def category_index_pk(guild_id: str | None, category: str) -> str:
     return f"{guild_pk(guild_id)}#K#{category}"
 
 
+# GSI3 partition listing the guilds whose config sets a retention or an archive mode: the nightly
+# retention pass reads it with one Query (the config item carries GSI3PK/GSI3SK once either is set).
+ARCHIVE_RETENTION_INDEX_PK = "ARCHIVE#RETENTION"
+
+
+# The rules of the last full sweep of the archive (their fingerprint), written by the nightly pass.
+ARCHIVE_SWEEP_PK = "ARCHIVE#SWEEP"
+ARCHIVE_SWEEP_SK = "RULES"
+
+
+def archive_retention_index(guild_id: str) -> dict[str, str]:
+    """The attributes that put a guild's config item in the archive retention index (GSI3)."""
+    return {"GSI3PK": ARCHIVE_RETENTION_INDEX_PK, "GSI3SK": guild_pk(guild_id)}
+
+
 def message_pk(message_id: str) -> str:
     return f"M#{message_id}"
 

@@ -21,6 +21,7 @@ from guildlog.services.compaction import (
     merged_key,
 )
 from guildlog.services.partition import object_key, partition_prefix
+from guildlog.services.retention import RetentionRules
 
 DAY = date(2026, 11, 20)
 _VERSIONS = itertools.count(1)
@@ -34,6 +35,11 @@ class MemoryBucket:
         self.log: list[tuple[str, str]] = []
         self.before_write: Callable[[], None] | None = None
         self.fail_delete_once = False
+        self.nights: dict[str, date | None] = {}
+
+    def retention_night(self, obj: StoredObject) -> date | None:
+        self.log.append(("head", obj.key))
+        return self.nights.get(obj.key)
 
     def put(self, key: str, text: str) -> None:
         # ETags unique across every bucket object of the test, like S3's versions of one key.
@@ -59,7 +65,9 @@ class MemoryBucket:
                 raise ConcurrentWriteError("changed", key=obj.key)
             yield text
 
-    def write_merged(self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None) -> int:
+    def write_merged(
+        self, key: str, chunks: Iterable[str], *, replaces: StoredObject | None, night: date | None = None
+    ) -> int:
         text = "".join(chunks)
         if self.before_write:
             hook, self.before_write = self.before_write, None
@@ -71,6 +79,7 @@ class MemoryBucket:
             self.log.append(("write-refused", key))
             raise ConcurrentWriteError("condition failed", key=key)
         self.put(key, text)
+        self.nights[key] = night
         self.log.append(("write", key))
         return len(gzip.compress(text.encode()))
 
@@ -264,3 +273,62 @@ def test_is_batch_object_accepts_every_batch_key_when_the_ingest_path_wrote_it()
     for batch_id in ("b", "relay-0.17_3", "A" * 128):
         key = object_key("raw", DAY, batch_id)
         assert is_batch_object("raw", key, partition_prefix("raw", DAY))
+
+
+# --- archive retention ---
+
+
+def _retention(guild_days: dict[str, int], today_offset: int) -> RetentionRules:
+    from datetime import timedelta
+
+    from guildlog.services.retention import GuildRetention
+
+    guilds = {g: GuildRetention(days) for g, days in guild_days.items()}
+    return RetentionRules(today=DAY + timedelta(days=today_offset), max_days=3650, default_days=365, guilds=guilds)
+
+
+def _guild_lines(*pairs: tuple[str, str]) -> str:
+    return "".join(event_line(i, guild_id=g) + "\n" for i, g in pairs)
+
+
+def test_compactor_rewrites_no_object_when_a_past_day_holds_nothing_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000002")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert result.state == "nothing_to_do"
+    assert [op for op, _ in bucket.log] == ["list", "head", "read"]
+
+
+def test_compactor_reads_no_past_day_when_it_was_rewritten_since_it_last_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001"), ("e2", "900000000000000002")))
+    assert Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 8)).expired == 1
+    bucket.log.clear()
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert result.state == "nothing_to_do"
+    assert [op for op, _ in bucket.log] == ["list", "head"]
+
+
+def test_compactor_drops_only_the_expired_guilds_lines_when_a_past_day_is_visited() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001"), ("e2", "900000000000000002")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert (result.state, result.expired) == ("compacted", 1)
+    assert ids_in(bucket.text(merged_key("events", DAY))) == ["e2"]
+
+
+def test_compactor_deletes_the_days_objects_when_every_line_expired() -> None:
+    bucket = MemoryBucket()
+    bucket.put(merged_key("events", DAY), _guild_lines(("e1", "900000000000000001")))
+    bucket.put(object_key("events", DAY, "late"), _guild_lines(("e2", "900000000000000001")))
+
+    result = Compactor(bucket).compact("events", DAY, _retention({"900000000000000001": 7}, 10))
+
+    assert (result.state, result.expired) == ("emptied", 2)
+    assert bucket.objects == {}

@@ -34,6 +34,9 @@ GUILD = "100000000000000001"
         pytest.param(keys.activity_sk("2026-03-07T12:10", "b"), "H#2026-03-07T12:10#b", id="activity"),
         pytest.param(keys.relay_index_sk("2026-03-07", 3), "D#2026-03-07#S#3", id="shard-seen"),
         pytest.param(keys.attachment_sk("300000000000000001"), "A#300000000000000001", id="attachment-copy"),
+        pytest.param(keys.archive_retention_index(GUILD)["GSI3PK"], "ARCHIVE#RETENTION", id="retention-index"),
+        pytest.param(keys.archive_retention_index(GUILD)["GSI3SK"], f"G#{GUILD}", id="retention-index-sk"),
+        pytest.param(f"{keys.ARCHIVE_SWEEP_PK}/{keys.ARCHIVE_SWEEP_SK}", "ARCHIVE#SWEEP/RULES", id="archive-sweep"),
     ],
 )
 def test_keys_spell_each_key_as_documented_when_built(made: str, spelled: str) -> None:

@@ -53,6 +53,8 @@ LOG_KINDS = (
 )
 LOG_TARGETS = ("all", *LOG_CATEGORIES, *(k for k in LOG_KINDS if k not in LOG_CATEGORIES))
 DELIVERY_MODES = ("bot", "webhook")
+# What the nightly pass does to archive lines past a server's retention (models.config.GuildConfig.archive_mode).
+ARCHIVE_MODES = ("everything", "content-only")
 # /logs export's formats (services.exports.FORMATS; a test checks they agree).
 EXPORT_FORMATS = ("json", "csv", "dce")
 
@@ -330,11 +332,33 @@ LOGS = Command(
                         Option(
                             p.INTEGER,
                             "days",
-                            "Days (the archive keeps everything regardless)",
+                            "Days (the searchable logs, and the archive the next night)",
                             required=True,
                             min_value=MIN_RETENTION_DAYS,
                             max_value=MAX_RETENTION_DAYS,
                         ),
+                        Option(
+                            p.STRING,
+                            "archive",
+                            "Past the retention, delete everything (default) or only the content",
+                            choices=tuple(Choice(m, m) for m in ARCHIVE_MODES),
+                        ),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "privacy",
+                    "Keep a channel or category out of the record altogether, or record it again",
+                    handler=routes.config_privacy,
+                    options=(
+                        Option(
+                            p.CHANNEL,
+                            "channel",
+                            "The channel or category",
+                            required=True,
+                            channel_types=(*p.LOGGED_CHANNEL_TYPES, p.GUILD_CATEGORY),
+                        ),
+                        Option(p.BOOLEAN, "record", "Record it (true) or never record it (false)", required=True),
                     ),
                     mutates=True,
                 ),

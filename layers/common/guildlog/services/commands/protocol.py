@@ -41,6 +41,7 @@ SECONDARY = 2
 # Channel types offered by channel options: text, announcement, threads, forum, voice, stage.
 GUILD_TEXT = 0
 GUILD_VOICE = 2
+GUILD_CATEGORY = 4
 GUILD_ANNOUNCEMENT = 5
 ANNOUNCEMENT_THREAD = 10
 PUBLIC_THREAD = 11

@@ -100,3 +100,9 @@ def config_attachments(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import attachment_settings
 
     return attachment_settings.attachments(call, ports)
+
+
+def config_privacy(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import settings
+
+    return settings.privacy(call, ports)

@@ -24,6 +24,7 @@ from guildlog.errors import CommandError
 from guildlog.services import keys
 from guildlog.services.commands.context import Call, Item, Ports, Reply
 from guildlog.services.commands.definitions import (
+    ARCHIVE_MODES,
     CONFIGURABLE_CATEGORIES,
     DELIVERY_MODES,
     LOG_TARGETS,
@@ -205,11 +206,48 @@ def retention(call: Call, ports: Ports) -> Reply:
     days = call.required("days")
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
         raise CommandError(f"`days` is a whole number from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}.")
-    config = _write(call, ports, set_fields={"retention_days": days})
+    mode = call.string_option("archive")
+    if mode is not None and mode not in ARCHIVE_MODES:
+        raise CommandError(f"`archive` is one of {', '.join(ARCHIVE_MODES)}.")
+    fields: dict[str, Any] = {"retention_days": days, **keys.archive_retention_index(call.guild_id)}
+    if mode is not None:
+        fields["archive_mode"] = mode
+    config = _write(call, ports, set_fields=fields)
     head = (
         f"Events ingested from now on stay searchable {days} days; events already stored keep their expiry. "
-        f"{_TAKES_EFFECT}"
+        f"{_TAKES_EFFECT}\n{archive_line(config, ports.default_retention_days)}"
     )
+    return Reply(f"{head}\n\n{render(config, ports.default_retention_days)}")
+
+
+# --- archive retention and channels never recorded (docs/data-rights.md) ---
+def archive_line(config: Item, default_retention_days: int) -> str:
+    """What the nightly pass does to this server's archive past its retention."""
+    days = int(config.get("retention_days") or default_retention_days)
+    if config.get("archive_mode") == "content-only":
+        return f"archive: content older than {days} days is removed nightly; who, when and where stay"
+    return f"archive: events older than {days} days are deleted nightly"
+
+
+def privacy(call: Call, ports: Ports) -> Reply:
+    """`/logs config privacy channel:<#c> record:<bool>`: a channel or category kept out of the record."""
+    call.require_manage_guild("Changing the logging configuration")
+    chosen = call.channel_option("channel")
+    if chosen is None:
+        raise CommandError("`channel` is required.")
+    record = call.required("record")
+    if not isinstance(record, bool):
+        raise CommandError("`record` is true or false.")
+    if record:
+        config = _write(call, ports, delete_from_sets={"unrecorded_channels": chosen})
+        head = f"<#{chosen}> is recorded again, from the next event. {_TAKES_EFFECT}"
+    else:
+        config = _write(call, ports, add_to_sets={"unrecorded_channels": chosen})
+        head = (
+            f"<#{chosen}> (and, for a category, every channel and thread in it) is no longer recorded: its events "
+            f"are dropped before anything is stored, and only counted. What was recorded before stays until the "
+            f"retention removes it. {_TAKES_EFFECT}"
+        )
     return Reply(f"{head}\n\n{render(config, ports.default_retention_days)}")
 
 
@@ -248,6 +286,9 @@ def render(config: Item, default_retention_days: int) -> str:
     if disabled:
         lines.append("archived only: " + ", ".join(disabled))
     lines.append("ignored channels: " + (" ".join(f"<#{c}>" for c in ignored) if ignored else "none"))
+    unrecorded = sorted(config.get("unrecorded_channels") or [])
+    lines.append("never recorded: " + (" ".join(f"<#{c}>" for c in unrecorded) if unrecorded else "none"))
+    lines.append(archive_line(config, default_retention_days))
     lines.extend(render_log(config))
     if config.get("updated_by"):
         lines.append(f"_last changed by <@{config['updated_by']}>_")

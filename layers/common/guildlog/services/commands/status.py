@@ -46,7 +46,13 @@ def run(call: Call, ports: Ports) -> Reply:
     config = ports.reader.get(keys.guild_pk(call.guild_id), keys.CONFIG_SK) or {}
     days = int(config.get("retention_days") or ports.default_retention_days)
     source = "this server's setting" if config.get("retention_days") else "the stack's default"
-    lines.append(f"**Retention** {days} days ({source}); the S3 archive keeps everything.")
+    lines.append(f"**Retention** {days} days ({source}).")
+    # --- archive retention and channels never recorded ---
+    from guildlog.services.commands.settings import archive_line
+
+    lines.append(archive_line(config, ports.default_retention_days))
+    if total.get("unrecorded"):
+        lines.append(f"**Not recorded today** {int(total['unrecorded'])} events from private channels (dropped)")
     lines.extend(log_lines(config))
     return Reply(fit("\n".join(lines), p.MAX_CONTENT_CHARS))
 

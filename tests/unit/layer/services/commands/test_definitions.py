@@ -69,6 +69,7 @@ def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
             "delivery",
             "test",
             "attachments",
+            "privacy",
         )
     }
 

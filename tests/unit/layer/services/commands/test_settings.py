@@ -97,3 +97,35 @@ def test_config_refuses_when_the_channel_is_in_another_server(table: MemoryTable
     with pytest.raises(CommandError, match="not in this server"):
         config("ignore", ports, channel=fx.OTHER_CHANNEL, channel_guilds={fx.OTHER_CHANNEL: fx.OTHER_GUILD})
     assert (keys.guild_pk(fx.GUILD), keys.CONFIG_SK) not in table.items
+
+
+def test_config_privacy_lists_a_channel_as_never_recorded_when_record_is_off(table: MemoryTable, ports: Ports) -> None:
+    reply = config("privacy", ports, channel=fx.CHANNEL, record=False)
+
+    assert stored(table).unrecorded_channels == frozenset({fx.CHANNEL})
+    assert f"never recorded: <#{fx.CHANNEL}>" in reply.content
+
+
+def test_config_privacy_records_a_channel_again_when_record_is_on(table: MemoryTable, ports: Ports) -> None:
+    config("privacy", ports, channel=fx.CHANNEL, record=False)
+    config("privacy", ports, channel=fx.CHANNEL, record=True)
+
+    assert stored(table).unrecorded_channels == frozenset()
+
+
+def test_config_privacy_refuses_when_record_is_missing(ports: Ports) -> None:
+    with pytest.raises(CommandError):
+        config("privacy", ports, channel=fx.CHANNEL)
+
+
+def test_config_retention_puts_the_server_in_the_archive_index_when_set(table: MemoryTable, ports: Ports) -> None:
+    config("retention", ports, days=7, archive="content-only")
+
+    item = table.items[(keys.guild_pk(fx.GUILD), keys.CONFIG_SK)]
+    assert (item["GSI3PK"], item["GSI3SK"]) == (keys.ARCHIVE_RETENTION_INDEX_PK, keys.guild_pk(fx.GUILD))
+    assert stored(table).archive_mode == "content-only"
+
+
+def test_config_retention_refuses_when_the_archive_choice_is_unknown(ports: Ports) -> None:
+    with pytest.raises(CommandError, match="archive"):
+        config("retention", ports, days=7, archive="some")

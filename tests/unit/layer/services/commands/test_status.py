@@ -105,3 +105,22 @@ def test_status_says_more_than_a_page_when_the_last_hour_fills_one(
     table.add_rows([row(event_id=f"gw:s:{n}", occurred_at=iso(NOW - timedelta(minutes=n))) for n in range(4)])
 
     assert "**This server** 3+ events in the last hour" in ask(ports)
+
+
+def test_status_counts_events_not_recorded_today_when_private_channels_spoke(table: MemoryTable, ports: Ports) -> None:
+    from guildlog.services import keys
+
+    day = NOW.date().isoformat()
+    table.put({"PK": keys.day_pk(fx.GUILD, day), "SK": "B#b1#unrecorded", "kind": "counter_delta", "unrecorded": 4})
+
+    assert "**Not recorded today** 4 events" in ask(ports)
+
+
+def test_status_says_what_the_archive_keeps_when_the_server_chose_content_only(
+    table: MemoryTable, ports: Ports
+) -> None:
+    table.update_config(
+        fx.GUILD, actor_id=fx.MODERATOR, at=iso(NOW), set_fields={"retention_days": 7, "archive_mode": "content-only"}
+    )
+
+    assert "archive: content older than 7 days is removed nightly" in ask(ports)
