@@ -26,12 +26,18 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         from guildlog.adapters.notify_queue import NotifyQueue
 
         notifier = NotifyQueue(settings.notify_queue_url)
+    archive_queue = None
+    if settings.archive_queue_url:
+        from guildlog.adapters.archive_queue import ArchiveQueue
+
+        archive_queue = ArchiveQueue(settings.archive_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
         default_retention_days=settings.retention_days,
         directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
+        archive_queue=archive_queue,
     )
     return settings, ingestor
 

@@ -26,6 +26,8 @@ class Settings(BaseModel):
     worker_function: str = ""
     # IngestFunction hands rows for the moderation log to NotifyFunction through this SQS FIFO queue.
     notify_queue_url: str = ""
+    # IngestFunction hands each batch's archive lines to ArchiveFunction through this SQS queue.
+    archive_queue_url: str = ""
     # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
     oauth_client_secret_arn: str = ""
     web_session_secret_arn: str = ""
