@@ -169,18 +169,18 @@ class ArchiveWriter:
         for batch_id in sorted(batches):
             batch = batches[batch_id][0]
             report.lines += batch.lines
-            for day, lines in batch.days.items():
+            for day, day_lines in batch.days.items():
                 for dataset in ("raw", "events", "quarantine"):
-                    if getattr(lines, dataset):
+                    if getattr(day_lines, dataset):
                         objects[(dataset, day)].append(batch)
         failed: set[str] = set(report.malformed)
         for (dataset, day), members in sorted(objects.items()):
             name = group_name([b.batch_id for b in members])
-            lines = [line for b in members for line in getattr(b.days[day], dataset)]
+            texts: list[str] = [line for b in members for line in getattr(b.days[day], dataset)]
             try:
-                self.archive.put(object_key(dataset, day, name), _jsonl(lines))
+                self.archive.put(object_key(dataset, day, name), _jsonl(texts))
                 if dataset == "events":
-                    rows = [EventRow.model_validate_json(line) for line in lines]
+                    rows = [EventRow.model_validate_json(text) for text in texts]
                     self.archive.put(object_key("events_csv", day, name), render_csv(rows))
                     report.objects += 1
                 report.objects += 1
