@@ -14,7 +14,15 @@ from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
 
 REPO = Path(__file__).resolve().parents[1]
-WRITE_OPERATIONS = {"BatchWriteItem", "PutItem", "UpdateItem", "TransactWriteItems", "DeleteItem", "PutObject"}
+WRITE_OPERATIONS = {
+    "BatchWriteItem",
+    "PutItem",
+    "UpdateItem",
+    "TransactWriteItems",
+    "DeleteItem",
+    "PutObject",
+    "SendMessage",
+}
 
 
 def _item_size(item: dict[str, Any]) -> int:
@@ -44,12 +52,14 @@ class CallCounter:
         self.written: list[dict[str, Any]] = []
         self.put_bytes = 0
         self.read_keys = 0
+        self.message_bytes: list[int] = []
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register("before-call.*.*", self._count)
         client.meta.events.register("provide-client-params.dynamodb.BatchWriteItem", self._batch_write)
         client.meta.events.register("provide-client-params.dynamodb.BatchGetItem", self._batch_get)
         client.meta.events.register("provide-client-params.s3.PutObject", self._put_object)
+        client.meta.events.register("provide-client-params.sqs.SendMessage", self._send_message)
         return client
 
     def _count(self, model: Any, **_: Any) -> None:
@@ -70,6 +80,9 @@ class CallCounter:
     def _put_object(self, params: Any, **_: Any) -> None:
         self.put_bytes += len(params.get("Body") or b"")
 
+    def _send_message(self, params: Any, **_: Any) -> None:
+        self.message_bytes.append(len(params["MessageBody"].encode("utf-8")))
+
     def writes(self) -> int:
         return sum(n for op, n in self.calls.items() if op in WRITE_OPERATIONS)
 
@@ -78,6 +91,7 @@ class CallCounter:
         self.written.clear()
         self.put_bytes = 0
         self.read_keys = 0
+        self.message_bytes.clear()
 
 
 def _stack() -> tuple[Any, Any, CallCounter]:
@@ -115,28 +129,52 @@ def _gsi_entries(item: dict[str, Any]) -> int:
 
 
 def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
-    """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto:
-    write calls and their floor (every item in BatchWriteItem chunks of 25, one PutObject per dataset
-    and partition day), write units (each item and each GSI entry, 1 per KB started) and their floor
-    (1 each: the items and index entries of the documented access patterns), reads, S3 bytes."""
+    """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto, with
+    the archive hand-off (ArchiveQueue) and ArchiveFunction's writer reading every queued message as one
+    invocation: write calls and their floor (every item in BatchWriteItem chunks of 25, one SendMessage or,
+    for a batch too large to queue, one PutObject per dataset and partition day), write units (each item
+    and each GSI entry, 1 per KB started) and their floor (1 each: the items and index entries of the
+    documented access patterns), reads, the messages' sizes, the writer's PUTs and seconds, S3 bytes."""
+    import boto3
     from moto import mock_aws
 
+    from guildlog.adapters.archive_queue import ArchiveQueue
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.services.archive_batches import ArchiveWriter
     from guildlog.services.ingest import Ingestor
 
     batch = gateway_events(events, seed=batch_size)
     floor_calls = 0
     with mock_aws():
         ddb, s3, counter = _stack()
-        ingestor = Ingestor(S3Archive("bench-archive", s3), DynamoStore("bench", ddb))
+        sqs = counter.attach(boto3.client("sqs", region_name="us-east-1"))
+        queue_url = sqs.create_queue(QueueName="bench-archive")["QueueUrl"]
+        counter.reset()
+        ingestor = Ingestor(
+            S3Archive("bench-archive", s3), DynamoStore("bench", ddb), archive_queue=ArchiveQueue(queue_url, sqs)
+        )
         for envelope, raw in _envelopes(batch, batch_size, f"w{batch_size}"):
             before_items, before_puts = len(counter.written), counter.calls["PutObject"]
+            before_sends = counter.calls["SendMessage"]
             ingestor.ingest(envelope, raw)
             floor_calls += math.ceil((len(counter.written) - before_items) / 25)
-            floor_calls += counter.calls["PutObject"] - before_puts
+            floor_calls += counter.calls["PutObject"] - before_puts + counter.calls["SendMessage"] - before_sends
         writes = counter.writes()
+        transactions = counter.calls["TransactWriteItems"]
         items = list(counter.written)
+        read_calls, read_keys = counter.calls["BatchGetItem"], counter.read_keys
+        direct_puts, ingest_bytes = counter.calls["PutObject"], counter.put_bytes
+        sizes = list(counter.message_bytes)
+        # ArchiveFunction: every queued message in one invocation, as one batching window delivers them.
+        records = []
+        while answer := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+            records += [(m["MessageId"], m["Body"]) for m in answer]
+        counter.reset()
+        started = time.process_time()
+        ArchiveWriter(S3Archive("bench-archive", s3)).write(records)
+        archive_cpu = time.process_time() - started
+        archive_puts, archive_bytes = counter.calls["PutObject"], counter.put_bytes
     units = sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items)
     floor_units = sum(1 + _gsi_entries(i) for i in items)
     counters = [i for i in items if i.get("kind") in ("counter_delta", "shard_activity", "shard_seen")]
@@ -144,15 +182,21 @@ def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
         "batch_size": batch_size,
         "writes": writes * 1000 / events,
         "floor": floor_calls * 1000 / events,
-        "transactions": counter.calls["TransactWriteItems"] * 1000 / events,
+        "transactions": transactions * 1000 / events,
         "units": units / events,
         "floor_units": floor_units / events,
         "counter_units": sum(_write_units(i) for i in counters) / events,
-        "read_units": 0.5 * counter.read_keys / events,  # eventually consistent, items under 4 KB
-        "read_calls": counter.calls["BatchGetItem"] * 1000 / events,
-        "puts": counter.calls["PutObject"] / events,
-        "s3_bytes": counter.put_bytes / events,
+        "read_units": 0.5 * read_keys / events,  # eventually consistent, items under 4 KB
+        "read_calls": read_calls * 1000 / events,
+        "puts": direct_puts / events,
+        "s3_bytes": (ingest_bytes + archive_bytes) / events,
         "batches": math.ceil(events / batch_size) / events,
+        # The archive hand-off: messages per event, SQS requests billed per 64 KB started, mean bytes.
+        "messages": len(sizes) / events,
+        "send_requests": sum(math.ceil(n / 65_536) for n in sizes) / events,
+        "message_bytes": sum(sizes) / len(sizes) if sizes else 0.0,
+        "archive_puts_per_invocation": archive_puts,
+        "archive_cpu_per_event": archive_cpu / events,
     }
 
 
@@ -256,12 +300,29 @@ PRICE = {
     "lambda_request": 0.20 / 1e6,
     "apigw_request": 1.00 / 1e6,  # HTTP API, first 300 M a month, per 512 KB
     "athena_tb": 5.0,
+    "sqs_request": 0.40 / 1e6,  # standard queue, per request and per 64 KB of its payload
 }
 INGEST_MEMORY_GB = 1.0  # template.yaml: IngestFunction MemorySize 1024
 # Lambda bills wall time: each AWS call from ingest waits on the network. An assumption (a typical
 # in-region DynamoDB/S3 round trip), stated so it can be changed; the local stack cannot measure it.
 AWS_CALL_SECONDS = 0.010
 ATHENA_MIN_BYTES = 10 * 1024**2  # Athena bills at least 10 MB per query
+# ArchiveFunction's event source (template.yaml): a batch closes after the window, at BatchSize messages,
+# or at Lambda's 6 MB synchronous payload, whichever comes first.
+ARCHIVE_WINDOW_S = 300
+ARCHIVE_BATCH_SIZE = 10_000
+ARCHIVE_PAYLOAD_BYTES = 6 * 1024 * 1024
+ARCHIVE_MEMORY_GB = 1.0  # template.yaml: ArchiveFunction MemorySize 1024
+SQS_CHUNK = 65_536
+# Lambda's pollers long-poll an idle queue (20 s): about 5 pollers x 3 requests a minute, a fixed monthly
+# cost like the alarms and NotifyQueue's pollers, not a cost per event (an assumption: AWS does not
+# publish the poller count).
+IDLE_POLL_REQUESTS_PER_MONTH = 5 * 3 * 60 * 24 * 30
+# Before archive batching (commit f81d2ac, the same benchmark): total USD per million events.
+BEFORE_BATCHING = {"small": 20.84, "busy": 3.72, "largest": 2.09}
+# What the relay would send if it held a quiet server's events this long before flushing (the live
+# moderation log would wait as long): batch sizes for the small server, for comparison only.
+LINGER_S = (60, 300)
 # Servers by events per day; the relay flushes a batch at 500 events or after 1 s, so a batch holds
 # what a server sends in a second (at least 1, at most 500).
 SERVERS = {"small": 10_000, "busy": 1_000_000, "largest": 50_000_000}
@@ -279,33 +340,53 @@ def batch_size_for(per_day: int) -> int:
     return max(1, min(500, round(per_day / 86_400)))
 
 
+def archive_per_event(m: dict[str, float], per_day: int) -> dict[str, float]:
+    """ArchiveFunction's invocations, S3 PUTs and SQS receive/delete requests per event at this server's
+    rate: one invocation per batching window, cut short by BatchSize or the 6 MB payload."""
+    if not m["messages"]:
+        return {"invocations": 0.0, "puts": 0.0, "sqs": 0.0, "events_per_invocation": 0.0}
+    events_per_message = 1 / m["messages"]
+    by_window = per_day / 86_400 * ARCHIVE_WINDOW_S / events_per_message
+    messages = max(1.0, min(by_window, ARCHIVE_BATCH_SIZE, ARCHIVE_PAYLOAD_BYTES / m["message_bytes"]))
+    events = messages * events_per_message
+    # The event source receives 10 messages a call (billed per 64 KB too) and deletes them 10 a call.
+    receives = max(math.ceil(messages / 10), math.ceil(messages * m["message_bytes"] / SQS_CHUNK))
+    deletes = math.ceil(messages / 10)
+    return {
+        "invocations": 1 / events,
+        "puts": m["archive_puts_per_invocation"] / events,
+        "sqs": (receives + deletes) / events,
+        "events_per_invocation": events,
+    }
+
+
 def cost_per_million(m: dict[str, float], own_seconds_per_event: float, per_day: int, queries: int) -> dict[str, float]:
     """USD per million events by service, from one measurement `m` (write_calls) at this server's batch size."""
     million = 1e6
+    archive = archive_per_event(m, per_day)
     ddb = million * (m["units"] * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
-    s3 = million * (m["puts"] * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
+    s3 = million * ((m["puts"] + archive["puts"]) * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
+    sqs = million * (m["send_requests"] + archive["sqs"]) * PRICE["sqs_request"]
     calls_per_event = (m["writes"] + m["read_calls"]) / 1000
     seconds = million * (own_seconds_per_event + calls_per_event * AWS_CALL_SECONDS)
-    requests = million * m["batches"]
-    lam = seconds * INGEST_MEMORY_GB * PRICE["lambda_gb_s"] + requests * PRICE["lambda_request"]
-    api = requests * PRICE["apigw_request"]
+    archive_seconds = million * (m["archive_cpu_per_event"] + archive["puts"] * AWS_CALL_SECONDS)
+    requests = million * (m["batches"] + archive["invocations"])
+    lam = (
+        seconds * INGEST_MEMORY_GB * PRICE["lambda_gb_s"]
+        + archive_seconds * ARCHIVE_MEMORY_GB * PRICE["lambda_gb_s"]
+        + requests * PRICE["lambda_request"]
+    )
+    api = million * m["batches"] * PRICE["apigw_request"]
     # Each named query once a day over that day's `events/` objects (gzip JSON, as stored).
     day_bytes = max(ATHENA_MIN_BYTES, per_day * m["s3_bytes"] / 3)
     athena = queries * day_bytes / 1e12 * PRICE["athena_tb"] * million / per_day
-    return {"dynamodb": ddb, "s3": s3, "lambda": lam, "api_gateway": api, "athena": athena}
+    return {"dynamodb": ddb, "s3": s3, "sqs": sqs, "lambda": lam, "api_gateway": api, "athena": athena}
 
 
 _IMPORT_SNIPPETS = {
     "import boto3": "import boto3",
     "ingest module (functions/ingest/app.py)": function_snippet("functions/ingest/app.py"),
 }
-
-
-def _today(m: dict[str, float]) -> dict[str, float] | None:
-    """The measurement `m` with the write path of commit 2acfbcf in place of this one (S3, reads and
-    batches are the same in both); None where 2acfbcf was not measured at this batch size."""
-    before = TODAY.get(int(m["batch_size"]))
-    return {**m, **before} if before else None
 
 
 def report() -> None:
@@ -316,11 +397,14 @@ def report() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     print("== ingest ==")
-    sizes = sorted({100, 250, 500, *(batch_size_for(n) for n in SERVERS.values())})
+    small = SERVERS["small"]
+    lingered = {seconds: batch_size_for(small * seconds) for seconds in LINGER_S}
+    sizes = sorted({100, 250, 500, *(batch_size_for(n) for n in SERVERS.values()), *lingered.values()})
     results = {size: write_calls(size) for size in sizes}
     print(
-        "AWS write calls per 1,000 events (botocore hook) beside the floor"
-        " (items in BatchWriteItem chunks of 25, one PutObject per dataset/partition/batch)"
+        "AWS write calls per 1,000 events (botocore hook) beside the floor (items in BatchWriteItem chunks"
+        " of 25, one SendMessage per batch to ArchiveQueue, or one PutObject per dataset/partition for a batch"
+        " too large to queue); ArchiveFunction's PUTs are in the cost below"
     )
     print(f"{'batch size':>10} {'calls':>8} {'floor':>8} {'ratio':>6} {'transactions':>13}   target ≤ 1.10×")
     for size, r in results.items():
@@ -342,24 +426,44 @@ def report() -> None:
     print(f"Ingest throughput in process, in-memory stores (guildlog's own work): {own:,.0f} events/s (20,000 events)")
     queries = len(named_queries())
     print(
-        f"Cost per million events, USD, list prices (on-demand DynamoDB, S3, Lambda arm64 at"
-        f" {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call, HTTP API, Athena running"
-        f" the {queries} named queries once a day; Glue: none), now beside 2acfbcf:"
+        f"Cost per million events, USD, list prices (on-demand DynamoDB, S3, SQS standard per 64 KB request,"
+        f" Lambda arm64 at {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call for"
+        f" IngestFunction and ArchiveFunction, HTTP API, Athena running the {queries} named queries once a day;"
+        " Glue: none),"
+        " beside the same model before archive batching (one S3 object per dataset per batch):"
     )
     print(
-        f"{'server':>8} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'Lambda':>7} {'API GW':>7}"
-        f" {'Athena':>7} {'total':>7} {'2acfbcf':>8}   goal ≤ $2.50"
+        f"{'server':>8} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
+        f" {'API GW':>7} {'Athena':>7} {'total':>7} {'before':>7}   goal ≤ $2.50"
     )
+    rows = [(name, per_day, batch_size_for(per_day), BEFORE_BATCHING[name]) for name, per_day in SERVERS.items()]
+    rows += [(f"small+{t}s", small, size, None) for t, size in lingered.items()]
+    for name, per_day, size, before in rows:
+        now = cost_per_million(results[size], 1 / own, per_day, queries)
+        print(
+            f"{name:>8} {per_day:>11,} {size:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f} {now['sqs']:>7.3f}"
+            f" {now['lambda']:>7.3f} {now['api_gateway']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
+            f" {f'{before:.2f}' if before is not None else '—':>7}"
+        )
+    print(
+        "small+Ns: the small server if the relay held a quiet server's events N s before sending (batches of"
+        " that many seconds' events): what longer batching would save, at the price of the moderation log"
+        " posting up to N s later. The relay still sends after 1 s."
+    )
+    print("ArchiveQueue and ArchiveFunction per server (one invocation per 5-minute window, 6 MB or 10,000 messages):")
     for name, per_day in SERVERS.items():
         m = results[batch_size_for(per_day)]
-        now = cost_per_million(m, 1 / own, per_day, queries)
-        today = _today(m)
-        before = f"{sum(cost_per_million(today, 1 / own, per_day, queries).values()):.2f}" if today else "—"
+        archive = archive_per_event(m, per_day)
         print(
-            f"{name:>8} {per_day:>11,} {batch_size_for(per_day):>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f}"
-            f" {now['lambda']:>7.3f} {now['api_gateway']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
-            f" {before:>8}"
+            f"{name:>8}: {m['messages'] * per_day:>11,.0f} messages/day of {m['message_bytes'] / 1024:.1f} KB,"
+            f" {archive['invocations'] * per_day:>9,.0f} invocations/day of {archive['events_per_invocation']:,.0f}"
+            f" events, {archive['puts'] * per_day:>9,.0f} S3 PUTs/day (before: {per_day * 3 / m['batch_size']:,.0f})"
         )
+    idle = IDLE_POLL_REQUESTS_PER_MONTH * PRICE["sqs_request"]
+    print(
+        f"Not per event (fixed, like the alarms): ArchiveQueue's pollers while idle, about"
+        f" {IDLE_POLL_REQUESTS_PER_MONTH:,} requests a month = ${idle:.2f}/month (AWS free tier: 1 M requests a month)."
+    )
     stored = throughput_with_stored([10_000, 100_000])
     print(
         f"Ingest throughput under moto (1,000 events in batches of 500) with 10,000 events stored:"

@@ -19,6 +19,7 @@ def test_layer_check_loads_every_function_and_module_when_the_layer_is_built_fro
 
     assert report.problems == ()
     assert set(report.functions) == {
+        "archive",
         "attachment_copy",
         "compact",
         "gap_repair",

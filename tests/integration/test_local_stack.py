@@ -120,6 +120,7 @@ def test_local_stack_lands_batch_in_s3_and_dynamodb_when_post_is_signed(stack: L
     body = batch_body()
     status, answer = post(stack.gateway_events_url, body, signed_headers(stack.keys.relay_private_key, body))
     assert (status, answer["accepted"]) == (200, 1)
+    assert stack.drain(HTTP_TIMEOUT_S * 4)
     listed = stack.client("s3").list_objects_v2(Bucket=stack.bucket).get("Contents", [])
     partition = f"year={MOMENT:%Y}/month={MOMENT:%m}/day={MOMENT:%d}/"
     assert {key["Key"].split("/", 1)[0] for key in listed if partition in key["Key"]} >= {"raw", "events", "events_csv"}

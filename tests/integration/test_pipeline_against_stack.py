@@ -36,6 +36,8 @@ EVENTS = 60
 # The poster's timeout: a "stall" outlasts it whatever its length (the proxy answers only once the
 # client hung up), and ingest on the local stack answers well within it even on a loaded machine.
 CLIENT_TIMEOUT_S = 5.0
+# An upper bound for the archive queue to empty on a busy machine; never reached when things work.
+DRAIN_S = 120.0
 
 
 class FaultyProxy:
@@ -185,6 +187,7 @@ def test_pipeline_into_stack_loses_nothing_and_duplicates_nothing_when_webhook_f
         days = {item["occurred_at"]["S"][:10] for item in feed}
         reader = HotReader(stack.table, stack.client("dynamodb"))
         assert sum(day_counters(reader, GUILD, day)["messages"] for day in days) == EVENTS
+        assert stack.drain(DRAIN_S)
         s3 = stack.client("s3")
         raw_seqs: Counter[int] = Counter()
         for obj in s3.list_objects_v2(Bucket=stack.bucket, Prefix="raw/").get("Contents", []):

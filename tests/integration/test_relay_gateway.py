@@ -82,7 +82,8 @@ def empty_stack(stack: LocalStack) -> None:
 
 
 def raw_lines(stack: LocalStack) -> list[dict[str, Any]]:
-    """Every line of every raw/ object."""
+    """Every line of every raw/ object, once ArchiveFunction has written what ingest queued."""
+    assert stack.drain(PATIENCE_S)
     s3 = stack.client("s3")
     lines: list[dict[str, Any]] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix="raw/"):

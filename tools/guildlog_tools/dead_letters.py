@@ -9,6 +9,9 @@ again with which event:
 - EventBridge's dead letter (the nightly rule could not invoke CompactFunction): the event itself as
   the body, and the target and the error in the message attributes (TARGET_ARN, ERROR_CODE,
   ERROR_MESSAGE).
+- A queue's own message that its consumer kept failing on (ArchiveFunction's archive hand-offs,
+  moved by ArchiveQueue's redrive policy): replayed by queueing the body again on the queue it
+  came from (SQS's ListDeadLetterSourceQueues names it), where the function's event source takes it.
 
 Listing leaves every message in its queue (each is received, then made visible again at once).
 A replay invokes the function asynchronously, exactly as the original caller did, and deletes the
@@ -58,10 +61,12 @@ class DeadLetter:
     problem: str | None = None
     size: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # A queue's own message: replayed by sending `payload` (the body) back to its source queue.
+    requeue: bool = False
 
     @property
     def replayable(self) -> bool:
-        return self.problem is None and self.function is not None
+        return self.problem is None and (self.function is not None or self.requeue)
 
     def summary(self) -> dict[str, Any]:
         """What `guildlog dlq list` shows: never the payload itself (it may hold an interaction token)."""
@@ -73,6 +78,7 @@ class DeadLetter:
             "attempts": self.attempts,
             "error": self.error,
             "payload_bytes": self.size,
+            **({"target": "its source queue"} if self.requeue else {}),
             **({"problem": self.problem} if self.problem else {}),
         }
 
@@ -95,6 +101,18 @@ def parse_message(queue: str, message: dict[str, Any]) -> DeadLetter:
         document = json.loads(body)
     except ValueError:
         return DeadLetter(**base, problem="the body is not JSON", size=len(body.encode("utf-8", "replace")))
+    from guildlog.services.archive_batches import is_archive_message
+
+    if is_archive_message(body):
+        count = (message.get("Attributes") or {}).get("ApproximateReceiveCount")
+        return DeadLetter(
+            **base,
+            payload=body,
+            requeue=True,
+            attempts=int(count) if isinstance(count, str) and count.isdigit() else None,
+            error="ArchiveFunction did not write these archive lines (its log says why)",
+            size=len(body.encode("utf-8")),
+        )
     attributes = _string_attributes(message.get("MessageAttributes") or {})
     if isinstance(document, dict) and isinstance(document.get("requestContext"), dict):
         return _lambda_record(base, document)
@@ -266,6 +284,8 @@ class DeadLetterReader:
     def _replay_one(self, queue: DeadLetterQueue, letter: DeadLetter, dry_run: bool) -> str | None:
         if not letter.replayable:
             return letter.problem or "no function to replay to"
+        if letter.requeue:
+            return self._requeue(queue, letter, dry_run)
         body = json.dumps(letter.payload).encode("utf-8")
         if len(body) > MAX_ASYNC_PAYLOAD:
             return f"the payload ({len(body)} bytes) is over Lambda's async limit"
@@ -277,5 +297,22 @@ class DeadLetterReader:
             return f"Lambda refused the invoke ({type(exc).__name__})"
         if answer.get("StatusCode") != 202:
             return f"Lambda answered {answer.get('StatusCode')} instead of 202"
+        self.sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=letter.receipt_handle)
+        return None
+
+    def _requeue(self, queue: DeadLetterQueue, letter: DeadLetter, dry_run: bool) -> str | None:
+        """Send a queue's own message back to the one queue whose redrive policy moved it here."""
+        try:
+            sources = self.sqs.list_dead_letter_source_queues(QueueUrl=queue.url).get("queueUrls") or []
+        except Exception as exc:
+            return f"SQS did not say which queue feeds this one ({type(exc).__name__})"
+        if len(sources) != 1:
+            return f"{len(sources)} queues send their failures here; move the message by hand"
+        if dry_run:
+            return None
+        try:
+            self.sqs.send_message(QueueUrl=sources[0], MessageBody=letter.payload)
+        except Exception as exc:
+            return f"SQS refused the message ({type(exc).__name__})"
         self.sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=letter.receipt_handle)
         return None

@@ -20,9 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list or replay failed async work (worker jobs, nightly compactions) in the dead-letter queues",
         description="Every asynchronous path of the stack ends in a dead-letter queue when its retries run out: "
         "a worker job (a deferred answer and its command log) after three failed runs, a nightly compaction "
-        "after three failed runs or when its schedule could not invoke it. `list` shows what waits there and "
+        "after three failed runs or when its schedule could not invoke it, a batch's archive lines after "
+        "ArchiveFunction failed on them five times. `list` shows what waits there and "
         "why, leaving it in place; `replay` invokes each message's function again with its original event and "
-        "deletes the message once Lambda accepts the invoke. The queues are the stack outputs ending in "
+        "deletes the message once Lambda accepts the invoke (archive lines go back to ArchiveQueue). "
+        "The queues are the stack outputs ending in "
         f"{OUTPUT_SUFFIX}, or the running `guildlog dev` stack's with --local.",
         epilog="examples:\n"
         "  guildlog dlq list --stack guildlog\n"
@@ -67,7 +69,7 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{name}: {len(letters)} waiting")
         for letter in letters:
             info = letter.summary()
-            where = f"{info['function'] or '?'} after {info['attempts'] or '?'} attempts"
+            where = f"{info['function'] or info.get('target') or '?'} after {info['attempts'] or '?'} attempts"
             print(f"  {letter.message_id}  {letter.sent_at or '-'}  {where}")
             print(f"      {letter.problem or letter.error or 'no error recorded'}")
     return 0
@@ -83,7 +85,7 @@ def run_replay(args: argparse.Namespace) -> int:
     left = replayed = 0
 
     def report(letter: Any, problem: str | None) -> None:
-        target = letter.summary()["function"] or "?"
+        target = letter.summary()["function"] or letter.summary().get("target") or "?"
         print(f"  {letter.message_id}  {f'left: {problem}' if problem else f'{verb} to {target}'}")
 
     for queue in queues:

@@ -36,6 +36,8 @@ from guildlog_tools.local.stack import LocalStack
 DEFAULT_SESSION = Path("events") / "gateway" / "demo-session.jsonl"
 # The relay retries with backoff; a healthy local replay takes seconds, a stuck one is cut off here.
 RELAY_TIMEOUT_S = 300
+# Moto and the archive poller run on the same busy cores as everything else: a generous bound, not a wait.
+DRAIN_TIMEOUT_S = 120
 DATASETS = ("raw", "events", "events_csv", "quarantine")
 
 
@@ -213,6 +215,13 @@ def replay_session(run: DemoRun) -> None:
         )
 
 
+def drain_archive(run: DemoRun) -> None:
+    """Wait for ArchiveFunction to write what ingest queued (and NotifyFunction to post): the archive
+    is read next, and an accepted batch reaches S3 only through the archive queue."""
+    if not run.stack.drain(DRAIN_TIMEOUT_S):
+        raise RelayError(f"the archive queue was not drained within {DRAIN_TIMEOUT_S} s")
+
+
 def report_archive(run: DemoRun) -> None:
     """Objects per dataset per partition day: a batch that spans midnight writes to two days."""
     run.heading(f"S3 archive (bucket {run.stack.bucket}): objects per dataset and partition day")
@@ -363,11 +372,13 @@ def report_deleted_messages(run: DemoRun) -> None:
 STEPS: tuple[Step, ...] = (
     configure_log,
     replay_session,
+    drain_archive,
     report_archive,
     report_categories,
     report_counters,
     report_deleted_messages,
     send_slash_commands,
+    drain_archive,
     compact_archive,
     export_logs,
     run_named_queries,

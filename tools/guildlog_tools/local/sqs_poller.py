@@ -1,7 +1,8 @@
 """Lambda's SQS event source mapping, for the local stack: polls moto's queue, runs the function in-process.
 
 For each function with an `SQS` event in template.yaml, a thread receives up to `BatchSize`
-messages (long polling, one second), hands them to the function's own `lambda_handler` in the
+messages (long polling, one second; then, for a BatchSize over SQS's 10 a receive, more receives
+until the queue is empty or the batch full), hands them to the function's own `lambda_handler` in the
 event shape Lambda uses (`Records` of `eventSource: aws:sqs`), under the function's environment
 and the lock every local invocation takes, then deletes the messages not named in the answer's
 `batchItemFailures` (ReportBatchItemFailures). A failed message becomes visible again after a
@@ -26,6 +27,8 @@ from guildlog_tools.local.apigw import _INVOKE_LOCK, LocalLambdaContext, Route, 
 
 # Locally a failed message comes back after this, not after the queue's minutes-long visibility timeout.
 RETRY_VISIBILITY_S = 1
+# SQS's own cap on one ReceiveMessage; Lambda's BatchSize goes up to 10,000 for a standard queue.
+RECEIVE_LIMIT = 10
 
 
 @dataclass
@@ -109,7 +112,7 @@ class SqsPoller:
             try:
                 answer = sqs.receive_message(
                     QueueUrl=mapping.queue_url,
-                    MaxNumberOfMessages=mapping.batch_size,
+                    MaxNumberOfMessages=min(mapping.batch_size, RECEIVE_LIMIT),
                     WaitTimeSeconds=1,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
@@ -121,6 +124,7 @@ class SqsPoller:
             messages = answer.get("Messages") or []
             if not messages:
                 continue
+            messages += self._more(sqs, mapping, len(messages))
             with self._lock:
                 self._busy += 1
             try:
@@ -128,6 +132,24 @@ class SqsPoller:
             finally:
                 with self._lock:
                     self._busy -= 1
+
+    def _more(self, sqs: Any, mapping: Mapping, have: int) -> list[dict[str, Any]]:
+        """Up to `batch_size` in all for a mapping that batches more than one receive takes (Lambda
+        gathers them over its batching window; locally the window ends when the queue runs dry)."""
+        more: list[dict[str, Any]] = []
+        while have + len(more) < mapping.batch_size:
+            answer = sqs.receive_message(
+                QueueUrl=mapping.queue_url,
+                MaxNumberOfMessages=min(mapping.batch_size - have - len(more), RECEIVE_LIMIT),
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            received = answer.get("Messages") or []
+            if not received:
+                break
+            more += received
+        return more
 
     def _run(self, sqs: Any, mapping: Mapping, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(mapping, m) for m in messages]}

@@ -196,6 +196,12 @@ class LocalStack:
     ) -> None:
         self.stop()
 
+    def drain(self, timeout: float = 60.0) -> bool:
+        """Wait until every queue the stack's functions read is empty and no batch is running: then
+        ArchiveFunction has written every accepted batch's archive objects and NotifyFunction has posted
+        (True), or `timeout` seconds passed (False). A stack with no SQS events is always drained."""
+        return self.sqs_poller.wait_idle(timeout) if self.sqs_poller is not None else True
+
     # -- what clients need
 
     @property

@@ -36,6 +36,11 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         from guildlog.adapters.attachment_queue import AttachmentQueue
 
         attachment_queue = AttachmentQueue(settings.attachment_queue_url)
+    archive_queue = None
+    if settings.archive_queue_url:
+        from guildlog.adapters.archive_queue import ArchiveQueue
+
+        archive_queue = ArchiveQueue(settings.archive_queue_url)
     ingestor = Ingestor(
         S3Archive(settings.bucket_name),
         store,
@@ -44,6 +49,7 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         notifier=notifier,
         gap_repairs=gap_repairs,
         attachment_queue=attachment_queue,
+        archive_queue=archive_queue,
     )
     return settings, ingestor
 

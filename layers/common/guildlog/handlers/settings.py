@@ -30,6 +30,8 @@ class Settings(BaseModel):
     notify_queue_url: str = ""
     # IngestFunction hands each relay gap to GapRepairFunction through this SQS queue.
     gap_repair_queue_url: str = ""
+    # IngestFunction hands each batch's archive lines to ArchiveFunction through this SQS queue.
+    archive_queue_url: str = ""
     # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
     oauth_client_secret_arn: str = ""
     web_session_secret_arn: str = ""

@@ -39,6 +39,10 @@ class Archive(Protocol):
     def put(self, key: str, text: str) -> None: ...
 
 
+class ArchiveHandOff(Protocol):
+    def send(self, body: str) -> None: ...
+
+
 class Notifier(Protocol):
     def send(self, messages: list[tuple[str, str, str]]) -> int: ...
 
@@ -166,8 +170,11 @@ class Ingestor:
         notifier: Notifier | None = None,
         gap_repairs: GapRepairs | None = None,
         attachment_queue: AttachmentQueue | None = None,
+        archive_queue: ArchiveHandOff | None = None,
     ) -> None:
         self.archive = archive
+        # None: every batch writes its own archive objects (tools, tests of other concerns).
+        self.archive_queue = archive_queue
         self.store = store
         # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
         self.directory = directory
@@ -243,8 +250,13 @@ class Ingestor:
             rows = resolution.rows
         for row in rows:
             rows_by_day[partition_day(row.occurred_at)].append(row)
-        objects = self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day)
-        stored_before = self._write_hot(batch_id, rows, resolution)
+        written: list[int] = []
+
+        def archive(queued_before: bool) -> None:
+            written.append(self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day, queued_before))
+
+        stored_before = self._write_hot(batch_id, rows, resolution, archive)
+        objects = written[0]
         self._hand_over(rows)
         self._hand_over_gaps(envelope, {r.event_id for r in rows})
         self._queue_copies(rows, data_by_row)
@@ -334,7 +346,28 @@ class Ingestor:
         raw_by_day: dict[date, list[str]],
         rows_by_day: dict[date, list[EventRow]],
         quarantine_by_day: dict[date, list[str]],
+        queued_before: bool = False,
     ) -> int:
+        """Queue the batch's archive lines for ArchiveFunction (0 objects written here), or, when the
+        message would be too large or the queue refuses, write the batch's own objects (their count).
+
+        `queued_before`: an earlier attempt of this batch already stored hot rows, which it does only
+        after its hand-off: that message holds the whole batch, and a second would be a second copy."""
+        if self.archive_queue is not None and queued_before:
+            return 0
+        if self.archive_queue is not None:
+            from guildlog.errors import StorageError
+            from guildlog.services import archive_batches
+
+            body = archive_batches.encode(
+                batch_id, archive_batches.batch_lines(raw_by_day, rows_by_day, quarantine_by_day)
+            )
+            if len(body.encode("utf-8")) <= archive_batches.MAX_MESSAGE_BYTES:
+                try:
+                    self.archive_queue.send(body)
+                    return 0
+                except StorageError:
+                    pass  # S3 directly: the batch is archived either way before ingest answers
         objects = 0
         for day, lines in sorted(raw_by_day.items()):
             self.archive.put(object_key("raw", day, batch_id), _jsonl(lines))
@@ -418,8 +451,17 @@ class Ingestor:
         if jobs:
             self.attachment_queue.send(jobs)
 
-    def _write_hot(self, batch_id: str, rows: list[EventRow], resolution: Resolution | None = None) -> int:
-        """Write the hot items; returns how many rows were already stored (duplicates)."""
+    def _write_hot(
+        self,
+        batch_id: str,
+        rows: list[EventRow],
+        resolution: Resolution | None = None,
+        archive: Callable[[bool], None] | None = None,
+    ) -> int:
+        """Write the hot items; returns how many rows were already stored (duplicates).
+
+        `archive(queued_before)` runs before the first feed item is written, told whether an earlier
+        attempt of this batch stored any of its rows (the duplicate check's own read says so)."""
         now = int(self.clock().timestamp())
         configs = self._configs({r.guild_id for r in rows})
         if resolution is not None and self.directory is not None:
@@ -438,6 +480,8 @@ class Ingestor:
             ttl_by_row[row.event_id] = ttl
             hot_rows.append(row)
         if not hot_rows:
+            if archive is not None:
+                archive(False)
             return 0
         plan_texts = self._plan_texts({r.guild_id for r in hot_rows if r.guild_id})
         plans = {g: feed_shards.ShardPlan.parse(text) for g, text in plan_texts.items()}
@@ -450,6 +494,8 @@ class Ingestor:
         # attempt that failed part-way. The same rows every time, so a retry rewrites the same items,
         # counter deltas included, and an event replayed in another batch is counted once.
         mine = [r for r in hot_rows if stored.get(key(r), batch_id) == batch_id]
+        if archive is not None:
+            archive(any(stored_by == batch_id for stored_by in stored.values()))
         items: list[hot_items.Item] = []
         for row in mine:
             ttl = ttl_by_row[row.event_id]
