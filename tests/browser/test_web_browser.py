@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from guildlog_tools.fakes.discord_oauth import FakeGuild, FakeUser
 from guildlog_tools.local.stack import LocalStack
 from tests.browser.conftest import B_MEMBER
-from tests.fakes.web_guild import B_SECRET, GENERAL, GUILD_A, LONG_LINE, Seeded
+from tests.fakes.web_guild import ALICE, B_SECRET, GENERAL, GUILD_A, LONG_LINE, Seeded
 from tests.paths import REPO
 
 # `GUILDLOG_SCREENSHOTS=1` refreshes the README's pictures.
@@ -118,7 +119,7 @@ def test_hostile_message_renders_as_text_and_csp_blocks_injected_script_when_sho
     assert "<script>document.title='pwned'</script>" in text and "<img src=x onerror=" in text
     assert "\u202eevil-rtl" in text and "zero\u200bwidth" in text and LONG_LINE in text
     assert page.title() != "pwned"
-    assert hostile.locator("script, img, iframe").count() == 0
+    assert hostile.locator(".body").locator("script, img, iframe").count() == 0  # the avatar is outside .body
     assert hostile.locator("a[href^='javascript']").count() == 0
     assert "Mallory<B>X</B>" in hostile.locator("a.author").inner_text()  # the global name, title-cased by the seed
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -132,3 +133,63 @@ def test_hostile_message_renders_as_text_and_csp_blocks_injected_script_when_sho
     )
     assert blocked.startswith("script-src")
     assert page.title() != "injected"
+
+
+READERS_ROLE = "910000000000000300"
+READER = FakeUser("910000000000000150", "reader", (FakeGuild(GUILD_A, "Lantern Guild", permissions=0),))
+
+
+def test_role_holder_reads_then_is_refused_on_refresh_when_the_role_is_taken_away(
+    chromium: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    stack, _ = web_stack
+    assert stack.discord is not None
+    stack.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"PK": {"S": f"G#{GUILD_A}"}, "SK": {"S": "CONFIG"}},
+        UpdateExpression="SET guild_id = :g ADD viewer_roles :r",
+        ExpressionAttributeValues={":g": {"S": GUILD_A}, ":r": {"SS": [READERS_ROLE]}},
+    )
+    stack.discord.set_member(GUILD_A, READER.id, [READERS_ROLE])
+    stack.discord.oauth.sign_in_as(READER)
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        answer = page.goto(f"{stack.web_url}/g/{GUILD_A}/feed")
+        assert answer is not None and answer.status == 200
+        assert page.locator("ol.events li.event").count() > 0
+        stack.discord.set_member(GUILD_A, READER.id, [])
+        refused = page.reload()
+        assert refused is not None and refused.status == 403
+        assert page.locator("ol.events li.event").count() == 0 and "lanterns" not in page.content()
+        assert [c for c in context.cookies() if c["name"] == "guildlog_session"]  # still signed in
+    finally:
+        context.close()
+
+
+def test_avatars_come_from_the_cdn_origin_alone_when_a_transcript_is_shown(
+    signed_in: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    page = signed_in
+    stack, seeded = web_stack
+    assert stack.discord is not None
+    answer = page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
+    assert answer is not None
+    fake_origin = stack.discord.url
+    assert f"img-src 'self' data: {fake_origin};" in answer.headers["content-security-policy"]
+    avatar = page.locator(f"li.message:has(a.author[href$='/member/{ALICE}']) img.avatar").first
+    assert avatar.get_attribute("loading") == "lazy"
+    expected = f"{fake_origin}/embed/avatars/{(int(ALICE) >> 22) % 6}.png"
+    assert avatar.get_attribute("src") == expected
+    avatar.scroll_into_view_if_needed()
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=avatar.element_handle())
+    blocked = page.evaluate(
+        """() => new Promise(resolve => {
+            document.addEventListener('securitypolicyviolation', e => resolve(e.violatedDirective));
+            const image = document.createElement('img');
+            image.src = 'https://elsewhere.example/tracker.png';
+            document.body.appendChild(image);
+        })"""
+    )
+    assert blocked.startswith("img-src")

@@ -26,7 +26,9 @@ from guildlog.errors import AccessDeniedError, GuildlogError, MalformedRequestEr
 from guildlog.handlers.http import status_for
 from guildlog.services.commands.context import HotReader
 from guildlog.web import reads
+from guildlog.web.avatars import DISCORD_CDN, avatars
 from guildlog.web.oauth import DiscordOAuth, pkce_pair
+from guildlog.web.roles import ViewerRoles
 from guildlog.web.sessions import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -107,13 +109,18 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)
 
-    def as_result(self) -> dict[str, Any]:
-        headers = {**SECURITY_HEADERS, "cache-control": "no-store", **self.headers}
+    def as_result(self, csp: str = CSP) -> dict[str, Any]:
+        headers = {**SECURITY_HEADERS, "content-security-policy": csp, "cache-control": "no-store", **self.headers}
         headers.setdefault("content-type", "text/html; charset=utf-8")
         result: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}
         if self.cookies:
             result["cookies"] = self.cookies
         return result
+
+
+def content_security_policy(image_origin: str | None) -> str:
+    """CSP with images from this site and one more origin (Discord's CDN for avatars), never from anywhere else."""
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {image_origin}") if image_origin else CSP
 
 
 def redirect(location: str, cookies: list[str] | None = None, status: int = 303) -> Answer:
@@ -150,14 +157,20 @@ class WebApp:
         signer: Callable[[], CookieSigner],
         oauth: Callable[[], DiscordOAuth],
         reader: Callable[[], HotReader],
+        roles: Callable[[], ViewerRoles] | None = None,
         default_retention_days: int = 30,
+        cdn: str = DISCORD_CDN,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         epoch: Callable[[], float] = time.time,
     ) -> None:
         self._signer = signer
         self._oauth = oauth
         self._reader = reader
+        # None: only Manage Server holders read (no bot token to ask Discord about roles with).
+        self._roles = roles
         self.default_retention_days = default_retention_days
+        self.cdn = cdn
+        self.csp = content_security_policy(cdn)
         # `now` is the pages' clock (the demo pins it); cookies expire by the real one, `epoch`.
         self.now = now
         self.epoch = epoch
@@ -190,11 +203,11 @@ class WebApp:
         try:
             request = Request.from_event(event)
             session = self._signer().read_session(read_cookie(request.cookies, SESSION_COOKIE), self._epoch())
-            return self._route(request, session).as_result()
+            return self._route(request, session).as_result(self.csp)
         except GuildlogError as exc:
             status = status_for(exc)
             message = exc.message if status < 500 else "Something went wrong on our side; try again shortly."
-            return self.page("error.html", status=status, session=session, message=message).as_result()
+            return self.page("error.html", status=status, session=session, message=message).as_result(self.csp)
 
     def page(self, name: str, *, status: int = 200, session: Any = None, **values: Any) -> Answer:
         csrf = self._signer().csrf_token(session) if session is not None else ""
@@ -222,6 +235,8 @@ class WebApp:
             guild_id = parts[1]
             if not session.may_read(guild_id):
                 raise AccessDeniedError("You do not have access to this server's log.")
+            if guild_id in session.role_guilds and not self._role_allows(session, guild_id):
+                raise AccessDeniedError("Your roles no longer let you read this server's log.")
             return self._guild_page(guild_id, parts[2:], request, session)
         return self.page("error.html", status=404, session=session, message="No such page.")
 
@@ -251,7 +266,13 @@ class WebApp:
             if request.query.get("error") or not request.query.get("code"):
                 raise SignInError("Discord did not approve the sign-in.")
             member = self._oauth().sign_in(request.query["code"], started.verifier, self._callback_url(request))
-            new = new_session(member.user_id, member.user_name, member.guilds, self._epoch())
+            session_id = secrets.token_urlsafe(12)
+            by_role: dict[str, str] = {}
+            if self._roles is not None and member.other_guilds:
+                by_role = self._roles().at_sign_in(session_id, member.user_id, member.other_guilds)
+            new = new_session(
+                member.user_id, member.user_name, member.guilds, self._epoch(), by_role=by_role, session_id=session_id
+            )
             cookie = cookie_header(SESSION_COOKIE, signer.session_cookie(new), secure=secure, max_age=SESSION_SECONDS)
             return redirect(safe_next(started.next_path), [cookie, clear])
         if action == "logout" and request.method == "POST":
@@ -259,6 +280,12 @@ class WebApp:
                 raise AccessDeniedError("The form has expired; reload the page and try again.")
             return redirect(f"{BASE}?signed_out=1", [clear_cookie_header(SESSION_COOKIE, secure=secure)])
         return self.page("error.html", status=404, session=session, message="No such page.")
+
+    def _role_allows(self, session: Session, guild_id: str) -> bool:
+        """A guild read through a viewer role: does the member still hold one (web.roles caches the answer)?"""
+        if self._roles is None:
+            return False
+        return self._roles().allowed(session.session_id, guild_id, session.user_id)
 
     def _callback_url(self, request: Request) -> str:
         return f"{request.origin}{BASE}/auth/callback"
@@ -291,6 +318,7 @@ class WebApp:
                 tab=rest[0],
                 filters=filters,
                 page=page,
+                avatars=avatars(reader, self.cdn, guild_id, (str(i.get("user_id") or "") for i in page.items)),
                 names=reads.names(reader, guild_id, page.items),
                 query=request.query,
                 beyond_hot=beyond,
@@ -309,6 +337,7 @@ class WebApp:
                 channel_name=names.channels.get(rest[1], rest[1]),
                 day=day,
                 messages=messages,
+                avatars=avatars(reader, self.cdn, guild_id, (m.author_id or "" for m in messages)),
                 cut=cut,
                 names=names,
                 beyond_hot=_beyond_hot(day, now.date(), retention),

@@ -94,3 +94,9 @@ def config_test(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import settings
 
     return settings.test(call, ports)
+
+
+def config_viewers(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import viewers
+
+    return viewers.run(call, ports)

@@ -59,7 +59,7 @@ def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
     mutating = {path for path, leaf in all_leaves() if leaf.mutates}
     assert mutating == {
         ("logs", "config", name)
-        for name in ("channel", "events", "ignore", "retention", "log-ignore", "bots", "delivery", "test")
+        for name in ("channel", "events", "ignore", "retention", "log-ignore", "bots", "delivery", "test", "viewers")
     }
 
 

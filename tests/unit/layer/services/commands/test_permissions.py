@@ -64,6 +64,7 @@ CASES = [
     Case(("logs", "config", "bots"), {"logged": True}, refused=True),
     Case(("logs", "config", "delivery"), {"mode": "webhook"}, refused=True),
     Case(("logs", "config", "test"), {}, refused=True),
+    Case(("logs", "config", "viewers"), {"role": "1300000000000000150"}, refused=True),
     Case(("stats",), {}, refused=False),  # the server's counters are open to everyone (README)
     Case(("stats",), {"user": fx.MEMBER}, refused=False),
     Case(("stats",), {"user": fx.STRANGER}, refused=True),
