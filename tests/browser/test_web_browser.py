@@ -3,7 +3,9 @@ search, sign out; no access without the guild; hostile text stays text and the C
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +195,23 @@ def test_avatars_come_from_the_cdn_origin_alone_when_a_transcript_is_shown(
         })"""
     )
     assert blocked.startswith("img-src")
+
+
+def test_export_button_starts_the_worker_and_offers_the_file_when_it_is_ready(
+    signed_in: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    page = signed_in
+    stack, seeded = web_stack
+    page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={seeded.today}")
+    form = page.locator("form.export")
+    form.get_by_label("Format").select_option("json")
+    follow(page, form.get_by_role("button", name="Export this day"))
+    assert "/exports/w" in page.url
+    link = page.locator("a.download")
+    link.wait_for(state="visible", timeout=120_000)  # the page reloads itself until the worker is done
+    assert link.inner_text().endswith(f"{GENERAL}-{seeded.today}.json")
+    with urllib.request.urlopen(str(link.get_attribute("href")), timeout=60) as answer:  # noqa: S310 - the stack's S3
+        document = json.loads(answer.read())
+    contents = [e.get("content") for e in document["events"]]
+    assert document["channel_id"] == GENERAL and "the first text of an edited message" in contents
+    assert all(e["guild_id"] == GUILD_A for e in document["events"])

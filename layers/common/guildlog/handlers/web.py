@@ -43,6 +43,13 @@ def default_web() -> WebApp:
         viewer_roles = ViewerRoles(lambda: reader, lambda: bot, recheck_seconds=settings.web_role_recheck_seconds)
         roles = lambda: viewer_roles  # noqa: E731 - the app takes a factory, like its other parts
 
+    exports = None
+    if settings.worker_function:
+        from guildlog.web.exports import WebExports
+
+        web_exports = WebExports(settings.bucket_name, settings.worker_function)
+        exports = lambda: web_exports  # noqa: E731 - the app takes a factory, like its other parts
+
     def cookie_signer() -> CookieSigner:
         if not signer:
             signer.append(CookieSigner(session_key.value().encode("utf-8")))
@@ -53,6 +60,7 @@ def default_web() -> WebApp:
         oauth=lambda: oauth,
         reader=lambda: reader,
         roles=roles,
+        exports=exports,
         default_retention_days=settings.retention_days,
         cdn=cdn_origin(settings.discord_api_base),
         now=services_clock(settings.now),

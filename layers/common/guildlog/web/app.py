@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from guildlog.errors import AccessDeniedError, GuildlogError, MalformedRequestError, SignInError
@@ -43,6 +43,10 @@ from guildlog.web.sessions import (
     read_cookie,
 )
 
+if TYPE_CHECKING:
+    from guildlog.models.web_export_job import WebExportJob
+    from guildlog.web.exports import WebExports
+
 BASE = "/app"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -57,6 +61,10 @@ SECURITY_HEADERS = {
 STATIC_FILES = {"app.css": "text/css; charset=utf-8"}
 _SNOWFLAKE = re.compile(r"^\d{15,21}$")
 _KIND = re.compile(r"^[a-z_]{1,40}$")
+_EXPORT_ID = re.compile(r"^w[0-9a-f]{8}-[0-9a-f]{24}$")
+EXPORT_POLL_SECONDS = 3
+# services.exports.FORMATS (a test checks they agree): the export code is imported only when one starts.
+EXPORT_FORMATS = ("json", "csv", "dce")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_SEARCH_CHARS = 100
 
@@ -69,6 +77,7 @@ class Request:
     cookies: list[str]
     host: str
     form: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
@@ -89,6 +98,7 @@ class Request:
             cookies=list(event.get("cookies") or []),
             host=host,
             form=form,
+            headers={str(k).lower(): str(v) for k, v in headers.items()},
         )
 
     @property
@@ -158,6 +168,7 @@ class WebApp:
         oauth: Callable[[], DiscordOAuth],
         reader: Callable[[], HotReader],
         roles: Callable[[], ViewerRoles] | None = None,
+        exports: Callable[[], WebExports] | None = None,
         default_retention_days: int = 30,
         cdn: str = DISCORD_CDN,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -168,6 +179,8 @@ class WebApp:
         self._reader = reader
         # None: only Manage Server holders read (no bot token to ask Discord about roles with).
         self._roles = roles
+        # None: exports are not set up (no worker function); the pages then offer none.
+        self._exports = exports
         self.default_retention_days = default_retention_days
         self.cdn = cdn
         self.csp = content_security_policy(cdn)
@@ -225,7 +238,7 @@ class WebApp:
             return self._static(parts[1], parts[2])
         if parts[:1] == ["auth"] and len(parts) == 2:
             return self._auth(parts[1], request, session)
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") and not _starts_export(request, parts):
             return self.page("error.html", status=405, session=session, message="This page is read-only.")
         if not parts:
             return self.page("home.html", session=session)
@@ -302,6 +315,7 @@ class WebApp:
             "guild_name": session.guilds.get(guild_id, guild_id),
             "retention_days": retention,
             "today": now.date(),
+            "export_formats": EXPORT_FORMATS if self._exports is not None else (),
         }
         if not rest:
             overview = reads.overview(reader, guild_id, now)
@@ -343,6 +357,10 @@ class WebApp:
                 beyond_hot=_beyond_hot(day, now.date(), retention),
                 **common,
             )
+        if rest == ["exports"] and request.method == "POST":
+            return self._start_export(guild_id, request, session)
+        if len(rest) == 2 and rest[0] == "exports" and _EXPORT_ID.match(rest[1]):
+            return self._export_status(guild_id, rest[1], request, common)
         if len(rest) == 2 and rest[0] == "member" and _SNOWFLAKE.match(rest[1]):
             record = reads.member_record(reader, guild_id, rest[1], _boundary(request.query, "before"))
             return self.page(
@@ -355,6 +373,34 @@ class WebApp:
             )
         return self.page("error.html", status=404, session=session, message="No such page.")
 
+    # -- exports started from a page
+
+    def _start_export(self, guild_id: str, request: Request, session: Session) -> Answer:
+        """POST /g/{guild}/exports: hand the export to the worker, then show its page (which waits for it)."""
+        if self._exports is None:
+            raise MalformedRequestError("Exports are not set up for this deployment.")
+        if not self._signer().check_csrf(session, request.form.get("csrf")):
+            raise AccessDeniedError("The form has expired; reload the page and try again.")
+        job = _export_job(guild_id, request.form, session.user_id, self.now().date(), self._epoch())
+        self._exports().start(job)
+        return redirect(f"{BASE}/g/{guild_id}/exports/{job.export_id}")
+
+    def _export_status(self, guild_id: str, export_id: str, request: Request, common: dict[str, Any]) -> Answer:
+        """The export's page: a link once the file is there; until then it reloads itself every few seconds,
+        and a reload while nothing changed is answered 304 (If-None-Match), without a page rendered."""
+        if self._exports is None:
+            raise MalformedRequestError("Exports are not set up for this deployment.")
+        status = self._exports().status(guild_id, export_id, self._epoch())
+        if status.state == "pending":
+            tag = f'W/"{export_id}-pending"'
+            headers = {"etag": tag, "cache-control": "private, no-cache", "retry-after": str(EXPORT_POLL_SECONDS)}
+            if request.headers.get("if-none-match") == tag:
+                return Answer(304, headers=headers)
+            answer = self.page("export.html", tab="feed", export=status, poll=EXPORT_POLL_SECONDS, **common)
+            answer.headers.update(headers)
+            return answer
+        return self.page("export.html", tab="feed", export=status, poll=0, **common)
+
     def _static(self, version: str, name: str) -> Answer:
         if name not in STATIC_FILES:
             return Answer(404, "not found", headers={"content-type": "text/plain"})
@@ -362,6 +408,38 @@ class WebApp:
         # The version is in the URL: a changed file gets a new URL, so the old one may be cached for good.
         cache = "public, max-age=31536000, immutable" if version == static_version() else "no-cache"
         return Answer(200, body, headers={"content-type": STATIC_FILES[name], "cache-control": cache})
+
+
+def _starts_export(request: Request, parts: list[str]) -> bool:
+    return request.method == "POST" and len(parts) == 3 and parts[0] == "g" and parts[2] == "exports"
+
+
+def _export_job(guild_id: str, form: dict[str, str], user_id: str, today: date, now: int) -> WebExportJob:
+    """The export a page's form asks for, checked as `/logs export` checks its options."""
+    from guildlog.models.web_export_job import WebExportJob
+    from guildlog.services.exports import MAX_EXPORT_DAYS
+    from guildlog.web.exports import new_export_id
+
+    output_format = form.get("format") or "json"
+    if output_format not in EXPORT_FORMATS:
+        raise MalformedRequestError(f"The format is one of {', '.join(EXPORT_FORMATS)}.")
+    channel = form.get("channel", "").strip() or None
+    if channel is not None and not _SNOWFLAKE.match(channel):
+        raise MalformedRequestError("The channel is an id (15 to 21 digits).")
+    first = _day(form.get("first")) or today
+    last = _day(form.get("last")) or first
+    if last < first:
+        raise MalformedRequestError("The range ends before it starts.")
+    if last > today:
+        raise MalformedRequestError("The range ends in the future.")
+    if (last - first).days + 1 > MAX_EXPORT_DAYS:
+        raise MalformedRequestError(f"An export covers at most {MAX_EXPORT_DAYS} days.")
+    if output_format == "dce" and channel is None:
+        raise MalformedRequestError("A DiscordChatExporter file is one channel's: filter the feed by a channel first.")
+    return WebExportJob.model_validate(
+        {"export_id": new_export_id(now), "guild_id": guild_id, "channel_id": channel, "first": first, "last": last,
+         "output_format": output_format, "requested_by": user_id}
+    )  # fmt: skip
 
 
 def _path_with_query(request: Request) -> str:
