@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +216,26 @@ def test_export_button_starts_the_worker_and_offers_the_file_when_it_is_ready(
     contents = [e.get("content") for e in document["events"]]
     assert document["channel_id"] == GENERAL and "the first text of an edited message" in contents
     assert all(e["guild_id"] == GUILD_A for e in document["events"])
+
+
+def test_old_day_is_read_from_the_archive_and_says_so_when_older_than_the_hot_retention(
+    signed_in: Any, web_stack: tuple[LocalStack, Seeded]
+) -> None:
+    page = signed_in
+    stack, seeded = web_stack
+    first_day = (date.fromisoformat(seeded.today) - timedelta(days=3)).isoformat()
+    config = {"TableName": stack.table, "Key": {"PK": {"S": f"G#{GUILD_A}"}, "SK": {"S": "CONFIG"}}}
+    dynamodb = stack.client("dynamodb")
+    dynamodb.update_item(
+        **config,
+        UpdateExpression="SET guild_id = :g, retention_days = :d",
+        ExpressionAttributeValues={":g": {"S": GUILD_A}, ":d": {"N": "1"}},
+    )
+    try:
+        page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={first_day}")
+        assert page.locator("p.notice.archive").inner_text().startswith("Read from the S3 archive")
+        contents = page.locator("li.message .body > .content").all_inner_texts()
+        assert any(text.startswith("message 0-0 about lanterns") for text in contents)
+        assert B_SECRET not in page.content()
+    finally:
+        dynamodb.update_item(**config, UpdateExpression="REMOVE retention_days")

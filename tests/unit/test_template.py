@@ -563,8 +563,8 @@ def test_web_function_reads_the_table_and_links_exports_when_serving_pages(templ
         "lambda:InvokeFunction", "s3:ListBucket", "s3:GetObject",
     }  # fmt: skip
     s3 = [s for owner, s in policy_statements(template) if owner == "WebFunction" and "s3:" in str(s["Action"])]
-    exports = {"Fn::Sub": "${ArchiveBucket.Arn}/exports/*"}
-    assert [s["Resource"] for s in s3 if s["Action"] == "s3:GetObject"] == [exports]
+    readable = [{"Fn::Sub": "${ArchiveBucket.Arn}/exports/*"}, {"Fn::Sub": "${ArchiveBucket.Arn}/events/*"}]
+    assert [s["Resource"] for s in s3 if s["Action"] == "s3:GetObject"] == [readable]
     assert [s["Condition"] for s in s3 if s["Action"] == "s3:ListBucket"] == [
-        {"StringLike": {"s3:prefix": "exports/*"}}
+        {"StringLike": {"s3:prefix": ["exports/*", "events/*"]}}
     ]

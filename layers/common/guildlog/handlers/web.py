@@ -50,6 +50,10 @@ def default_web() -> WebApp:
         web_exports = WebExports(settings.bucket_name, settings.worker_function)
         exports = lambda: web_exports  # noqa: E731 - the app takes a factory, like its other parts
 
+    from guildlog.adapters.s3_exports import S3ArchiveRows
+
+    archive = S3ArchiveRows(settings.bucket_name)
+
     def cookie_signer() -> CookieSigner:
         if not signer:
             signer.append(CookieSigner(session_key.value().encode("utf-8")))
@@ -61,6 +65,7 @@ def default_web() -> WebApp:
         reader=lambda: reader,
         roles=roles,
         exports=exports,
+        archive=lambda: archive,
         default_retention_days=settings.retention_days,
         cdn=cdn_origin(settings.discord_api_base),
         now=services_clock(settings.now),

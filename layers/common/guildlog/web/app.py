@@ -45,6 +45,7 @@ from guildlog.web.sessions import (
 
 if TYPE_CHECKING:
     from guildlog.models.web_export_job import WebExportJob
+    from guildlog.web.archive import ArchiveRows
     from guildlog.web.exports import WebExports
 
 BASE = "/app"
@@ -169,6 +170,7 @@ class WebApp:
         reader: Callable[[], HotReader],
         roles: Callable[[], ViewerRoles] | None = None,
         exports: Callable[[], WebExports] | None = None,
+        archive: Callable[[], ArchiveRows] | None = None,
         default_retention_days: int = 30,
         cdn: str = DISCORD_CDN,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -181,6 +183,8 @@ class WebApp:
         self._roles = roles
         # None: exports are not set up (no worker function); the pages then offer none.
         self._exports = exports
+        # None: days older than the hot table's retention are only pointed to the archive, not read.
+        self._archive = archive
         self.default_retention_days = default_retention_days
         self.cdn = cdn
         self.csp = content_security_policy(cdn)
@@ -341,7 +345,13 @@ class WebApp:
             )
         if len(rest) == 2 and rest[0] == "channel" and _SNOWFLAKE.match(rest[1]):
             day = _day(request.query.get("day")) or now.date()
-            messages, cut = reads.transcript(reader, guild_id, rest[1], day)
+            beyond = _beyond_hot(day, now.date(), retention)
+            if beyond and self._archive is not None:
+                from guildlog.web.archive import archive_transcript
+
+                messages, cut = archive_transcript(self._archive(), guild_id, rest[1], day)
+            else:
+                messages, cut = reads.transcript(reader, guild_id, rest[1], day)
             names = reads.names(reader, guild_id)
             names.users = {m.author_id: m.author for m in messages if m.author_id}
             return self.page(
@@ -354,7 +364,8 @@ class WebApp:
                 avatars=avatars(reader, self.cdn, guild_id, (m.author_id or "" for m in messages)),
                 cut=cut,
                 names=names,
-                beyond_hot=_beyond_hot(day, now.date(), retention),
+                beyond_hot=beyond,
+                from_archive=beyond and self._archive is not None,
                 **common,
             )
         if rest == ["exports"] and request.method == "POST":
