@@ -59,14 +59,6 @@ class FeedFilters:
     last: date | None = None
     text: str | None = None
 
-    def narrows(self, index: str | None) -> bool:
-        """Whether items read from `index` (None: the feed) may still fail a filter: else every one is shown.
-
-        The days are a key condition; one of member, channel or category is the index's own partition.
-        """
-        by_partition = sum(1 for value in (self.member, self.channel, self.category) if value)
-        return bool(self.kind or self.text) or by_partition > (0 if index is None else 1)
-
     def matches(self, item: Item) -> bool:
         if self.category and item.get("category") != self.category:
             return False
@@ -118,9 +110,10 @@ def feed_page(
     last_sk: str | None = None
     start_key: Any = None
     exhausted = False
-    # Unfiltered, a page is the next PAGE_SIZE items (+1 to know there is more, +1 for the boundary
-    # item itself): read no more than that. Filtered, read in larger steps until the page fills.
-    limit = QUERY_LIMIT if filters.narrows(index) else PAGE_SIZE + 2
+    # First a page's worth (+1 to know there is more, +1 for the boundary item itself): all of it is
+    # shown when nothing else is filtered, and most of it when the filter keeps most items. A filter
+    # that drops more reads on in larger steps until the page fills.
+    limit = PAGE_SIZE + 2
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
         answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key, limit)
         limit = QUERY_LIMIT

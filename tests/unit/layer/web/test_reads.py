@@ -53,10 +53,11 @@ def test_feed_page_reads_just_a_page_when_nothing_is_filtered() -> None:
     assert reader.asked == [(reads.PAGE_SIZE + 2, reads.FEED_ATTRIBUTES)]
 
 
-def test_feed_page_reads_in_larger_steps_when_a_filter_may_drop_items() -> None:
-    reader = Counting(table_of(80))
-    reads.feed_page(reader, GUILD_A, reads.FeedFilters(text="message"))
-    assert [limit for limit, _ in reader.asked] == [reads.QUERY_LIMIT]
+def test_feed_page_reads_on_in_larger_steps_when_the_filter_drops_items() -> None:
+    reader = Counting(table_of(200))
+    page = reads.feed_page(reader, GUILD_A, reads.FeedFilters(text="message 2"))
+    assert [limit for limit, _ in reader.asked] == [reads.PAGE_SIZE + 2, reads.QUERY_LIMIT, reads.QUERY_LIMIT]
+    assert len(page.items) == 11  # "message 2" and "message 20" to "message 29", all older than the first read
 
 
 def test_feed_page_pages_on_from_the_last_item_when_unfiltered_pages_follow() -> None:
