@@ -341,6 +341,7 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "bots"), {"logged": True}, True),
     (("logs", "config", "delivery"), {"mode": "webhook"}, True),
     (("logs", "config", "test"), {}, True),
+    (("logs", "config", "viewers"), {"role": "1300000000000000150"}, True),
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from guildlog.errors import DiscordTargetGoneError
+from guildlog.errors import DiscordApiError, DiscordTargetGoneError
 from guildlog.services import keys
 from guildlog.services.commands.context import HotReader
 
@@ -81,7 +81,11 @@ class ViewerRoles:
         """Of `guilds` (id → name, the member's guilds they do not manage), those a role lets them read."""
         allowed: dict[str, str] = {}
         for guild_id, roles in list(self.configured(guilds).items())[:MAX_SIGN_IN_CHECKS]:
-            if self._holds(guild_id, user_id, roles):
+            try:
+                holds = self._holds(guild_id, user_id, roles)
+            except DiscordApiError:
+                continue  # Discord did not answer for this guild: sign in without it rather than not at all
+            if holds:
                 allowed[guild_id] = guilds[guild_id]
                 self._remember(session_id, guild_id, True)
         return allowed
