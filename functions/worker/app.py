@@ -1,10 +1,12 @@
-"""WorkerFunction: async invokes from InteractionsFunction. Thin: finish the deferred answer, log the command."""
+"""WorkerFunction: async invokes from InteractionsFunction (finish the deferred answer, log the command)
+and from WebFunction (an export started from a page). Thin."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from guildlog.handlers.worker import handle_job
+from guildlog.handlers.worker import handle_job, handle_web_export
+from guildlog.models.web_export_job import is_web_export
 from guildlog.observability import Observability
 
 observe = Observability()
@@ -12,6 +14,11 @@ observe = Observability()
 
 @observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if is_web_export(event):
+        export = handle_web_export(event)
+        observe.logger.info("web export", extra={"export": export})
+        observe.count("WebExports")
+        return {"export": export}
     # A StorageError propagates: Lambda retries the invoke, and the log write is idempotent.
     outcome = handle_job(event)
     observe.logger.info("worker job", extra={"followup": outcome.followup, "logged": outcome.logged})

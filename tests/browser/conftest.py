@@ -55,7 +55,9 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, Seeded]]:
-    with LocalStack(dev_file=tmp_path_factory.mktemp("web") / "dev.json") as stack:
+    # Viewer roles are re-checked on every page here, so a role taken away shows on the next refresh.
+    recheck = {"GUILDLOG_WEB_ROLE_RECHECK_SECONDS": "0"}
+    with LocalStack(dev_file=tmp_path_factory.mktemp("web") / "dev.json", function_environment=recheck) as stack:
         yield stack, seed(stack, datetime.now(UTC), extra_messages=60)
 
 

@@ -4,7 +4,7 @@ its three GSIs, for the command services' unit tests. Items are the shapes hot_i
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from guildlog.models.row import EventRow
@@ -62,6 +62,7 @@ class MemoryTable:
         newest_first: bool = True,
         limit: int = 100,
         start_key: Any = None,
+        attributes: Sequence[str] | None = None,
     ) -> QueryPage:
         self._maybe_fail()
         self.queries.append({"pk": pk, "index": index, "sk_from": sk_from, "sk_to": sk_to})
@@ -79,6 +80,8 @@ class MemoryTable:
         offset = int(start_key or 0)
         page = found[offset : offset + limit]
         more = offset + limit < len(found)
+        if attributes:
+            page = [{k: v for k, v in i.items() if k in attributes} for i in page]
         return QueryPage([copy.deepcopy(i) for i in page], next_key=offset + limit if more else None)
 
     def get(self, pk: str, sk: str) -> Item | None:

@@ -345,6 +345,7 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "test"), {}, True),
     (("logs", "config", "attachments"), {"copy": "off"}, True),
     (("logs", "config", "privacy"), {"channel": fx.CHANNEL, "record": False}, True),
+    (("logs", "config", "viewers"), {"role": "1300000000000000150"}, True),
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]

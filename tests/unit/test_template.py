@@ -465,9 +465,9 @@ def test_interactions_function_may_invoke_only_the_worker_when_deferring(templat
     ]
     assert [(s["Effect"], as_list(s["Action"]), as_list(s["Resource"])) for s in lambda_statements] == [
         ("Allow", ["lambda:InvokeFunction"], [{"Fn::GetAtt": ["WorkerFunction", "Arn"]}])
-    ]
+    ] * 2
     owners = [owner for owner, s in policy_statements(template) if s in lambda_statements]
-    assert owners == ["InteractionsFunction"]
+    assert owners == ["InteractionsFunction", "WebFunction"]  # the web viewer's exports run in the worker too
     environment = function_environment(template, "InteractionsFunction")
     assert environment["GUILDLOG_WORKER_FUNCTION"] == {"Ref": "WorkerFunction"}
 
@@ -556,7 +556,9 @@ def test_web_function_reads_only_its_two_secrets_when_signing_in(template: dict[
     granted = [
         statement
         for owner, statement in policy_statements(template)
-        if owner == "WebFunction" and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
+        if owner == "WebFunction"
+        and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
+        and not any(references(statement, "BotTokenSecretArn"))  # viewer roles: the bot token's own test
     ]
     assert [as_list(s["Action"]) for s in granted] == [["secretsmanager:GetSecretValue"]]
     assert as_list(granted[0]["Resource"]) == [
@@ -573,14 +575,24 @@ def test_web_session_key_is_generated_by_cloudformation_when_deployed(template: 
     assert "SecretString" not in secret["Properties"]
 
 
-def test_web_function_only_reads_the_table_when_serving_pages(template: dict[str, Any]) -> None:
+def test_web_function_reads_the_table_and_links_exports_when_serving_pages(template: dict[str, Any]) -> None:
     actions = {
         str(action)
         for owner, statement in policy_statements(template)
         if owner == "WebFunction"
         for action in as_list(statement["Action"])
     }
-    assert actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "secretsmanager:GetSecretValue"}
+    # Besides reads: an export started from a page (the worker writes it; the page lists and links it).
+    assert actions == {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "secretsmanager:GetSecretValue",
+        "lambda:InvokeFunction", "s3:ListBucket", "s3:GetObject",
+    }  # fmt: skip
+    s3 = [s for owner, s in policy_statements(template) if owner == "WebFunction" and "s3:" in str(s["Action"])]
+    readable = [{"Fn::Sub": "${ArchiveBucket.Arn}/exports/*"}, {"Fn::Sub": "${ArchiveBucket.Arn}/events/*"}]
+    assert [s["Resource"] for s in s3 if s["Action"] == "s3:GetObject"] == [readable]
+    assert [s["Condition"] for s in s3 if s["Action"] == "s3:ListBucket"] == [
+        {"StringLike": {"s3:prefix": ["exports/*", "events/*"]}}
+    ]
 
 
 # --- attachment copies ------------------------------------------------------------------------

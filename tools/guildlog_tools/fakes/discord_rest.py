@@ -16,6 +16,8 @@ It serves what guildlog calls, the way Discord answers:
   Access (50001) there, `deny_private_threads(channel)` 403 for its private archived threads.
 - Discord's CDN under `/cdn` (`cdn_base`): the files `add_file` put there (attachment copies), a 404
   for any other path; `script()` with a route like `GET /cdn/attachments/.*` makes it fail (404, 5xx).
+- `GET /guilds/{id}/members/{user}` (what `set_member` arranged; 404 Unknown Member otherwise).
+- avatars: `GET /avatars/{user}/{hash}.png` and `/embed/avatars/{n}.png` (a 1x1 PNG), as Discord's CDN.
 
 Discord's limits are enforced: per-route buckets per major parameter (`limits`: route → requests
 per window), the global limit per second, each answered with the `X-RateLimit-*` headers Discord
@@ -31,6 +33,7 @@ tokens, and every message posted is kept (`messages`, `wait_for_messages`).
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
@@ -170,6 +173,7 @@ class FakeDiscordRest(LoopbackServer):
         self.messages: list[Posted] = []
         self.webhooks: dict[str, dict[str, Any]] = {}  # webhook id → {id, token, channel_id, name}
         self.invites: dict[str, list[dict[str, Any]]] = {}  # guild id → its invites
+        self.members: dict[tuple[str, str], dict[str, Any]] = {}  # (guild id, user id) → the member
         self.forbidden: set[str] = set()
         self.deleted: set[str] = set()
         self.history = FakeHistory()
@@ -240,6 +244,16 @@ class FakeDiscordRest(LoopbackServer):
         """From now on `channel_id` is gone (404 Unknown Channel), and so are its webhooks."""
         with self._lock:
             self.deleted.add(channel_id)
+
+    def set_member(self, guild_id: str, user_id: str, roles: list[str]) -> None:
+        """`GET /guilds/{guild_id}/members/{user_id}` answers this member with these roles from now on."""
+        with self._lock:
+            self.members[(guild_id, user_id)] = {"user": {"id": user_id}, "roles": list(roles), "nick": None}
+
+    def remove_member(self, guild_id: str, user_id: str) -> None:
+        """The member left: their look-up answers 404 Unknown Member from now on."""
+        with self._lock:
+            self.members.pop((guild_id, user_id), None)
 
     # -- what a test reads
 
@@ -357,6 +371,14 @@ class FakeDiscordRest(LoopbackServer):
             if not authorized:
                 return _unauthorized()
             return 200, copy.deepcopy(self.invites.get(found.group(1), [])), {}
+        found = re.fullmatch(r"/guilds/(\d+)/members/(\d+)", path)
+        if found and method == "GET":
+            if not authorized:
+                return _unauthorized()
+            member = self.members.get((found.group(1), found.group(2)))
+            if member is None:
+                return 404, {"message": "Unknown Member", "code": 10007}, {}
+            return 200, copy.deepcopy(member), {}
         found = re.fullmatch(r"/webhooks/(\d+)/([^/]+)(/messages/@original)?", path)
         if found:
             webhook_id, token, original = found.groups()
@@ -705,6 +727,13 @@ def _multipart(raw: bytes, content_type: str) -> dict[str, Any]:
     return body
 
 
+# Discord's CDN paths of avatars (the web viewer's pictures), answered with one 1x1 PNG.
+AVATAR_PATH = re.compile(r"/(avatars/\d+/(a_)?[0-9a-f]{32}|embed/avatars/[0-5])\.png(\?size=\d+)?")
+AVATAR_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: FakeDiscordRest
     protocol_version = "HTTP/1.1"
@@ -717,6 +746,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
+        if self.command == "GET" and AVATAR_PATH.fullmatch(self.path):
+            self._send_oauth(200, {"content-type": "image/png", "content-length": str(len(AVATAR_PNG))}, AVATAR_PNG)
+            return
         # A bot's own calls (`GET /users/@me/guilds` as the bot) are the REST fake's; a person's are OAuth's.
         as_bot = (self.headers.get("authorization") or "").startswith("Bot ")
         oauth = None if as_bot else self.server.oauth.handle(self.command, self.path, self.headers, raw)

@@ -6,7 +6,7 @@ the services never see Decimal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -50,8 +50,10 @@ class HotReader:
         newest_first: bool = True,
         limit: int = 100,
         start_key: Any = None,
+        attributes: Sequence[str] | None = None,
     ) -> QueryPage:
-        """One page of items under `pk` (of `index`), sort keys within [sk_from, sk_to], in order."""
+        """One page of items under `pk` (of `index`), sort keys within [sk_from, sk_to], in order;
+        with `attributes`, only those attributes of each item (a ProjectionExpression)."""
         pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
@@ -77,6 +79,9 @@ class HotReader:
         }
         if index:
             request["IndexName"] = index
+        if attributes:
+            names.update({f"#a{n}": name for n, name in enumerate(attributes)})
+            request["ProjectionExpression"] = ", ".join(f"#a{n}" for n in range(len(attributes)))
         if start_key is not None:
             request["ExclusiveStartKey"] = start_key
         answer = self._call("query", request)

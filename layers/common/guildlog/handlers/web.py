@@ -16,6 +16,7 @@ def default_web() -> WebApp:
     from guildlog.handlers.environment import variable
     from guildlog.handlers.interactions import services_clock
     from guildlog.handlers.settings import Settings
+    from guildlog.web.avatars import cdn_origin
     from guildlog.web.oauth import DiscordOAuth
     from guildlog.web.sessions import CookieSigner
 
@@ -32,6 +33,26 @@ def default_web() -> WebApp:
         configured=bool(settings.oauth_client_secret_arn),
     )
     signer: list[CookieSigner] = []
+    roles = None
+    if settings.bot_token_secret_arn:
+        from guildlog.adapters.discord_rest import DiscordRest
+        from guildlog.adapters.secrets import BotTokenSecret
+        from guildlog.web.roles import ViewerRoles
+
+        bot = DiscordRest(settings.discord_api_base, BotTokenSecret(settings.bot_token_secret_arn).value, attempts=2)
+        viewer_roles = ViewerRoles(lambda: reader, lambda: bot, recheck_seconds=settings.web_role_recheck_seconds)
+        roles = lambda: viewer_roles  # noqa: E731 - the app takes a factory, like its other parts
+
+    exports = None
+    if settings.worker_function:
+        from guildlog.web.exports import WebExports
+
+        web_exports = WebExports(settings.bucket_name, settings.worker_function)
+        exports = lambda: web_exports  # noqa: E731 - the app takes a factory, like its other parts
+
+    from guildlog.adapters.s3_exports import S3ArchiveRows
+
+    archive = S3ArchiveRows(settings.bucket_name)
 
     def cookie_signer() -> CookieSigner:
         if not signer:
@@ -42,7 +63,11 @@ def default_web() -> WebApp:
         signer=cookie_signer,
         oauth=lambda: oauth,
         reader=lambda: reader,
+        roles=roles,
+        exports=exports,
+        archive=lambda: archive,
         default_retention_days=settings.retention_days,
+        cdn=cdn_origin(settings.discord_api_base),
         now=services_clock(settings.now),
     )
 

@@ -72,3 +72,12 @@ def handle_job(event: Any, worker: tuple[Ports, FollowupSender, CommandLog] | No
     """Run the job in `event`. Raises StorageError when logging fails, so Lambda retries the invoke."""
     ports, discord, command_log = worker or default_worker()
     return run_job(job_from_event(event), ports=ports, discord=discord, command_log=command_log, clock=ports.now)
+
+
+def handle_web_export(event: Any, worker: tuple[Ports, FollowupSender, CommandLog] | None = None) -> str:
+    """Run an export the web viewer started (models.web_export_job); "stored" or "refused"."""
+    from guildlog.models.web_export_job import WebExportJob
+    from guildlog.services.exports.web_job import run_web_export
+
+    ports, _, _ = worker or default_worker()
+    return run_web_export(WebExportJob.model_validate(event), ports.exporter)

@@ -19,6 +19,7 @@ by adapters/dynamodb_store.py and in memory by the tests. Keys (docs/design.md, 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -58,6 +59,7 @@ _GUILD_FIELDS = (
 _CHANNEL_FIELDS = ("name", "type", "parent_id", "topic", "nsfw", "rate_limit_per_user", "bitrate", "user_limit")
 _ROLE_FIELDS = ("name", "color", "permissions", "hoist", "mentionable", "icon", "unicode_emoji")
 _VOICE_FIELDS = ("channel_id", "mute", "deaf", "self_mute", "self_deaf", "self_stream", "self_video", "suppress")
+AVATAR_HASH = re.compile(r"^(a_)?[0-9a-f]{32}$")
 _INVITE_FIELDS = ("channel_id", "inviter_id", "uses", "max_uses", "max_age", "temporary", "expires_at")
 
 
@@ -157,6 +159,10 @@ def _user_state(user: dict[str, Any]) -> State:
     state: State = {"username": user.get("username"), "global_name": user.get("global_name")}
     if user.get("bot"):
         state["bot"] = True
+    # The user's own avatar (a member's `avatar` is their server avatar): the web viewer shows it from
+    # Discord's CDN. Kept only when the payload carries one, so states without it are unchanged.
+    if isinstance(user.get("avatar"), str) and AVATAR_HASH.match(user["avatar"]):
+        state["user_avatar"] = user["avatar"]
     return state
 
 

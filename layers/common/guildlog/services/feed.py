@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,7 @@ def query_feed(
     limit: int = 100,
     start_key: Any = None,
     plan: ShardPlan | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> QueryPage:
     """One page of the guild's feed (at most `limit` items, sort keys within [sk_from, sk_to], in
     order) across its shards; `next_key` continues it, None when nothing is left. Without `plan`, the
@@ -98,8 +99,9 @@ def query_feed(
         pks = shard_pks(guild_id, plan or plans.plan(reader, guild_id), sk_from, sk_to)
         if len(pks) == 1:
             return reader.query(
-                pks[0], sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=limit, start_key=start_key
-            )
+                pks[0], sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=limit, start_key=start_key,
+                attributes=attributes,
+            )  # fmt: skip
         # A little more than an even share, so a page usually needs one Query per shard.
         position = FeedPosition([_Shard(pk) for pk in pks], per_shard=min(limit, math.ceil(limit / len(pks)) + 2))
 
@@ -107,7 +109,7 @@ def query_feed(
         while not shard.buffer and not shard.done:
             answer = reader.query(
                 shard.pk, sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=position.per_shard,
-                start_key=shard.next_key,
+                start_key=shard.next_key, attributes=attributes,
             )  # fmt: skip
             shard.buffer.extend(answer.items)
             shard.next_key = answer.next_key

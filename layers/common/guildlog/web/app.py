@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from guildlog.errors import AccessDeniedError, GuildlogError, MalformedRequestError, SignInError
 from guildlog.handlers.http import status_for
 from guildlog.services.commands.context import HotReader
 from guildlog.web import reads
+from guildlog.web.avatars import DISCORD_CDN, avatars
 from guildlog.web.oauth import DiscordOAuth, pkce_pair
+from guildlog.web.roles import ViewerRoles
 from guildlog.web.sessions import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -40,6 +42,11 @@ from guildlog.web.sessions import (
     new_session,
     read_cookie,
 )
+
+if TYPE_CHECKING:
+    from guildlog.models.web_export_job import WebExportJob
+    from guildlog.web.archive import ArchiveRows
+    from guildlog.web.exports import WebExports
 
 BASE = "/app"
 CSP = (
@@ -55,6 +62,10 @@ SECURITY_HEADERS = {
 STATIC_FILES = {"app.css": "text/css; charset=utf-8"}
 _SNOWFLAKE = re.compile(r"^\d{15,21}$")
 _KIND = re.compile(r"^[a-z_]{1,40}$")
+_EXPORT_ID = re.compile(r"^w[0-9a-f]{8}-[0-9a-f]{24}$")
+EXPORT_POLL_SECONDS = 3
+# services.exports.FORMATS (a test checks they agree): the export code is imported only when one starts.
+EXPORT_FORMATS = ("json", "csv", "dce")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 MAX_SEARCH_CHARS = 100
 
@@ -67,6 +78,7 @@ class Request:
     cookies: list[str]
     host: str
     form: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
@@ -87,6 +99,7 @@ class Request:
             cookies=list(event.get("cookies") or []),
             host=host,
             form=form,
+            headers={str(k).lower(): str(v) for k, v in headers.items()},
         )
 
     @property
@@ -107,13 +120,18 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)
 
-    def as_result(self) -> dict[str, Any]:
-        headers = {**SECURITY_HEADERS, "cache-control": "no-store", **self.headers}
+    def as_result(self, csp: str = CSP) -> dict[str, Any]:
+        headers = {**SECURITY_HEADERS, "content-security-policy": csp, "cache-control": "no-store", **self.headers}
         headers.setdefault("content-type", "text/html; charset=utf-8")
         result: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}
         if self.cookies:
             result["cookies"] = self.cookies
         return result
+
+
+def content_security_policy(image_origin: str | None) -> str:
+    """CSP with images from this site and one more origin (Discord's CDN for avatars), never from anywhere else."""
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {image_origin}") if image_origin else CSP
 
 
 def redirect(location: str, cookies: list[str] | None = None, status: int = 303) -> Answer:
@@ -150,14 +168,26 @@ class WebApp:
         signer: Callable[[], CookieSigner],
         oauth: Callable[[], DiscordOAuth],
         reader: Callable[[], HotReader],
+        roles: Callable[[], ViewerRoles] | None = None,
+        exports: Callable[[], WebExports] | None = None,
+        archive: Callable[[], ArchiveRows] | None = None,
         default_retention_days: int = 30,
+        cdn: str = DISCORD_CDN,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         epoch: Callable[[], float] = time.time,
     ) -> None:
         self._signer = signer
         self._oauth = oauth
         self._reader = reader
+        # None: only Manage Server holders read (no bot token to ask Discord about roles with).
+        self._roles = roles
+        # None: exports are not set up (no worker function); the pages then offer none.
+        self._exports = exports
+        # None: days older than the hot table's retention are only pointed to the archive, not read.
+        self._archive = archive
         self.default_retention_days = default_retention_days
+        self.cdn = cdn
+        self.csp = content_security_policy(cdn)
         # `now` is the pages' clock (the demo pins it); cookies expire by the real one, `epoch`.
         self.now = now
         self.epoch = epoch
@@ -190,11 +220,11 @@ class WebApp:
         try:
             request = Request.from_event(event)
             session = self._signer().read_session(read_cookie(request.cookies, SESSION_COOKIE), self._epoch())
-            return self._route(request, session).as_result()
+            return self._route(request, session).as_result(self.csp)
         except GuildlogError as exc:
             status = status_for(exc)
             message = exc.message if status < 500 else "Something went wrong on our side; try again shortly."
-            return self.page("error.html", status=status, session=session, message=message).as_result()
+            return self.page("error.html", status=status, session=session, message=message).as_result(self.csp)
 
     def page(self, name: str, *, status: int = 200, session: Any = None, **values: Any) -> Answer:
         csrf = self._signer().csrf_token(session) if session is not None else ""
@@ -212,7 +242,7 @@ class WebApp:
             return self._static(parts[1], parts[2])
         if parts[:1] == ["auth"] and len(parts) == 2:
             return self._auth(parts[1], request, session)
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD") and not _starts_export(request, parts):
             return self.page("error.html", status=405, session=session, message="This page is read-only.")
         if not parts:
             return self.page("home.html", session=session)
@@ -222,6 +252,8 @@ class WebApp:
             guild_id = parts[1]
             if not session.may_read(guild_id):
                 raise AccessDeniedError("You do not have access to this server's log.")
+            if guild_id in session.role_guilds and not self._role_allows(session, guild_id):
+                raise AccessDeniedError("Your roles no longer let you read this server's log.")
             return self._guild_page(guild_id, parts[2:], request, session)
         return self.page("error.html", status=404, session=session, message="No such page.")
 
@@ -251,7 +283,13 @@ class WebApp:
             if request.query.get("error") or not request.query.get("code"):
                 raise SignInError("Discord did not approve the sign-in.")
             member = self._oauth().sign_in(request.query["code"], started.verifier, self._callback_url(request))
-            new = new_session(member.user_id, member.user_name, member.guilds, self._epoch())
+            session_id = secrets.token_urlsafe(12)
+            by_role: dict[str, str] = {}
+            if self._roles is not None and member.other_guilds:
+                by_role = self._roles().at_sign_in(session_id, member.user_id, member.other_guilds)
+            new = new_session(
+                member.user_id, member.user_name, member.guilds, self._epoch(), by_role=by_role, session_id=session_id
+            )
             cookie = cookie_header(SESSION_COOKIE, signer.session_cookie(new), secure=secure, max_age=SESSION_SECONDS)
             return redirect(safe_next(started.next_path), [cookie, clear])
         if action == "logout" and request.method == "POST":
@@ -259,6 +297,12 @@ class WebApp:
                 raise AccessDeniedError("The form has expired; reload the page and try again.")
             return redirect(f"{BASE}?signed_out=1", [clear_cookie_header(SESSION_COOKIE, secure=secure)])
         return self.page("error.html", status=404, session=session, message="No such page.")
+
+    def _role_allows(self, session: Session, guild_id: str) -> bool:
+        """A guild read through a viewer role: does the member still hold one (web.roles caches the answer)?"""
+        if self._roles is None:
+            return False
+        return self._roles().allowed(session.session_id, guild_id, session.user_id)
 
     def _callback_url(self, request: Request) -> str:
         return f"{request.origin}{BASE}/auth/callback"
@@ -275,6 +319,7 @@ class WebApp:
             "guild_name": session.guilds.get(guild_id, guild_id),
             "retention_days": retention,
             "today": now.date(),
+            "export_formats": EXPORT_FORMATS if self._exports is not None else (),
         }
         if not rest:
             overview = reads.overview(reader, guild_id, now)
@@ -291,6 +336,7 @@ class WebApp:
                 tab=rest[0],
                 filters=filters,
                 page=page,
+                avatars=avatars(reader, self.cdn, guild_id, (str(i.get("user_id") or "") for i in page.items)),
                 names=reads.names(reader, guild_id, page.items),
                 query=request.query,
                 beyond_hot=beyond,
@@ -299,7 +345,13 @@ class WebApp:
             )
         if len(rest) == 2 and rest[0] == "channel" and _SNOWFLAKE.match(rest[1]):
             day = _day(request.query.get("day")) or now.date()
-            messages, cut = reads.transcript(reader, guild_id, rest[1], day)
+            beyond = _beyond_hot(day, now.date(), retention)
+            if beyond and self._archive is not None:
+                from guildlog.web.archive import archive_transcript
+
+                messages, cut = archive_transcript(self._archive(), guild_id, rest[1], day)
+            else:
+                messages, cut = reads.transcript(reader, guild_id, rest[1], day)
             names = reads.names(reader, guild_id)
             names.users = {m.author_id: m.author for m in messages if m.author_id}
             return self.page(
@@ -309,11 +361,17 @@ class WebApp:
                 channel_name=names.channels.get(rest[1], rest[1]),
                 day=day,
                 messages=messages,
+                avatars=avatars(reader, self.cdn, guild_id, (m.author_id or "" for m in messages)),
                 cut=cut,
                 names=names,
-                beyond_hot=_beyond_hot(day, now.date(), retention),
+                beyond_hot=beyond,
+                from_archive=beyond and self._archive is not None,
                 **common,
             )
+        if rest == ["exports"] and request.method == "POST":
+            return self._start_export(guild_id, request, session)
+        if len(rest) == 2 and rest[0] == "exports" and _EXPORT_ID.match(rest[1]):
+            return self._export_status(guild_id, rest[1], request, common)
         if len(rest) == 2 and rest[0] == "member" and _SNOWFLAKE.match(rest[1]):
             record = reads.member_record(reader, guild_id, rest[1], _boundary(request.query, "before"))
             return self.page(
@@ -326,6 +384,34 @@ class WebApp:
             )
         return self.page("error.html", status=404, session=session, message="No such page.")
 
+    # -- exports started from a page
+
+    def _start_export(self, guild_id: str, request: Request, session: Session) -> Answer:
+        """POST /g/{guild}/exports: hand the export to the worker, then show its page (which waits for it)."""
+        if self._exports is None:
+            raise MalformedRequestError("Exports are not set up for this deployment.")
+        if not self._signer().check_csrf(session, request.form.get("csrf")):
+            raise AccessDeniedError("The form has expired; reload the page and try again.")
+        job = _export_job(guild_id, request.form, session.user_id, self.now().date(), self._epoch())
+        self._exports().start(job)
+        return redirect(f"{BASE}/g/{guild_id}/exports/{job.export_id}")
+
+    def _export_status(self, guild_id: str, export_id: str, request: Request, common: dict[str, Any]) -> Answer:
+        """The export's page: a link once the file is there; until then it reloads itself every few seconds,
+        and a reload while nothing changed is answered 304 (If-None-Match), without a page rendered."""
+        if self._exports is None:
+            raise MalformedRequestError("Exports are not set up for this deployment.")
+        status = self._exports().status(guild_id, export_id, self._epoch())
+        if status.state == "pending":
+            tag = f'W/"{export_id}-pending"'
+            headers = {"etag": tag, "cache-control": "private, no-cache", "retry-after": str(EXPORT_POLL_SECONDS)}
+            if request.headers.get("if-none-match") == tag:
+                return Answer(304, headers=headers)
+            answer = self.page("export.html", tab="feed", export=status, poll=EXPORT_POLL_SECONDS, **common)
+            answer.headers.update(headers)
+            return answer
+        return self.page("export.html", tab="feed", export=status, poll=0, **common)
+
     def _static(self, version: str, name: str) -> Answer:
         if name not in STATIC_FILES:
             return Answer(404, "not found", headers={"content-type": "text/plain"})
@@ -333,6 +419,38 @@ class WebApp:
         # The version is in the URL: a changed file gets a new URL, so the old one may be cached for good.
         cache = "public, max-age=31536000, immutable" if version == static_version() else "no-cache"
         return Answer(200, body, headers={"content-type": STATIC_FILES[name], "cache-control": cache})
+
+
+def _starts_export(request: Request, parts: list[str]) -> bool:
+    return request.method == "POST" and len(parts) == 3 and parts[0] == "g" and parts[2] == "exports"
+
+
+def _export_job(guild_id: str, form: dict[str, str], user_id: str, today: date, now: int) -> WebExportJob:
+    """The export a page's form asks for, checked as `/logs export` checks its options."""
+    from guildlog.models.web_export_job import WebExportJob
+    from guildlog.services.exports import MAX_EXPORT_DAYS
+    from guildlog.web.exports import new_export_id
+
+    output_format = form.get("format") or "json"
+    if output_format not in EXPORT_FORMATS:
+        raise MalformedRequestError(f"The format is one of {', '.join(EXPORT_FORMATS)}.")
+    channel = form.get("channel", "").strip() or None
+    if channel is not None and not _SNOWFLAKE.match(channel):
+        raise MalformedRequestError("The channel is an id (15 to 21 digits).")
+    first = _day(form.get("first")) or today
+    last = _day(form.get("last")) or first
+    if last < first:
+        raise MalformedRequestError("The range ends before it starts.")
+    if last > today:
+        raise MalformedRequestError("The range ends in the future.")
+    if (last - first).days + 1 > MAX_EXPORT_DAYS:
+        raise MalformedRequestError(f"An export covers at most {MAX_EXPORT_DAYS} days.")
+    if output_format == "dce" and channel is None:
+        raise MalformedRequestError("A DiscordChatExporter file is one channel's: filter the feed by a channel first.")
+    return WebExportJob.model_validate(
+        {"export_id": new_export_id(now), "guild_id": guild_id, "channel_id": channel, "first": first, "last": last,
+         "output_format": output_format, "requested_by": user_id}
+    )  # fmt: skip
 
 
 def _path_with_query(request: Request) -> str:

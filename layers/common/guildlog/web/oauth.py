@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -45,6 +45,8 @@ class Member:
     user_id: str
     user_name: str
     guilds: dict[str, str]
+    # The member's other guilds (id → name): a viewer role may still let them read one (web.roles).
+    other_guilds: dict[str, str] = field(default_factory=dict)
 
 
 def readable_guilds(guilds: Any) -> dict[str, str]:
@@ -62,6 +64,17 @@ def readable_guilds(guilds: Any) -> dict[str, str]:
         if guild.get("owner") is True or bits & (ADMINISTRATOR | MANAGE_GUILD):
             readable[str(guild["id"])] = str(guild.get("name") or guild["id"])
     return readable
+
+
+def other_guilds(guilds: Any, readable: dict[str, str]) -> dict[str, str]:
+    """The guilds of `/users/@me/guilds` not in `readable`: where only a viewer role could let the member read."""
+    if not isinstance(guilds, list):
+        return {}
+    return {
+        str(g["id"]): str(g.get("name") or g["id"])
+        for g in guilds
+        if isinstance(g, dict) and str(g.get("id", "")).isdigit() and str(g["id"]) not in readable
+    }
 
 
 class DiscordOAuth:
@@ -98,7 +111,8 @@ class DiscordOAuth:
         if not isinstance(user, dict) or not str(user.get("id", "")).isdigit():
             raise SignInError("Discord did not say who signed in")
         name = str(user.get("global_name") or user.get("username") or user["id"])
-        return Member(str(user["id"]), name, readable_guilds(guilds))
+        readable = readable_guilds(guilds)
+        return Member(str(user["id"]), name, readable, other_guilds(guilds, readable))
 
     def _token(self, code: str, verifier: str, redirect_uri: str) -> str:
         form = urlencode(

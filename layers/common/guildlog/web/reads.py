@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,6 +32,19 @@ NAMES_LIMIT = 300
 FEED_START, FEED_END = keys.FEED_FIRST, keys.FEED_LAST
 FEED_SK = re.compile(r"^E#\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9:_.\-]{1,200}$")
 CATEGORIES = ("message", "member", "moderation", "server", "voice", "command", "relay", "other")
+# What each page shows of an item (a ProjectionExpression): DynamoDB returns, and the page decodes, no more.
+FEED_ATTRIBUTES = (
+    "PK", "SK", "category", "action", "event_type", "occurred_at", "user_id", "user_name", "actor_id", "target_id",
+    "channel_id", "message_id", "content", "reason",
+)  # fmt: skip
+TRANSCRIPT_ATTRIBUTES = (
+    "SK", "category", "action", "message_id", "user_id", "user_name", "occurred_at", "content", "attachments",
+    "whole", "details",
+)  # fmt: skip
+HOURLY_ATTRIBUTES = ("PK", "SK", "category", "action", "occurred_at")
+NAME_ATTRIBUTES = ("event_type", "channel_id", "target_id", "details")
+# Channel and role names change rarely; a warm container reuses them this long per guild.
+NAMES_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,13 @@ def feed_page(
     last_sk: str | None = None
     start_key: Any = None
     exhausted = False
+    # First a page's worth (+1 to know there is more, +1 for the boundary item itself): all of it is
+    # shown when nothing else is filtered, and most of it when the filter keeps most items. A filter
+    # that drops more reads on in larger steps until the page fills.
+    limit = PAGE_SIZE + 2
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
-        answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key)
+        answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key, limit)
+        limit = QUERY_LIMIT
         for item in answer.items:
             sk = str(item.get("SK"))
             if sk in (before, after):
@@ -126,16 +145,26 @@ def feed_page(
 
 
 def _read(
-    reader: HotReader, guild_id: str, index: str | None, pk: str, low: str, high: str, newest_first: bool, start: Any
+    reader: HotReader,
+    guild_id: str,
+    index: str | None,
+    pk: str,
+    low: str,
+    high: str,
+    newest_first: bool,
+    start: Any,
+    limit: int = QUERY_LIMIT,
 ) -> Any:
     """One page of an index, or of the guild's feed across its shards (services.feed)."""
     if index is None:
         return feed.query_feed(
-            reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=QUERY_LIMIT, start_key=start
-        )
+            reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
+            attributes=FEED_ATTRIBUTES,
+        )  # fmt: skip
     return reader.query(
-        pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=QUERY_LIMIT, start_key=start
-    )
+        pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
+        attributes=FEED_ATTRIBUTES,
+    )  # fmt: skip
 
 
 def _sk(item: Item) -> str:
@@ -145,13 +174,30 @@ def _sk(item: Item) -> str:
 # ---------------------------------------------------------------- names
 
 
+_names_cache: dict[tuple[int, str], tuple[HotReader, float, dict[str, str], dict[str, str]]] = {}
+
+
 def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> Names:
-    """Channel and role names from the guild's recent server events; member names from `items`."""
+    """Channel and role names from the guild's recent server events (cached a minute); member names from `items`."""
+    users = {str(i["user_id"]): str(i["user_name"]) for i in items or [] if i.get("user_id") and i.get("user_name")}
+    now = time.monotonic()
+    cached = _names_cache.get((id(reader), guild_id))
+    if cached is not None and cached[0] is reader and now - cached[1] < NAMES_CACHE_SECONDS:
+        return Names(users=users, channels=dict(cached[2]), roles=dict(cached[3]))
+    channels, roles = _server_names(reader, guild_id)
+    if len(_names_cache) >= 1000:
+        _names_cache.clear()
+    _names_cache[(id(reader), guild_id)] = (reader, now, channels, roles)
+    return Names(users=users, channels=dict(channels), roles=dict(roles))
+
+
+def _server_names(reader: HotReader, guild_id: str) -> tuple[dict[str, str], dict[str, str]]:
     channels: dict[str, str] = {}
     roles: dict[str, str] = {}
     page = reader.query(
-        keys.category_index_pk(guild_id, "server"), index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT
-    )
+        keys.category_index_pk(guild_id, "server"), index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT,
+        attributes=NAME_ATTRIBUTES,
+    )  # fmt: skip
     for item in reversed(page.items):  # oldest first: the newest name wins
         details = _details(item)
         name = details.get("name")
@@ -162,8 +208,7 @@ def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> 
             channels[str(item["channel_id"])] = name
         elif event.startswith("GUILD_ROLE_") and item.get("target_id"):
             roles[str(item["target_id"])] = name
-    users = {str(i["user_id"]): str(i["user_name"]) for i in items or [] if i.get("user_id") and i.get("user_name")}
-    return Names(users=users, channels=channels, roles=roles)
+    return channels, roles
 
 
 def _details(item: Item) -> dict[str, Any]:
@@ -232,8 +277,9 @@ def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
     # Messages are not in the category index: the feed of the last 24 h is read, newest first, bounded.
     while sample < HOURLY_LIMIT:
         page = feed.query_feed(
-            reader, guild_id, sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key
-        )
+            reader, guild_id, sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key,
+            attributes=HOURLY_ATTRIBUTES,
+        )  # fmt: skip
         for item in page.items:
             if item.get("category") == "message" and item.get("action") == "create":
                 hours[int(str(item.get("occurred_at"))[11:13])] += 1
@@ -318,8 +364,9 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
     start_key: Any = None
     while len(items) < TRANSCRIPT_LIMIT:
         page = reader.query(
-            pk, index="GSI2", sk_from=low, sk_to=high, newest_first=False, limit=500, start_key=start_key
-        )
+            pk, index="GSI2", sk_from=low, sk_to=high, newest_first=False, limit=500, start_key=start_key,
+            attributes=TRANSCRIPT_ATTRIBUTES,
+        )  # fmt: skip
         items.extend(page.items)
         start_key = page.next_key
         if start_key is None:

@@ -47,6 +47,8 @@ class Session:
     guilds: dict[str, str]
     expires_at: int
     session_id: str
+    # Guilds read through a viewer role rather than Manage Server: re-checked with Discord (web.roles).
+    role_guilds: frozenset[str] = frozenset()
 
     def may_read(self, guild_id: str) -> bool:
         return guild_id in self.guilds
@@ -86,6 +88,7 @@ class CookieSigner:
                 "g": [[gid, name] for gid, name in session.guilds.items()],
                 "exp": session.expires_at,
                 "sid": session.session_id,
+                "r": sorted(session.role_guilds),
             },
         )
 
@@ -96,7 +99,8 @@ class CookieSigner:
             return None
         try:
             guilds = {str(gid): str(name) for gid, name in data["g"]}
-            return Session(str(data["u"]), str(data["n"]), guilds, int(data["exp"]), str(data["sid"]))
+            by_role = frozenset(str(gid) for gid in data.get("r") or ()) & guilds.keys()
+            return Session(str(data["u"]), str(data["n"]), guilds, int(data["exp"]), str(data["sid"]), by_role)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -146,9 +150,21 @@ class CookieSigner:
         return _b64(hmac.new(self._key, f"{purpose}.{payload}".encode("ascii"), hashlib.sha256).digest())
 
 
-def new_session(user_id: str, user_name: str, guilds: dict[str, str], now: int) -> Session:
-    kept = {gid: name[:MAX_GUILD_NAME] for gid, name in list(guilds.items())[:MAX_GUILDS]}
-    return Session(user_id, user_name[:64], kept, now + SESSION_SECONDS, secrets.token_urlsafe(12))
+def new_session(
+    user_id: str,
+    user_name: str,
+    guilds: dict[str, str],
+    now: int,
+    *,
+    by_role: dict[str, str] | None = None,
+    session_id: str | None = None,
+) -> Session:
+    """A session for `guilds` (managed) and `by_role` (readable through a viewer role), at most MAX_GUILDS in all."""
+    merged = {**(by_role or {}), **guilds}
+    kept = {gid: name[:MAX_GUILD_NAME] for gid, name in list(merged.items())[:MAX_GUILDS]}
+    role_guilds = frozenset(g for g in (by_role or {}) if g in kept and g not in guilds)
+    sid = session_id or secrets.token_urlsafe(12)
+    return Session(user_id, user_name[:64], kept, now + SESSION_SECONDS, sid, role_guilds)
 
 
 def cookie_header(name: str, value: str, *, secure: bool, max_age: int) -> str:

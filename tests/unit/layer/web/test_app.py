@@ -10,7 +10,8 @@ import pytest
 
 from guildlog.errors import SignInError
 from guildlog.models.row import EventRow
-from guildlog.web.app import CSP, WebApp, safe_next
+from guildlog.web.app import WebApp, content_security_policy, safe_next
+from guildlog.web.avatars import DISCORD_CDN
 from guildlog.web.oauth import DiscordOAuth, Member
 from guildlog.web.sessions import SESSION_COOKIE, SIGN_IN_COOKIE, CookieSigner, new_session
 from tests.fakes.memory_table import MemoryTable
@@ -180,8 +181,10 @@ def test_guild_page_sends_to_sign_in_when_the_cookie_is_not_valid(app: WebApp, k
 @pytest.mark.parametrize("path", ["/app", f"/app/g/{GUILD_A}/", "/app/nowhere", f"/app/g/{GUILD_B}/"])
 def test_every_page_sends_a_strict_csp_when_answered(app: WebApp, path: str) -> None:
     answer = app.handle(event(path, cookies=[session_cookie({GUILD_A: "Lantern Guild"})]))
-    assert answer["headers"]["content-security-policy"] == CSP
-    assert "script-src" not in CSP and "default-src 'none'" in CSP
+    csp = answer["headers"]["content-security-policy"]
+    assert csp == content_security_policy(DISCORD_CDN)
+    assert "script-src" not in csp and "default-src 'none'" in csp
+    assert "img-src 'self' data: https://cdn.discordapp.com;" in csp
     assert answer["headers"]["x-frame-options"] == "DENY"
 
 

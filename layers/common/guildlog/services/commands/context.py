@@ -8,7 +8,7 @@ A `CommandError` raised anywhere becomes an ephemeral answer with its message.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -44,6 +44,7 @@ class HotReader(Protocol):
         newest_first: bool = True,
         limit: int = 100,
         start_key: Any = None,
+        attributes: Sequence[str] | None = None,
     ) -> QueryPage: ...
 
     def get(self, pk: str, sk: str) -> Item | None: ...

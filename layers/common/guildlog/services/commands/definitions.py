@@ -378,6 +378,16 @@ LOGS = Command(
                     ),
                     mutates=True,
                 ),
+                Leaf(
+                    "viewers",
+                    "Let members with a role read this server's log in the web viewer, or stop them",
+                    handler=routes.config_viewers,
+                    options=(
+                        Option(p.ROLE, "role", "The role", required=True),
+                        Option(p.BOOLEAN, "remove", "Take the role's access away (default: give it)"),
+                    ),
+                    mutates=True,
+                ),
             ),
         ),
     ),

@@ -106,3 +106,9 @@ def config_privacy(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import settings
 
     return settings.privacy(call, ports)
+
+
+def config_viewers(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import viewers
+
+    return viewers.run(call, ports)

@@ -70,6 +70,7 @@ def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
             "test",
             "attachments",
             "privacy",
+            "viewers",
         )
     }
 

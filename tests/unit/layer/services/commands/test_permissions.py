@@ -66,6 +66,7 @@ CASES = [
     Case(("logs", "config", "test"), {}, refused=True),
     Case(("logs", "config", "attachments"), {"copy": "off"}, refused=True),
     Case(("logs", "config", "privacy"), {"channel": fx.CHANNEL, "record": False}, refused=True),
+    Case(("logs", "config", "viewers"), {"role": "1300000000000000150"}, refused=True),
     Case(("stats",), {}, refused=False),  # the server's counters are open to everyone (README)
     Case(("stats",), {"user": fx.MEMBER}, refused=False),
     Case(("stats",), {"user": fx.STRANGER}, refused=True),
