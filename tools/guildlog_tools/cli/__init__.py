@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "setup": "guildlog_tools.cli.setup",
     "doctor": "guildlog_tools.cli.doctor",
     "dlq": "guildlog_tools.cli.dlq",
+    "forget": "guildlog_tools.cli.forget",
 }
 
 

@@ -156,3 +156,84 @@ class ErasureStore:
         except Exception as exc:
             raise StorageError("DynamoDB did not answer a query", error=type(exc).__name__) from exc
         return [Receipt.from_json(str(_plain(raw)["receipt"])) for raw in answer.get("Items", [])]
+
+    # --- a guild that removed the bot ---------------------------------------------------------
+    def schedule_guild_deletion(self, guild_id: str, due_at: str, removed_at: str) -> None:
+        """Record the guild's deletion as due at `due_at` (a second GUILD_DELETE keeps the first date)."""
+        item = {"PK": keys.erasure_pk(guild_id), "SK": keys.GUILD_DELETION_SK, "kind": "guild_deletion"}
+        if self._put(
+            {**item, "due_at": due_at, "removed_at": removed_at}, ConditionExpression="attribute_not_exists(PK)"
+        ):
+            self._put({"PK": keys.DUE_DELETIONS_PK, "SK": keys.due_deletion_sk(due_at, guild_id), "guild_id": guild_id})
+
+    def cancel_guild_deletion(self, guild_id: str) -> None:
+        scheduled = self._get(keys.erasure_pk(guild_id), keys.GUILD_DELETION_SK)
+        if scheduled is None:
+            return
+        self.delete_keys(
+            [
+                (keys.DUE_DELETIONS_PK, keys.due_deletion_sk(str(scheduled["due_at"]), guild_id)),
+                (keys.erasure_pk(guild_id), keys.GUILD_DELETION_SK),
+            ]
+        )
+
+    def scheduled_deletions(self, guild_ids: Iterable[str]) -> set[str]:
+        """The guilds among these whose deletion is scheduled."""
+        return {g for g in guild_ids if self._get(keys.erasure_pk(g), keys.GUILD_DELETION_SK)}
+
+    def due_deletions(self, now: str) -> list[str]:
+        """Guilds whose deletion is due at `now` (one Query of the due index)."""
+        items = self._query(
+            KeyConditionExpression="PK = :pk AND SK <= :now",
+            ExpressionAttributeValues={":pk": {"S": keys.DUE_DELETIONS_PK}, ":now": {"S": now + "$"}},
+        )
+        return [str(i["guild_id"]) for i in items if i.get("guild_id")]
+
+    def guild_item_keys(self, guild_id: str) -> list[tuple[str, str]]:
+        """Every hot item of the guild, by Query: its feed shards (with its config and shard plan), its
+        messages' versions, its directory and its daily counters (the days its events name, and the
+        days of its retention). Its erasure partition (receipts) is kept."""
+        from datetime import date, timedelta
+
+        from guildlog.services.feed_shards import ShardPlan
+
+        guild_pk = keys.guild_pk(guild_id)
+        plan = self._get(guild_pk, keys.SHARDS_SK)
+        shards = ShardPlan.parse(str(plan["plan"]) if plan and plan.get("plan") else None).max_shards
+        feed = [item for shard in range(max(shards, 1)) for item in self._all(keys.feed_pk(guild_id, shard))]
+        found = {(str(i["PK"]), str(i["SK"])) for i in feed}
+        days: set[str] = set()
+        for item in feed:
+            if isinstance(item.get("message_id"), str):
+                for version in self._all(keys.message_pk(str(item["message_id"]))):
+                    if version.get("guild_id") in (guild_id, None):
+                        found.add((str(version["PK"]), str(version["SK"])))
+            if isinstance(item.get("occurred_at"), str):
+                days.add(str(item["occurred_at"])[:10])
+        found |= {(str(i["PK"]), str(i["SK"])) for i in self._all(dir_pk(guild_id))}
+        config = self._get(guild_pk, keys.CONFIG_SK)
+        retention = int(config.get("retention_days", 30)) if config else 30
+        today = date.today()
+        days |= {(today - timedelta(days=back)).isoformat() for back in range(retention + 2)}
+        for day in sorted(days):
+            found |= {(str(i["PK"]), str(i["SK"])) for i in self._all(keys.day_pk(guild_id, day))}
+        return sorted(found)
+
+    def _all(self, pk: str) -> list[dict[str, Any]]:
+        return self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": pk}})
+
+    def delete_keys(self, keys_: list[tuple[str, str]]) -> None:
+        for start in range(0, len(keys_), 25):
+            chunk = keys_[start : start + 25]
+            requests = [{"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": sk}}}} for pk, sk in chunk]
+            pending: dict[str, Any] = {self.table_name: requests}
+            for _ in range(8):
+                try:
+                    answer = self.client.batch_write_item(RequestItems=pending)
+                except Exception as exc:
+                    raise StorageError("DynamoDB did not delete items", error=type(exc).__name__) from exc
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            if pending:
+                raise StorageError("DynamoDB left items undeleted")

@@ -34,7 +34,7 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         default_retention_days=settings.retention_days,
         directory=Directory(store, invites=_invite_lister(settings)),
         notifier=notifier,
-        tombstones=TombstoneFilter(ErasureStore(settings.table_name)),
+        tombstones=TombstoneFilter(ErasureStore(settings.table_name), grace_days=settings.guild_deletion_grace_days),
     )
     return settings, ingestor
 

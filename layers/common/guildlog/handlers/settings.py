@@ -29,6 +29,9 @@ class Settings(BaseModel):
     # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
     oauth_client_secret_arn: str = ""
     web_session_secret_arn: str = ""
+    # Days a guild's data is kept after it removed the bot; the SQS queue of erasure jobs.
+    guild_deletion_grace_days: int = Field(default=30, ge=0, le=3650)
+    forget_queue_url: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
     # Local stack only: seconds a command may take before it is deferred (0: the Lambda default).
