@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--user", default=None, help="the member's user id (omit to delete the whole guild)")
     parser.add_argument("--yes", action="store_true", help="confirm: the erasure cannot be undone")
     parser.add_argument("--job-id", default=None, help="resume this job (default: a new one)")
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="skip the minute's wait for ingest to read the tombstone (only when nothing is being ingested)",
+    )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--local", action="store_true", help="the running `guildlog dev` stack")
     target.add_argument("--stack", default=None, help="a deployed stack (its TableName and ArchiveBucketName)")
@@ -62,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     if user:
         from guildlog.services.erasure.job import ErasureJob, ErasureRequest
 
-        receipt = ErasureJob(hot, objects).run(ErasureRequest(guild, user, job_id, "cli", iso(utcnow())))
+        receipt = ErasureJob(hot, objects, settle_seconds=0 if args.no_wait else 60).run(
+            ErasureRequest(guild, user, job_id, "cli", iso(utcnow()))
+        )
     else:
         from guildlog.services.erasure.guild import GuildDeletion
 

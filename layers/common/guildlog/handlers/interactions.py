@@ -81,6 +81,7 @@ def default_app() -> InteractionApp:
         default_retention_days=settings.retention_days,
         now=services_clock(settings.now),
         log_queue=_log_queue(settings.notify_queue_url),
+        erasure=_erasure(settings),
     )
     tuning = {"defer_after": settings.defer_after} if settings.defer_after else {}
     return InteractionApp(
@@ -110,3 +111,12 @@ def _log_queue(url: str) -> Any:
     from guildlog.adapters.notify_queue import NotifyQueue
 
     return NotifyQueue(url)
+
+
+def _erasure(settings: Any) -> Any:
+    """/logs forget's port, when the stack has a ForgetQueue."""
+    if not settings.forget_queue_url:
+        return None
+    from guildlog.adapters.erasure_requests import ErasureRequests
+
+    return ErasureRequests(settings.table_name, settings.forget_queue_url)

@@ -85,6 +85,8 @@ class Ports:
     exporter: Any = None
     # /logs config test: the moderation log's queue (adapters.notify_queue.NotifyQueue), `send(messages)`.
     log_queue: Any = None
+    # /logs forget: confirmation codes, tombstones and ForgetQueue (adapters.erasure_requests.ErasureRequests).
+    erasure: Any = None
 
 
 # ---------------------------------------------------------------- the reply

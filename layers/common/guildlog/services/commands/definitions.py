@@ -49,6 +49,8 @@ LOG_KINDS = (
 )
 LOG_TARGETS = ("all", *LOG_CATEGORIES, *(k for k in LOG_KINDS if k not in LOG_CATEGORIES))
 DELIVERY_MODES = ("bot", "webhook")
+# /logs forget's confirmation codes (services.commands.forget).
+FORGET_CODE_CHARS = 16
 # /logs export's formats (services.exports.FORMATS; a test checks they agree).
 EXPORT_FORMATS = ("json", "csv", "dce")
 
@@ -330,6 +332,30 @@ LOGS = Command(
                     ),
                     mutates=True,
                 ),
+            ),
+        ),
+        Group(
+            "forget",
+            "Erase a member's messages, names and attachments from guildlog's record (with a code)",
+            subcommands=(
+                Leaf(
+                    "user",
+                    "Erase a member (Manage Server): run once for a code, again with it",
+                    handler=routes.forget_user,
+                    options=(
+                        Option(p.USER, "member", "The member to erase", required=True),
+                        Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "me",
+                    "Erase yourself: run once for a code, again with it",
+                    handler=routes.forget_me,
+                    options=(Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),),
+                    mutates=True,
+                ),
+                Leaf("receipts", "The receipts of this server's erasures", handler=routes.forget_receipts),
             ),
         ),
     ),

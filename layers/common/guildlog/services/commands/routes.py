@@ -94,3 +94,21 @@ def config_test(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import settings
 
     return settings.test(call, ports)
+
+
+def forget_user(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.user(call, ports)
+
+
+def forget_me(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.me(call, ports)
+
+
+def forget_receipts(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.receipts(call, ports)

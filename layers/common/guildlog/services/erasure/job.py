@@ -12,6 +12,7 @@ partition counted again gives the same number.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from guildlog.services import archive_rewrite as ar
 from guildlog.services.erasure.planner import DayFinder, is_own_message, plan_days
 from guildlog.services.erasure.receipt import Receipt, Verification
 from guildlog.services.erasure.rewriter import ARCHIVE_DATASETS, MemberEdits, names_in
+from guildlog.services.erasure.tombstones import CACHE_SECONDS
 from guildlog.services.partition import partition_prefix
 from guildlog.services.timefmt import iso, utcnow
 
@@ -73,12 +75,16 @@ class ErasureJob:
         archive_days: DayFinder | None = None,
         verify_query: Callable[[str, str], tuple[str, int]] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        settle_seconds: float = CACHE_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.hot = hot
         self.objects = objects
         self.archive_days = archive_days
         self.verify_query = verify_query
         self.clock = clock
+        self.settle_seconds = settle_seconds
+        self.sleep = sleep
 
     def run(self, request: ErasureRequest) -> Receipt:
         g, u = request.guild_id, request.user_id
@@ -89,6 +95,7 @@ class ErasureJob:
         # before it is written.
         self.hot.put_tombstone(g, u, job_id=request.job_id, requested_by=request.requested_by, at=request.requested_at)
         receipt = Receipt(request.job_id, g, u, request.requested_by, request.requested_at)
+        self._settle(request.requested_at)
 
         member = self.hot.member_items(g, u)
         directory = self.hot.directory_items(g, u)
@@ -147,6 +154,18 @@ class ErasureJob:
         else:
             logger.warning("erasure left something behind", extra={"job_id": request.job_id})
         return receipt
+
+    def _settle(self, requested_at: str) -> None:
+        """Wait until every ingest container has read the tombstone (its cache's minute after the request):
+        an object written after the archive is listed must already hold the member redacted. ForgetQueue's
+        delay makes this wait nothing in AWS."""
+        try:
+            asked = datetime.fromisoformat(requested_at.replace("Z", "+00:00"))
+        except ValueError:
+            asked = self.clock()
+        remaining = (asked - self.clock()).total_seconds() + self.settle_seconds
+        if remaining > 0:
+            self.sleep(min(remaining, self.settle_seconds))
 
     # ---------------------------------------------------------------- archive
     def _rewrite_prefix(

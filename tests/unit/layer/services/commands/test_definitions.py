@@ -55,12 +55,12 @@ def test_stats_is_open_to_members_by_default_when_registered() -> None:
     assert stats["default_member_permissions"] is None
 
 
-def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
+def test_only_config_writes_and_erasures_are_marked_as_mutating_when_defined() -> None:
     mutating = {path for path, leaf in all_leaves() if leaf.mutates}
     assert mutating == {
         ("logs", "config", name)
         for name in ("channel", "events", "ignore", "retention", "log-ignore", "bots", "delivery", "test")
-    }
+    } | {("logs", "forget", "user"), ("logs", "forget", "me")}
 
 
 def test_stats_is_deferred_when_the_period_is_thirty_days() -> None:
