@@ -104,4 +104,7 @@ def test_dlq_says_which_queues_exist_when_the_queue_name_matches_none(stack: Loc
     done = dlq(stack, "list", "--queue", "nope")
 
     assert done.returncode == 1
-    assert "there are: CompactDeadLetterQueue, NotifyDeadLetterQueue, WorkerDeadLetterQueue" in done.stderr
+    assert (
+        "there are: CompactDeadLetterQueue, ForgetDeadLetterQueue, NotifyDeadLetterQueue, WorkerDeadLetterQueue"
+        in done.stderr
+    )

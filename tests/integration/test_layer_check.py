@@ -18,7 +18,7 @@ def test_layer_check_loads_every_function_and_module_when_the_layer_is_built_fro
     report = run(tmp_path)
 
     assert report.problems == ()
-    assert set(report.functions) == {"compact", "ingest", "interactions", "notify", "web", "worker"}
+    assert set(report.functions) == {"compact", "forget", "ingest", "interactions", "notify", "web", "worker"}
     assert report.modules > 40
 
 

@@ -89,23 +89,31 @@ class ErasureRequests:
         if not found:
             return False
         item = _plain(found)
-        if int(item.get("expires_at", 0)) < now or not hmac.compare_digest(str(item.get("code")), code.strip().upper()):
+        if (
+            item.get("used")
+            or int(item.get("expires_at", 0)) < now
+            or not hmac.compare_digest(str(item.get("code")), code.strip().upper())
+        ):
             return False
         try:
-            self.client.delete_item(
+            # Marked used, not deleted: a code works once, and the requester's next run gives a new one.
+            self.client.update_item(
                 TableName=self.table_name,
                 Key=key,
-                ConditionExpression="code = :c",
-                ExpressionAttributeValues={":c": {"S": str(item["code"])}},
+                UpdateExpression="SET used = :t",
+                ConditionExpression="code = :c AND attribute_not_exists(used)",
+                ExpressionAttributeValues={":c": {"S": str(item["code"])}, ":t": {"BOOL": True}},
             )
         except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False  # confirmed twice at once: one of them starts the job
+                return False  # used already, or confirmed twice at once: one of them starts the job
             raise StorageError("DynamoDB did not take the confirmation", error=type(exc).__name__) from exc
         return True
 
     def start(self, job: ErasureJobMessage) -> None:
         """The tombstone now (ingest redacts the member from its next minute on), the job after the delay."""
+        if job.user_id is None:
+            raise ValueError("a member's erasure names the member")
         self.store.put_tombstone(
             job.guild_id, job.user_id, job_id=job.job_id, requested_by=job.requested_by, at=job.requested_at
         )

@@ -35,7 +35,7 @@ def _port(ports: Ports) -> ErasurePort:
     port = getattr(ports, "erasure", None)
     if port is None:
         raise CommandError(NOT_SET_UP)
-    return port  # type: ignore[no-any-return]
+    return port
 
 
 def user(call: Call, ports: Ports) -> Reply:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,7 +128,7 @@ class MemberEdits:
                 return False
         return scrub.event_guild(event) == self.guild_id and scrub.involves(event.get("d"), self.user_id)
 
-    def edit_for(self, dataset: str):  # type: ignore[no-untyped-def]
+    def edit_for(self, dataset: str) -> Callable[[str], str]:
         return {
             "raw": self.raw_line,
             "events": self.event_line,
@@ -135,7 +136,7 @@ class MemberEdits:
             "quarantine": self.quarantine_line,
         }[dataset]
 
-    def test_for(self, dataset: str):  # type: ignore[no-untyped-def]
+    def test_for(self, dataset: str) -> Callable[[str], bool]:
         return {
             "raw": self.raw_line_is_members,
             "events": self.event_line_is_members,
