@@ -246,3 +246,41 @@ def test_erasure_ends_as_an_uninterrupted_run_when_killed_between_rewrite_and_de
     assert after == before  # no line lost, none twice
     assert _alice_in_guild_lines(aws) == []
     assert {day: n for day, n in receipt.archive["events"].items() if n} == dict(expected)
+
+
+def _guild_event(t: str, d: dict[str, Any], seq: int) -> tuple[Envelope, list[dict[str, Any]]]:
+    return _envelope(f"guild-{seq}", [{"t": t, "seq": seq, "received_at": "2026-11-21T12:00:00.000Z", "d": d}])
+
+
+def test_guild_removal_becomes_due_after_the_grace_period_when_the_bot_stays_out(aws: dict[str, Any]) -> None:
+    from guildlog.handlers.due_deletions import hand_over_due_deletions
+
+    ingestor = _ingestor(aws)
+    ingestor.tombstones = TombstoneFilter(
+        ErasureStore(aws["table"], aws["dynamodb"]), grace_days=30, clock=lambda: data.moment("2026-11-21T12:00:00Z")
+    )
+    ingestor.ingest(*_guild_event("GUILD_DELETE", {"id": data.GUILD}, 1001))
+    queued: list[Any] = []
+
+    class Queue:
+        def send(self, job: Any, delay: int) -> None:
+            queued.append(job)
+
+    store = ErasureStore(aws["table"], aws["dynamodb"])
+    early = hand_over_due_deletions({"time": "2026-12-20T01:30:00Z"}, store, Queue())
+    due = hand_over_due_deletions({"time": "2026-12-22T01:30:00Z"}, store, Queue())
+
+    assert (early, due) == (0, 1)
+    assert [(j.kind, j.guild_id) for j in queued] == [("guild", data.GUILD)]
+
+
+def test_guild_removal_is_cancelled_when_the_bot_comes_back(aws: dict[str, Any]) -> None:
+    ingestor = _ingestor(aws)
+    ingestor.ingest(*_guild_event("GUILD_DELETE", {"id": data.GUILD}, 1001))
+    store = ErasureStore(aws["table"], aws["dynamodb"])
+    assert store.scheduled_deletions([data.GUILD]) == {data.GUILD}
+
+    ingestor.ingest(*_guild_event("GUILD_CREATE", {"id": data.GUILD, "name": "back again"}, 1002))
+
+    assert store.scheduled_deletions([data.GUILD]) == set()
+    assert store.due_deletions("2100-01-01T00:00:00.000Z") == []
