@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog", "web")
+REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions", "modlog", "web", "erasure_bench")
 
 
 def main(argv: list[str] | None = None) -> int:
