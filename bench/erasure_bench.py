@@ -213,7 +213,11 @@ def report(events: int = DEFAULT_EVENTS) -> None:
     from guildlog.queries.result import human_bytes
 
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    for name, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ.setdefault(name, value)
     print("== erasure (a member erased from a 30-day archive: what is read and rewritten, beside the floor) ==")
     figures = run(events)
@@ -225,10 +229,14 @@ def report(events: int = DEFAULT_EVENTS) -> None:
         f"  {'archive':<12} {'member':<8} {'events':>7} {'days':>5} {'lines':>7} {'objects read':>13} {'floor':>6} "
         f"{'ratio':>6} {'rewritten':>9} {'bytes read':>11} {'floor':>9} {'verify reads':>12} {'wall s':>7}"
     )
-    for label, member, row in (("uncompacted", "typical", figures["uncompacted"]), ("compacted", "busiest", figures["compacted"])):
+    for label, member, row in (
+        ("uncompacted", "typical", figures["uncompacted"]),
+        ("compacted", "busiest", figures["compacted"]),
+    ):
         ratio = row["read_objects"] / row["floor_objects"] if row["floor_objects"] else float("nan")
         print(
-            f"  {label:<12} {member:<8} {row['events']:>7,} {row['days']:>5} {row['lines']:>7,} {row['read_objects']:>13,} "
+            f"  {label:<12} {member:<8} {row['events']:>7,} {row['days']:>5} {row['lines']:>7,} "
+            f"{row['read_objects']:>13,} "
             f"{row['floor_objects']:>6,} {ratio:>5.1f}× {row['rewritten']:>9,} {human_bytes(row['read_bytes']):>11} "
             f"{human_bytes(row['floor_bytes']):>9} {row['verify_reads']:>12,} {row['seconds']:>7.1f}"
             + ("" if row["clean"] else "  VERIFICATION FOUND SOMETHING LEFT")
