@@ -341,6 +341,9 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "bots"), {"logged": True}, True),
     (("logs", "config", "delivery"), {"mode": "webhook"}, True),
     (("logs", "config", "test"), {}, True),
+    (("logs", "forget", "user"), {"member": AUTHOR}, True),
+    (("logs", "forget", "me"), {}, False),  # themselves only
+    (("logs", "forget", "receipts"), {}, False),  # their own receipts only
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),
 ]
