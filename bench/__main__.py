@@ -10,6 +10,7 @@ REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions
 # REST backfill: requests per 1,000 messages beside the floor.
 REPORTS += ("backfill_bench",)
 REPORTS += ("retention",)
+REPORTS += ("erasure_bench",)
 
 
 def main(argv: list[str] | None = None) -> int:

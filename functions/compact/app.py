@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from guildlog.handlers.compact import default_compactor, default_retention, handle_compaction
+from guildlog.handlers.due_deletions import hand_over_due_deletions
 from guildlog.observability import Observability
 
 observe = Observability()
@@ -26,4 +27,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refused = [r for r in results if r.state == "refused"]
     for result in refused:
         observe.logger.error("compaction refused", extra=result.as_dict())
+    # Guilds that removed the bot a grace period ago: their deletion goes to ForgetFunction.
+    observe.count("GuildDeletionsQueued", hand_over_due_deletions(event))
     return {"compacted": len(compacted), "refused": len(refused), "results": [r.as_dict() for r in results]}

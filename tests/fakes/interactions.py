@@ -26,6 +26,7 @@ EVERYONE = 1 << 10 | 1 << 11  # view channel, send messages: no Manage Server
 MANAGER = EVERYONE | p.MANAGE_GUILD
 _OPTION_TYPES = {
     "user": p.USER,
+    "member": p.USER,
     "channel": p.CHANNEL,
     "role": p.ROLE,
     "days": p.INTEGER,

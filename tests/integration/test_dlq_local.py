@@ -105,7 +105,7 @@ def test_dlq_says_which_queues_exist_when_the_queue_name_matches_none(stack: Loc
 
     assert done.returncode == 1
     queues = (
-        "ArchiveDeadLetterQueue, AttachmentCopyDeadLetterQueue, CompactDeadLetterQueue, GapRepairDeadLetterQueue,"
-        " NotifyDeadLetterQueue, WorkerDeadLetterQueue"
+        "ArchiveDeadLetterQueue, AttachmentCopyDeadLetterQueue, CompactDeadLetterQueue, ForgetDeadLetterQueue,"
+        " GapRepairDeadLetterQueue, NotifyDeadLetterQueue, WorkerDeadLetterQueue"
     )
     assert f"there are: {queues}" in done.stderr

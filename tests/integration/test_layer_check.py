@@ -22,6 +22,7 @@ def test_layer_check_loads_every_function_and_module_when_the_layer_is_built_fro
         "archive",
         "attachment_copy",
         "compact",
+        "forget",
         "gap_repair",
         "ingest",
         "interactions",

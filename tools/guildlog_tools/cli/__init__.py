@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "dlq": "guildlog_tools.cli.dlq",
     "import": "guildlog_tools.cli.import_",
     "backfill": "guildlog_tools.cli.backfill",
+    "forget": "guildlog_tools.cli.forget",
 }
 
 

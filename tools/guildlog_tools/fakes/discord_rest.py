@@ -18,6 +18,7 @@ It serves what guildlog calls, the way Discord answers:
   for any other path; `script()` with a route like `GET /cdn/attachments/.*` makes it fail (404, 5xx).
 - `GET /guilds/{id}/members/{user}` (what `set_member` arranged; 404 Unknown Member otherwise).
 - avatars: `GET /avatars/{user}/{hash}.png` and `/embed/avatars/{n}.png` (a 1x1 PNG), as Discord's CDN.
+- `POST /users/@me/channels` (a DM channel per recipient, `dm_channels`), where erasure receipts are sent.
 
 Discord's limits are enforced: per-route buckets per major parameter (`limits`: route → requests
 per window), the global limit per second, each answered with the `X-RateLimit-*` headers Discord
@@ -177,6 +178,7 @@ class FakeDiscordRest(LoopbackServer):
         self.forbidden: set[str] = set()
         self.deleted: set[str] = set()
         self.history = FakeHistory()
+        self.dm_channels: dict[str, str] = {}  # user id → their DM channel with the bot (erasure receipts)
         self._nonces: dict[tuple[str, str], tuple[float, Posted]] = {}
         self._windows: dict[tuple[str, str], _Window] = {}
         self._global: deque[float] = deque()
@@ -363,6 +365,8 @@ class FakeDiscordRest(LoopbackServer):
         found = re.fullmatch(r"/applications/(\d+)(?:/guilds/(\d+))?/commands", path)
         if found:
             return self._commands(method, found.group(1), found.group(2), authorized, body)
+        if method == "POST" and path == "/users/@me/channels":
+            return self._open_dm(authorized, body)
         found = re.fullmatch(r"/channels/(\d+)/(messages|webhooks)", path)
         if found:
             return self._channel(method, found.group(1), found.group(2), authorized, body)
@@ -404,6 +408,17 @@ class FakeDiscordRest(LoopbackServer):
                 self.commands[(application, guild)] = stored
             return 200, copy.deepcopy(stored), {}
         return 405, {"message": "405: Method Not Allowed", "code": 0}, {}
+
+    def _open_dm(self, authorized: bool, body: Any) -> tuple[int, Any, dict[str, str]]:
+        """`POST /users/@me/channels`: the bot's DM channel with `recipient_id` (the same one every time)."""
+        if not authorized:
+            return _unauthorized()
+        recipient = body.get("recipient_id") if isinstance(body, dict) else None
+        if not isinstance(recipient, str) or not recipient.isdigit():
+            return 400, {"message": "Invalid Form Body", "code": 50035}, {}
+        with self._lock:
+            channel = self.dm_channels.setdefault(recipient, str(next(_ids)))
+        return 200, {"id": channel, "type": 1, "recipients": [{"id": recipient}]}, {}
 
     def _gone(self, channel_id: str) -> tuple[int, Any, dict[str, str]] | None:
         if channel_id in self.deleted:

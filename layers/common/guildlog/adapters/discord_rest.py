@@ -303,6 +303,11 @@ class DiscordRest:
         found: dict[str, Any] = self._request("POST", f"/channels/{channel_id}/messages", body, files=files)
         return found
 
+    def create_dm(self, user_id: str) -> dict[str, Any]:
+        """The bot's direct-message channel with a user (an erasure's receipt goes there)."""
+        found: dict[str, Any] = self._request("POST", "/users/@me/channels", {"recipient_id": user_id})
+        return found
+
     def create_webhook(self, channel_id: str, name: str) -> dict[str, Any]:
         """A new channel webhook (needs Manage Webhooks); the answer holds its `id` and `token`."""
         found: dict[str, Any] = self._request("POST", f"/channels/{channel_id}/webhooks", {"name": name})

@@ -16,8 +16,10 @@ from guildlog.services.webhook_body import parse_envelope
 def default_ingestor() -> tuple[Settings, Ingestor]:
     """The composition root: built on the first request of a container, never at import time."""
     from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.erasure_store import ErasureStore
     from guildlog.adapters.s3_archive import S3Archive
     from guildlog.services.directory import Directory
+    from guildlog.services.erasure.tombstones import TombstoneFilter
 
     settings = Settings.from_env()
     store = DynamoStore(settings.table_name)
@@ -50,6 +52,7 @@ def default_ingestor() -> tuple[Settings, Ingestor]:
         gap_repairs=gap_repairs,
         attachment_queue=attachment_queue,
         archive_queue=archive_queue,
+        tombstones=TombstoneFilter(ErasureStore(settings.table_name), grace_days=settings.guild_deletion_grace_days),
     )
     return settings, ingestor
 

@@ -83,6 +83,7 @@ def default_app() -> InteractionApp:
         now=services_clock(settings.now),
         log_queue=_log_queue(settings.notify_queue_url),
         attachment_links=S3AttachmentStore(settings.bucket_name),
+        erasure=_erasure(settings),
     )
     tuning = {"defer_after": settings.defer_after} if settings.defer_after else {}
     return InteractionApp(
@@ -112,3 +113,12 @@ def _log_queue(url: str) -> Any:
     from guildlog.adapters.notify_queue import NotifyQueue
 
     return NotifyQueue(url)
+
+
+def _erasure(settings: Any) -> Any:
+    """/logs forget's port, when the stack has a ForgetQueue."""
+    if not settings.forget_queue_url:
+        return None
+    from guildlog.adapters.erasure_requests import ErasureRequests
+
+    return ErasureRequests(settings.table_name, settings.forget_queue_url)

@@ -43,6 +43,9 @@ class Settings(BaseModel):
     discord_cdn_base: str = Field(default="https://cdn.discordapp.com", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
     # WebFunction: how long a member's viewer role, once checked with Discord, is trusted (web.roles).
     web_role_recheck_seconds: int = Field(default=300, ge=0, le=3600)
+    # Days a guild's data is kept after it removed the bot; the SQS queue of erasure jobs.
+    guild_deletion_grace_days: int = Field(default=30, ge=0, le=3650)
+    forget_queue_url: str = ""
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
     # Local stack only: seconds a command may take before it is deferred (0: the Lambda default).

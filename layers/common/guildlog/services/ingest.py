@@ -23,6 +23,7 @@ from guildlog.models.row import EventRow
 from guildlog.services import feed_shards, hot_items, keys, privacy
 from guildlog.services.csv_render import render_csv
 from guildlog.services.directory import Directory, Resolution
+from guildlog.services.erasure.tombstones import TombstoneFilter
 from guildlog.services.event_ids import event_id
 from guildlog.services.normalize import event_time, normalize
 from guildlog.services.partition import object_key, partition_day
@@ -171,10 +172,13 @@ class Ingestor:
         gap_repairs: GapRepairs | None = None,
         attachment_queue: AttachmentQueue | None = None,
         archive_queue: ArchiveHandOff | None = None,
+        tombstones: TombstoneFilter | None = None,
     ) -> None:
         self.archive = archive
         # None: every batch writes its own archive objects (tools, tests of other concerns).
         self.archive_queue = archive_queue
+        # Erased members (services/erasure): their events are redacted before anything is written.
+        self.tombstones = tombstones
         self.store = store
         # None: rows keep `changes` empty and no snapshot is kept (tests of other concerns, tools).
         self.directory = directory
@@ -189,6 +193,8 @@ class Ingestor:
         self.plan_cache = plan_cache or PlanCache()
 
     def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> IngestResult:
+        if self.tombstones is not None:
+            envelope, raw_events = self.tombstones.apply(envelope, raw_events)
         batch_id = envelope.batch_id
         relay = envelope.relay
         shard_id = relay.shard[0] if relay.shard else None

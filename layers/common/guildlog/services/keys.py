@@ -192,3 +192,37 @@ def repair_sk(since: str, gap_event_id: str) -> str:
 
 def repair_sk_at(moment: str) -> str:
     return f"R#{moment}"
+
+
+# --- erasure (services/erasure/, docs/data-rights.md) ---------------------------------------------
+# One partition per guild holds its tombstones, erasure jobs and receipts: ingest reads a guild's
+# tombstones with one Query (cached), `/logs forget receipts` its receipts with another.
+TOMBSTONE_PREFIX = "T#"
+ERASURE_JOB_PREFIX = "J#"
+RECEIPT_PREFIX = "R#"
+# A guild that removed the bot: its deletion, due at a time, and the stack-wide index of due deletions.
+GUILD_DELETION_SK = "GUILD"
+DUE_DELETIONS_PK = "ERASE#DUE"
+
+
+def erasure_pk(guild_id: str) -> str:
+    """`G#<guild>#ERASE`: the guild's tombstones, erasure jobs, receipts and scheduled deletion."""
+    return f"G#{guild_id}#ERASE"
+
+
+def tombstone_sk(user_id: str) -> str:
+    return f"{TOMBSTONE_PREFIX}{user_id}"
+
+
+def erasure_job_sk(job_id: str) -> str:
+    return f"{ERASURE_JOB_PREFIX}{job_id}"
+
+
+def receipt_sk(finished_at: str, job_id: str) -> str:
+    """`R#<finished_at>#<job>`: newest last, so a Query read backwards lists the latest first."""
+    return f"{RECEIPT_PREFIX}{finished_at}#{job_id}"
+
+
+def due_deletion_sk(due_at: str, guild_id: str) -> str:
+    """`<due_at>#<guild>` under `ERASE#DUE`: a Query up to now finds the deletions that are due."""
+    return f"{due_at}#{guild_id}"

@@ -91,6 +91,8 @@ class Ports:
     archive: Any = None
     # Presigned links to attachment copies (adapters.s3_attachments.S3AttachmentStore, `link(key, seconds)`).
     attachment_links: Any = None
+    # /logs forget: confirmation codes, tombstones and ForgetQueue (adapters.erasure_requests.ErasureRequests).
+    erasure: Any = None
 
 
 # ---------------------------------------------------------------- the reply

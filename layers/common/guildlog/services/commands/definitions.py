@@ -55,6 +55,8 @@ LOG_TARGETS = ("all", *LOG_CATEGORIES, *(k for k in LOG_KINDS if k not in LOG_CA
 DELIVERY_MODES = ("bot", "webhook")
 # What the nightly pass does to archive lines past a server's retention (models.config.GuildConfig.archive_mode).
 ARCHIVE_MODES = ("everything", "content-only")
+# /logs forget's confirmation codes (services.commands.forget).
+FORGET_CODE_CHARS = 16
 # /logs export's formats (services.exports.FORMATS; a test checks they agree).
 EXPORT_FORMATS = ("json", "csv", "dce")
 
@@ -388,6 +390,30 @@ LOGS = Command(
                     ),
                     mutates=True,
                 ),
+            ),
+        ),
+        Group(
+            "forget",
+            "Erase a member's messages, names and attachments from guildlog's record (with a code)",
+            subcommands=(
+                Leaf(
+                    "user",
+                    "Erase a member (Manage Server): run once for a code, again with it",
+                    handler=routes.forget_user,
+                    options=(
+                        Option(p.USER, "member", "The member to erase", required=True),
+                        Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),
+                    ),
+                    mutates=True,
+                ),
+                Leaf(
+                    "me",
+                    "Erase yourself: run once for a code, again with it",
+                    handler=routes.forget_me,
+                    options=(Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),),
+                    mutates=True,
+                ),
+                Leaf("receipts", "The receipts of this server's erasures", handler=routes.forget_receipts),
             ),
         ),
     ),

@@ -112,3 +112,21 @@ def config_viewers(call: Call, ports: Ports) -> Reply:
     from guildlog.services.commands import viewers
 
     return viewers.run(call, ports)
+
+
+def forget_user(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.user(call, ports)
+
+
+def forget_me(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.me(call, ports)
+
+
+def forget_receipts(call: Call, ports: Ports) -> Reply:
+    from guildlog.services.commands import forget
+
+    return forget.receipts(call, ports)

@@ -55,7 +55,7 @@ def test_stats_is_open_to_members_by_default_when_registered() -> None:
     assert stats["default_member_permissions"] is None
 
 
-def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
+def test_only_config_writes_and_erasures_are_marked_as_mutating_when_defined() -> None:
     mutating = {path for path, leaf in all_leaves() if leaf.mutates}
     assert mutating == {
         ("logs", "config", name)
@@ -72,7 +72,7 @@ def test_only_config_writes_are_marked_as_mutating_when_defined() -> None:
             "privacy",
             "viewers",
         )
-    }
+    } | {("logs", "forget", "user"), ("logs", "forget", "me")}
 
 
 def test_stats_is_deferred_when_the_period_is_thirty_days() -> None:
