@@ -52,12 +52,13 @@ def archive_event(template: dict[str, Any]) -> dict[str, Any]:
     return event["Properties"]
 
 
-def test_template_lets_ingest_send_only_to_the_archive_and_notify_queues_when_it_hands_over() -> None:
+def test_template_lets_ingest_send_only_to_its_four_hand_over_queues_when_it_hands_over() -> None:
     template = load_template(TEMPLATE_PATH)
 
     sent_to = granted(template, "IngestFunction", "sqs:SendMessage")
 
-    assert sorted(sent_to) == ["ArchiveQueue.Arn", "NotifyQueue.Arn"]
+    # The archive lines, the moderation log, relay gaps to repair, attachment files to copy.
+    assert sorted(sent_to) == ["ArchiveQueue.Arn", "AttachmentCopyQueue.Arn", "GapRepairQueue.Arn", "NotifyQueue.Arn"]
     variables = function_properties(template, "IngestFunction")["Environment"]["Variables"]
     assert variables["GUILDLOG_ARCHIVE_QUEUE_URL"] == {"Ref": "ArchiveQueue"}
 

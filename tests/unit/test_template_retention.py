@@ -70,7 +70,12 @@ def test_template_lets_the_nightly_pass_query_only_the_retention_index_when_it_r
     assert [(s["Action"], s["Resource"]) for s in statements] == [
         ("dynamodb:Query", {"Fn::Sub": "${Table.Arn}/index/GSI3"}),
         (["dynamodb:GetItem", "dynamodb:BatchWriteItem"], {"Fn::GetAtt": ["Table", "Arn"]}),
+        # The guild deletions that are due (services/erasure): one partition, ERASE#DUE.
+        ("dynamodb:Query", {"Fn::GetAtt": ["Table", "Arn"]}),
     ]
+    assert statements[2]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [keys.DUE_DELETIONS_PK]}
+    }
     assert statements[1]["Condition"] == {
         "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [keys.ARCHIVE_SWEEP_PK]}
     }
