@@ -27,6 +27,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         assert running.keys is not None
         events = [{"t": t, "d": d} for _, batch in data.BATCHES for t, d, _ in batch]
         post_events(running.gateway_events_url, running.keys.relay_private_key, events, datetime.now(UTC))
+        # ArchiveFunction writes the accepted batches' archive objects from its queue.
+        assert running.drain(timeout=300)
         yield running
 
 
