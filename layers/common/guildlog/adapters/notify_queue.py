@@ -12,10 +12,7 @@ import hashlib
 from typing import Any
 
 from guildlog.adapters.aws import BotoClient
-from guildlog.errors import StorageError
-
-SEND_BATCH_LIMIT = 10
-_ATTEMPTS = 4
+from guildlog.adapters.sqs_batches import SEND_BATCH_LIMIT, send_in_batches
 
 
 class NotifyQueue:
@@ -29,35 +26,15 @@ class NotifyQueue:
 
     def send(self, messages: list[tuple[str, str, str]]) -> int:
         """Queue (group, event id, body) messages in order; StorageError if SQS keeps refusing. Returns calls."""
-        calls = 0
-        for start in range(0, len(messages), SEND_BATCH_LIMIT):
-            chunk = messages[start : start + SEND_BATCH_LIMIT]
-            entries = {
-                str(n): {
-                    "Id": str(n),
-                    "MessageBody": body,
-                    "MessageGroupId": group,
-                    "MessageDeduplicationId": hashlib.sha256(event_id.encode("utf-8")).hexdigest(),
-                }
-                for n, (group, event_id, body) in enumerate(chunk)
+        entries = [
+            {
+                "MessageBody": body,
+                "MessageGroupId": group,
+                "MessageDeduplicationId": hashlib.sha256(event_id.encode("utf-8")).hexdigest(),
             }
-            pending = list(entries)
-            for _ in range(_ATTEMPTS):
-                try:
-                    answer = self.client.send_message_batch(
-                        QueueUrl=self.queue_url, Entries=[entries[i] for i in pending]
-                    )
-                except Exception as exc:
-                    raise StorageError("SQS refused the log hand-over", error=type(exc).__name__) from exc
-                calls += 1
-                # A failed entry and everything after it go again, so the group's order holds.
-                failed = min((int(f["Id"]) for f in answer.get("Failed") or []), default=None)
-                if failed is None:
-                    break
-                pending = [i for i in pending if int(i) >= failed]
-            else:
-                raise StorageError("SQS left log messages unsent after retries", unsent=len(pending))
-        return calls
+            for group, event_id, body in messages
+        ]
+        return send_in_batches(self.client, self.queue_url, entries, "the log hand-over", ordered=True)
 
 
 def make_visible_in(records: list[dict[str, Any]], seconds: int, client: Any = None) -> None:
