@@ -9,12 +9,12 @@ message with its later texts, its deletion and its reactions. A day is bounded l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date
 from typing import Any, Protocol
 
 from guildlog.services.exports import ExportRequest, collect_rows
+from guildlog.services.modlog.kinds import details_of
 from guildlog.web.reads import TRANSCRIPT_LIMIT, Message, attachments
 
 
@@ -34,7 +34,7 @@ def archive_transcript(archive: ArchiveRows, guild_id: str, channel_id: str, day
         if row.get("category") != "message" or row.get("channel_id") != channel_id:
             continue
         action = row.get("action")
-        details = _details(row)
+        details = details_of(row)
         if action == "bulk_delete":
             for mid in details.get("ids") or []:
                 if str(mid) in messages:
@@ -66,14 +66,3 @@ def archive_transcript(archive: ArchiveRows, guild_id: str, channel_id: str, day
             step = 1 if action == "reaction_add" else -1
             message.reactions[name] = max(0, message.reactions[name] + step)
     return sorted(messages.values(), key=lambda m: (m.created_at, m.message_id)), cut
-
-
-def _details(row: dict[str, Any]) -> dict[str, Any]:
-    raw = row.get("details")
-    if not isinstance(raw, str):
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -20,6 +20,7 @@ from guildlog.services import feed, keys
 from guildlog.services.commands.context import HotReader, Item
 from guildlog.services.commands.message import message_history
 from guildlog.services.commands.stats import day_counters
+from guildlog.services.modlog.kinds import details_of
 from guildlog.web.markdown import Names
 
 PAGE_SIZE = 50
@@ -199,7 +200,7 @@ def _server_names(reader: HotReader, guild_id: str) -> tuple[dict[str, str], dic
         attributes=NAME_ATTRIBUTES,
     )  # fmt: skip
     for item in reversed(page.items):  # oldest first: the newest name wins
-        details = _details(item)
+        details = details_of(item)
         name = details.get("name")
         if not isinstance(name, str):
             continue
@@ -209,17 +210,6 @@ def _server_names(reader: HotReader, guild_id: str) -> tuple[dict[str, str], dic
         elif event.startswith("GUILD_ROLE_") and item.get("target_id"):
             roles[str(item["target_id"])] = name
     return channels, roles
-
-
-def _details(item: Item) -> dict[str, Any]:
-    raw = item.get("details")
-    if not isinstance(raw, str):
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def attachments(raw: Any) -> list[dict[str, Any]]:
@@ -388,14 +378,14 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
                 created_at=str(item.get("occurred_at")),
                 content=item.get("content"),
                 attachments=attachments(item.get("attachments")),
-                reply_to=_details(item).get("reply_to"),
+                reply_to=details_of(item).get("reply_to"),
             )
             if item.get("whole"):
                 whole.add(mid)  # the feed item is the create itself, text and attachments whole
         elif action == "update":
             edited.add(mid)
         elif mid in messages and action in ("reaction_add", "reaction_remove"):
-            name = str((_details(item).get("emoji") or {}).get("name") or "?")
+            name = str((details_of(item).get("emoji") or {}).get("name") or "?")
             step = 1 if action == "reaction_add" else -1
             messages[mid].reactions[name] = max(0, messages[mid].reactions[name] + step)
     if not messages:

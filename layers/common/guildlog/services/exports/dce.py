@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from guildlog.services.modlog.kinds import details_of
 from guildlog.services.timefmt import iso, snowflake_time
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def to_dce(
             names[str(row["user_id"])] = str(row["user_name"])
     for row in ordered:
         kind = row.get("event_type")
-        details = _details(row)
+        details = details_of(row)
         if kind in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and row.get("message_id"):
             _write(messages, row, details, start, end)
         elif kind == "MESSAGE_DELETE" and row.get("message_id") in messages:
@@ -289,14 +290,6 @@ def _attachments(text: str) -> list[dict[str, Any]]:
         for item in items
         if isinstance(item, dict)
     ]
-
-
-def _details(row: dict[str, Any]) -> dict[str, Any]:
-    try:
-        value = json.loads(row.get("details") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

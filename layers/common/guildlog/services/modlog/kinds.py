@@ -63,8 +63,12 @@ _AUDIT_KINDS = {"member_kick": "member_kick", "member_prune": "member_kick"}
 
 
 def details_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's `details` JSON text as a dict; {} when absent, not text, not JSON or not an object."""
+    raw = row.get("details")
+    if not isinstance(raw, str) or not raw:
+        return {}
     try:
-        found = json.loads(row.get("details") or "{}")
+        found = json.loads(raw)
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
