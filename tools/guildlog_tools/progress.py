@@ -33,6 +33,9 @@ class Progress(Protocol):
 
     def set_total(self, total: int | None) -> None: ...
 
+    def describe(self, note: str) -> None:
+        """A short note shown beside the counts (the file or channel at hand, a tally of outcomes)."""
+
 
 @contextlib.contextmanager
 def progress(
@@ -118,6 +121,7 @@ class _Lines:
         self.interval_s = interval_s
         self.clock = clock
         self.count = 0
+        self.note = ""
         self.started = clock()
         self._last = self.started
         self._wrote = False
@@ -139,6 +143,10 @@ class _Lines:
         with self._lock:
             self.total = total
 
+    def describe(self, note: str) -> None:
+        with self._lock:
+            self.note = note
+
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:
@@ -146,7 +154,9 @@ class _Lines:
         with self._lock:
             if self._wrote:
                 elapsed = self.clock() - self.started
-                self._write(f"{self.label}: done, {self._counts()} in {_duration(elapsed)}{self._rate(elapsed)}")
+                self._write(
+                    f"{self.label}: done, {self._counts()} in {_duration(elapsed)}{self._rate(elapsed)}{self._note()}"
+                )
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -165,7 +175,10 @@ class _Lines:
             line += f", about {_duration(left)} left"
         elif not self.count:
             line += f", {_duration(elapsed)} so far"
-        self._write(line)
+        self._write(line + self._note())
+
+    def _note(self) -> str:
+        return f" ({self.note})" if self.note else ""
 
     def _counts(self) -> str:
         if self.total is None:
@@ -206,10 +219,11 @@ class _Bar:
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[note]}"),
             console=Console(file=out, force_terminal=True),
             transient=False,
         )
-        self._task = self._progress.add_task(label, total=total, rate="")
+        self._task = self._progress.add_task(label, total=total, rate="", note="")
 
     def __enter__(self) -> _Bar:
         self._progress.start()
@@ -225,3 +239,6 @@ class _Bar:
 
     def set_total(self, total: int | None) -> None:
         self._progress.update(self._task, total=total)
+
+    def describe(self, note: str) -> None:
+        self._progress.update(self._task, note=note)

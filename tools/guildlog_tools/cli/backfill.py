@@ -8,16 +8,17 @@ token are, a checkpoint file per guild and window (so a run cut off resumes), an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import re
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from guildlog.errors import ConfigurationError, UsageError
+from guildlog_tools.progress import progress
 
 STACK_ENV = "GUILDLOG_STACK_NAME"
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
@@ -56,7 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--token-file", type=Path, default=None, help="a file holding the bot token (else $DISCORD_TOKEN)"
     )
     parser.add_argument("--state-dir", type=Path, default=Path(".guildlog"), help="where checkpoints are kept")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (the summary is still printed)")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress (a bar on a terminal, else a line every 10 s; the summary is still printed)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -119,25 +124,21 @@ def checkpoint_path(state_dir: Path, guild: str, window: Any, channels: list[str
 
 
 class _Progress:
-    """A tqdm bar on stderr: messages fetched, the channel being read."""
+    """Messages fetched, noted with the channel being read (guildlog_tools.progress on stderr)."""
 
     def __init__(self, enabled: bool) -> None:
-        self.bar: Any = None
-        if enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=None, unit=" msg", file=sys.stderr, dynamic_ncols=True, desc="backfill")
+        self._stack = contextlib.ExitStack()
+        self._bar = self._stack.enter_context(progress("backfill", unit="msg")) if enabled else None
 
     def update(self, channel: Any, count: int) -> None:
-        if self.bar is None:
+        if self._bar is None:
             return
         label = f"#{channel.name}" if channel.name else channel.channel_id
-        self.bar.set_description(f"{channel.kind} {label}"[:40], refresh=False)
-        self.bar.update(count)
+        self._bar.describe(f"{channel.kind} {label}"[:40])
+        self._bar.advance(count)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self._stack.close()
 
 
 def _target(args: argparse.Namespace) -> tuple[Any, str, str]:

@@ -42,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help=f"checkpoint file (default: {DEFAULT_STATE_DIR}/…)"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (it shows only on a terminal)")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress (a bar on a terminal, else a line every 10 s)"
+    )
     parser.set_defaults(func=run, restart=False)
 
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from guildlog_tools.importers import source_for
     from guildlog_tools.importers.checkpoint import Checkpoint
     from guildlog_tools.importers.core import snowflake
-    from guildlog_tools.importers.progress import Progress
+    from guildlog_tools.importers.progress import NoProgress, Progress
     from guildlog_tools.importers.runner import run_import
 
     if not args.path.exists():
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint.clear()
     elif path.exists():
         print(f"guildlog import: resuming from {path}", file=sys.stderr)
-    progress = Progress(enabled=False if args.no_progress else None)
+    progress = NoProgress() if args.no_progress else Progress()
     try:
         summary = run_import(
             source_for(args.format, guild=args.guild), args.path, sink, checkpoint=checkpoint, progress=progress

@@ -1,31 +1,36 @@
-"""The progress bar of an import: records read, imported and skipped, and the rate, on stderr."""
+"""The progress of an import: records read, with what became of them, through guildlog_tools.progress
+(a bar on a terminal, a plain line every few seconds in a log)."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+import contextlib
+from typing import IO
 
 from guildlog_tools.importers.summary import Summary
+from guildlog_tools.progress import progress
 
 
 class Progress:
-    """A tqdm bar counting records; shown only on a terminal unless `enabled` says otherwise."""
+    """Records read, noted with how many were imported, were duplicates or were skipped.
 
-    def __init__(self, enabled: bool | None = None, stream: Any = None) -> None:
-        from tqdm import tqdm
+    `terminal`: force the bar (True) or plain lines (False); by default the bar only on a TTY."""
 
-        stream = stream or sys.stderr
-        show = stream.isatty() if enabled is None else enabled
-        self.bar = tqdm(total=None, unit=" records", unit_scale=True, dynamic_ncols=True, file=stream, disable=not show)
+    def __init__(
+        self, terminal: bool | None = None, stream: IO[str] | None = None, interval_s: float | None = None
+    ) -> None:
+        self._stack = contextlib.ExitStack()
+        self._bar = self._stack.enter_context(
+            progress("import", unit="records", stream=stream, terminal=terminal, interval_s=interval_s)
+        )
 
     def update(self, records: int, summary: Summary) -> None:
-        self.bar.set_postfix(
-            imported=summary.imported, dup=summary.duplicates, skipped=summary.skipped_total, refresh=False
+        self._bar.describe(
+            f"{summary.imported:,} imported, {summary.duplicates:,} duplicates, {summary.skipped_total:,} skipped"
         )
-        self.bar.update(records)
+        self._bar.advance(records)
 
     def close(self) -> None:
-        self.bar.close()
+        self._stack.close()
 
 
 class NoProgress:
