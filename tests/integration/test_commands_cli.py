@@ -39,7 +39,7 @@ def test_sync_registers_every_defined_command_globally_when_run(
     assert put.path == f"/applications/{APP}/commands"
     assert put.body == registration_payload()
     out = capsys.readouterr().out
-    assert "registered 2 commands" in out and BOT_TOKEN not in out
+    assert "registered 3 commands" in out and BOT_TOKEN not in out
 
 
 def test_sync_registers_in_one_server_when_a_guild_is_given(discord: FakeDiscordRest) -> None:
@@ -63,7 +63,7 @@ def test_sync_dry_run_shows_the_definitions_when_no_token_is_set(
     assert cli(discord, "sync", "--dry-run") == 0
 
     assert discord.requests == []
-    assert "would PUT 2 global commands: /logs, /stats" in capsys.readouterr().out
+    assert "would PUT 3 global commands: /logs, /stats, /forget-me" in capsys.readouterr().out
 
 
 def test_diff_shows_what_differs_and_exits_1_when_asked_to(

@@ -347,7 +347,7 @@ UNPRIVILEGED: list[tuple[tuple[str, ...], dict[str, Any], bool]] = [
     (("logs", "config", "privacy"), {"channel": fx.CHANNEL, "record": False}, True),
     (("logs", "config", "viewers"), {"role": "1300000000000000150"}, True),
     (("logs", "forget", "user"), {"member": AUTHOR}, True),
-    (("logs", "forget", "me"), {}, False),  # themselves only
+    (("forget-me",), {}, False),  # themselves only
     (("logs", "forget", "receipts"), {}, False),  # their own receipts only
     (("stats",), {}, False),  # the server's counters are open to everyone
     (("stats",), {"user": AUTHOR}, True),

@@ -406,13 +406,6 @@ LOGS = Command(
                     ),
                     mutates=True,
                 ),
-                Leaf(
-                    "me",
-                    "Erase yourself: run once for a code, again with it",
-                    handler=routes.forget_me,
-                    options=(Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),),
-                    mutates=True,
-                ),
                 Leaf("receipts", "The receipts of this server's erasures", handler=routes.forget_receipts),
             ),
         ),
@@ -435,7 +428,21 @@ STATS = Command(
     ),
 )
 
-COMMANDS: tuple[Command, ...] = (LOGS, STATS)
+# Any member may erase themselves: /logs is for Manage Server by default, so
+# the member's own erasure is a command of its own that everyone sees.
+FORGET_ME = Command(
+    name="forget-me",
+    description="Erase your messages, names and attachment copies from guildlog's record (with a code)",
+    leaf=Leaf(
+        "forget-me",
+        "Erase yourself from guildlog's record: run once for a code, again with it",
+        handler=routes.forget_me,
+        options=(Option(p.STRING, "code", "The code the first run gave", max_length=FORGET_CODE_CHARS),),
+        mutates=True,
+    ),
+)
+
+COMMANDS: tuple[Command, ...] = (LOGS, STATS, FORGET_ME)
 
 
 def registration_payload() -> list[dict[str, Any]]:

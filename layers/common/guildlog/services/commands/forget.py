@@ -1,12 +1,13 @@
-"""/logs forget user, /logs forget me, /logs forget receipts: a member's erasure, asked from Discord.
+"""/logs forget user, /forget-me, /logs forget receipts: a member's erasure, asked from Discord.
 
 Erasing cannot be undone, so it takes two steps: the command without `code` says what will be erased
 and gives a six-character code (kept 10 minutes, for this requester and this member only); the same
 command with that code starts the job. A second command (not a button) because a code survives the
 15 minutes a button's interaction token lives and a client that drops components, and a mistyped
-member cannot be confirmed by a stray click. `/logs forget user` needs Manage Server; `/logs forget
-me` is any member's, about themselves only. The receipt comes by direct message when the job ends,
-and `/logs forget receipts` lists the guild's receipts (a member without Manage Server sees their own).
+member cannot be confirmed by a stray click. `/logs forget user` needs Manage Server;
+`/forget-me` is any member's, about themselves only (a command of its own, which every member sees).
+The receipt comes by direct message when the job ends, and `/logs forget receipts` lists the guild's
+receipts (a member without Manage Server sees their own).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def user(call: Call, ports: Ports) -> Reply:
 
 
 def me(call: Call, ports: Ports) -> Reply:
-    return _erase(call, ports, call.user_id, "you", "/logs forget me code:{code}")
+    return _erase(call, ports, call.user_id, "you", "/forget-me code:{code}")
 
 
 def _erase(call: Call, ports: Ports, target: str, who: str, again: str) -> Reply:

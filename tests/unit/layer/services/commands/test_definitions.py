@@ -50,9 +50,11 @@ def test_logs_needs_manage_server_by_default_when_registered() -> None:
     assert logs["contexts"] == [p.CONTEXT_GUILD]
 
 
-def test_stats_is_open_to_members_by_default_when_registered() -> None:
-    [stats] = [c for c in registration_payload() if c["name"] == "stats"]
-    assert stats["default_member_permissions"] is None
+@pytest.mark.parametrize("name", ["stats", "forget-me"])
+def test_member_commands_are_open_to_members_by_default_when_registered(name: str) -> None:
+    [command] = [c for c in registration_payload() if c["name"] == name]
+    assert command["default_member_permissions"] is None
+    assert command["contexts"] == [p.CONTEXT_GUILD]
 
 
 def test_only_config_writes_and_erasures_are_marked_as_mutating_when_defined() -> None:
@@ -72,7 +74,7 @@ def test_only_config_writes_and_erasures_are_marked_as_mutating_when_defined() -
             "privacy",
             "viewers",
         )
-    } | {("logs", "forget", "user"), ("logs", "forget", "me")}
+    } | {("logs", "forget", "user"), ("forget-me",)}
 
 
 def test_stats_is_deferred_when_the_period_is_thirty_days() -> None:

@@ -109,10 +109,10 @@ def test_forget_user_is_refused_when_the_member_lacks_manage_server(ports: Ports
 def test_forget_me_erases_the_requester_only_when_a_member_without_manage_server_confirms(
     ports: Ports, erasure: FakeErasure
 ) -> None:
-    first = run(fx.command("logs", "forget", "me", by=fx.MEMBER, permissions=fx.EVERYONE), ports)
+    first = run(fx.command("forget-me", by=fx.MEMBER, permissions=fx.EVERYONE), ports)
 
     content = run(
-        fx.command("logs", "forget", "me", options={"code": code_in(first)}, by=fx.MEMBER, permissions=fx.EVERYONE),
+        fx.command("forget-me", options={"code": code_in(first)}, by=fx.MEMBER, permissions=fx.EVERYONE),
         ports,
     )
 
@@ -134,6 +134,6 @@ def test_forget_receipts_shows_a_member_only_their_own_when_they_lack_manage_ser
 
 
 def test_forget_says_erasure_is_not_set_up_when_the_stack_has_no_queue(ports: Ports) -> None:
-    content = run(fx.command("logs", "forget", "me", by=fx.MEMBER, permissions=fx.EVERYONE), ports)
+    content = run(fx.command("forget-me", by=fx.MEMBER, permissions=fx.EVERYONE), ports)
 
     assert "not set up" in content

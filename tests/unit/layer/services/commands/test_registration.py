@@ -40,7 +40,7 @@ def test_diff_lists_additions_and_removals_when_the_sets_differ() -> None:
 
     diff = diff_commands(wanted, [stale, as_discord_returns(wanted[0])])
 
-    assert diff.added == [wanted[1]["name"]]
+    assert diff.added == [c["name"] for c in wanted[1:]]
     assert diff.removed == ["oldlogs"]
 
 
