@@ -1,0 +1,218 @@
+"""Shard groups on moto's DynamoDB: relay processes that split a bot's shards by claiming groups in the
+stack's table, with a clock the tests move by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from guildlog.errors import ConfigurationError
+from guildlog_relay.shard_groups import Layout, Lease, LeaseLost, ShardGroups, claim_group, keep_lease
+
+TTL = 60.0
+
+
+class Clock:
+    def __init__(self, now: float = 1_780_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def groups(aws: dict[str, Any], holder: str, clock: Clock, count: int = 2) -> ShardGroups:
+    return ShardGroups(aws["table"], count, holder, client=aws["dynamodb"], clock=clock, ttl=TTL)
+
+
+def claimed(outcome: Lease | str) -> Lease:
+    assert isinstance(outcome, Lease), outcome
+    return outcome
+
+
+def test_shard_groups_give_two_tasks_different_groups_covering_every_shard_once_when_both_claim(aws) -> None:
+    clock = Clock()
+
+    first = claimed(groups(aws, "task-a", clock).try_claim(5))
+    second = claimed(groups(aws, "task-b", clock).try_claim(5))
+
+    assert {first.group, second.group} == {0, 1}
+    assert sorted([*first.shards, *second.shards]) == [0, 1, 2, 3, 4]
+    assert first.layout == second.layout == Layout(shard_count=5, groups=2, epoch=1)
+
+
+def test_shard_groups_make_a_third_task_wait_naming_the_holders_when_every_group_is_held(aws) -> None:
+    clock = Clock()
+    claimed(groups(aws, "task-a", clock).try_claim(4))
+    claimed(groups(aws, "task-b", clock).try_claim(4))
+
+    outcome = groups(aws, "task-c", clock).try_claim(4)
+
+    assert outcome == "all 2 group(s) are held: 0 by task-a, 1 by task-b"
+
+
+def test_shard_groups_never_give_one_group_twice_when_many_tasks_claim_at_once(aws) -> None:
+    clock = Clock()
+    outcomes: dict[str, Lease | str] = {}
+    start = threading.Barrier(6)
+
+    def claim(holder: str) -> None:
+        start.wait()
+        outcomes[holder] = groups(aws, holder, clock, count=4).try_claim(8)
+
+    threads = [threading.Thread(target=claim, args=(f"task-{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    won = [o.group for o in outcomes.values() if isinstance(o, Lease)]
+    assert len(won) == len(set(won)) and len(won) <= 4
+    states = groups(aws, "reader", clock, count=4).lease_states(4)
+    assert {s.group: s.holder for s in states if s.holder} == {
+        o.group: h for h, o in outcomes.items() if isinstance(o, Lease)
+    }
+
+
+def test_shard_groups_keep_the_lease_with_its_holder_when_renewed_before_expiry(aws) -> None:
+    clock = Clock()
+    holder = groups(aws, "task-a", clock)
+    lease = claimed(holder.try_claim(2))
+
+    for _ in range(5):
+        clock.now += TTL * 0.75
+        lease = holder.renew(lease)
+
+    assert lease.expires_at == clock.now + TTL
+    # Long past the first expiry, the group is still task-a's: another task gets the other one.
+    assert claimed(groups(aws, "task-b", clock).try_claim(2)).group == 1
+    assert groups(aws, "task-c", clock).try_claim(2) == "all 2 group(s) are held: 0 by task-a, 1 by task-b"
+
+
+def test_shard_groups_let_another_task_take_a_group_over_when_its_lease_expired(aws) -> None:
+    clock = Clock()
+    stale = groups(aws, "task-a", clock, count=1)
+    lease = claimed(stale.try_claim(3))
+
+    clock.now += TTL + 1
+    taken = claimed(groups(aws, "task-b", clock, count=1).try_claim(3))
+
+    assert taken.group == lease.group == 0 and taken.holder == "task-b"
+    with pytest.raises(LeaseLost, match="held by task-b"):
+        stale.renew(lease)
+
+
+def test_shard_groups_refuse_to_revive_a_lease_when_it_expired_before_renewal(aws) -> None:
+    clock = Clock()
+    holder = groups(aws, "task-a", clock, count=1)
+    lease = claimed(holder.try_claim(1))
+
+    clock.now += TTL + 1
+
+    with pytest.raises(LeaseLost, match="expired before it was renewed"):
+        holder.renew(lease)
+
+
+def test_shard_groups_free_the_group_at_once_when_the_holder_releases_it_after_draining(aws) -> None:
+    clock = Clock()
+    holder = groups(aws, "task-a", clock, count=1)
+    lease = claimed(holder.try_claim(2))
+
+    assert holder.release(lease) is True
+    successor = claimed(groups(aws, "task-b", clock, count=1).try_claim(2))
+
+    assert successor.group == 0 and successor.shards == (0, 1)
+    assert holder.release(lease) is False  # no longer its to release: the successor keeps it
+    [state] = holder.lease_states(1)
+    assert state.holder == "task-b"
+
+
+def test_shard_groups_wait_for_the_old_layout_to_stop_before_replacing_it_when_the_group_count_changes(aws) -> None:
+    clock = Clock()
+    old = groups(aws, "old-a", clock, count=2)
+    old_lease = claimed(old.try_claim(6))
+
+    waiting = groups(aws, "new-a", clock, count=3).try_claim(6)
+
+    assert isinstance(waiting, str) and "still run (group 0 by old-a)" in waiting
+    assert old.layout() == Layout(6, 2, 1)
+    old.release(old_lease)
+    new = claimed(groups(aws, "new-a", clock, count=3).try_claim(6))
+    assert new.layout == Layout(6, 3, 2) and new.shards == (0, 3)
+    # A task of the old layout cannot claim or renew under it any more.
+    assert "still run (group 0 by new-a)" in str(groups(aws, "old-b", clock, count=2).try_claim(6))
+    with pytest.raises(LeaseLost):
+        old.renew(old_lease)
+
+
+def test_shard_groups_replace_the_layout_when_the_old_tasks_were_killed_and_their_leases_expired(aws) -> None:
+    clock = Clock()
+    claimed(groups(aws, "killed", clock, count=2).try_claim(4))
+
+    clock.now += TTL + 1
+    new = claimed(groups(aws, "new", clock, count=1).try_claim(4))
+
+    assert new.layout == Layout(4, 1, 2) and new.shards == (0, 1, 2, 3)
+
+
+def test_shard_groups_adopt_the_recorded_shard_count_when_siblings_run_it(aws) -> None:
+    clock = Clock()
+    claimed(groups(aws, "task-a", clock).try_claim(4))
+
+    # Discord now recommends 6: the replacement of a sibling keeps running the layout of the others.
+    replacement = claimed(groups(aws, "task-b", clock).try_claim(6))
+
+    assert replacement.layout == Layout(4, 2, 1) and replacement.shards == (1, 3)
+
+
+def test_shard_groups_give_every_group_a_shard_when_discord_recommends_fewer_shards_than_groups(aws) -> None:
+    lease = claimed(groups(aws, "task-a", Clock(), count=3).try_claim(1))
+
+    assert lease.layout.shard_count == 3 and lease.shards == (0,)
+
+
+def test_shard_groups_name_the_table_when_it_does_not_exist(aws) -> None:
+    missing = ShardGroups("no-such-table", 2, "task-a", client=aws["dynamodb"], clock=Clock())
+
+    with pytest.raises(ConfigurationError, match="no-such-table: ResourceNotFoundException"):
+        missing.try_claim(2)
+
+
+def test_shard_groups_refuse_a_group_count_out_of_range_when_configured(aws) -> None:
+    with pytest.raises(ConfigurationError, match="between 1 and 16"):
+        ShardGroups(aws["table"], 17, "task-a", client=aws["dynamodb"])
+
+
+def test_claim_group_waits_with_backoff_until_a_group_is_released(aws) -> None:
+    clock = Clock()
+    holder = groups(aws, "task-a", clock, count=1)
+    lease = claimed(holder.try_claim(1))
+    waits: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        waits.append(delay)
+        if len(waits) == 3:
+            holder.release(lease)
+
+    won = asyncio.run(claim_group(groups(aws, "task-b", clock, count=1), 1, sleep=sleep))
+
+    assert won is not None and won.holder == "task-b" and len(waits) == 3
+
+
+def test_keep_lease_reports_the_loss_when_another_task_took_the_group(aws) -> None:
+    clock = Clock()
+    holder = groups(aws, "task-a", clock, count=1)
+    lease = claimed(holder.try_claim(1))
+    lost: list[str] = []
+
+    async def sleep(delay: float) -> None:
+        clock.now += delay
+        if clock.now - lease.expires_at > -TTL / 2:  # the second round: the lease is taken meanwhile
+            clock.now += TTL
+            claimed(groups(aws, "task-b", clock, count=1).try_claim(1))
+
+    asyncio.run(keep_lease(holder, lease, lost.append, sleep=sleep))
+
+    assert lost == ["lost the lease of shard group 0: held by task-b"]
