@@ -53,27 +53,58 @@ def test_shard_groups_make_a_third_task_wait_naming_the_holders_when_every_group
     assert outcome == "all 2 group(s) are held: 0 by task-a, 1 by task-b"
 
 
+class RacingClient:
+    """The table client of one of several tasks claiming at once, at the worst moment: every task has
+    read the leases (and seen the same groups free) before any of them writes.
+
+    DynamoDB applies conditional writes to an item one at a time; moto's in-memory table does not
+    when called from several threads, so the writes pass a lock here as they would in DynamoDB."""
+
+    writes = threading.Lock()
+
+    def __init__(self, client: Any, everyone_read: threading.Barrier) -> None:
+        self.client = client
+        self.everyone_read = everyone_read
+        self.first_write = True
+
+    def get_item(self, **kwargs: Any) -> Any:
+        return self.client.get_item(**kwargs)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        with self.writes:
+            return self.client.put_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        if self.first_write:
+            self.first_write = False
+            self.everyone_read.wait(timeout=60)
+        with self.writes:
+            return self.client.transact_write_items(**kwargs)
+
+
 def test_shard_groups_never_give_one_group_twice_when_many_tasks_claim_at_once(aws) -> None:
     clock = Clock()
+    claimed(groups(aws, "first", clock, count=4).try_claim(8))  # the layout exists; group 0 is held
+    tasks = [f"task-{n}" for n in range(5)]
+    everyone_read = threading.Barrier(len(tasks))
     outcomes: dict[str, Lease | str] = {}
-    start = threading.Barrier(6)
 
     def claim(holder: str) -> None:
-        start.wait()
-        outcomes[holder] = groups(aws, holder, clock, count=4).try_claim(8)
+        client = RacingClient(aws["dynamodb"], everyone_read)
+        outcomes[holder] = ShardGroups(aws["table"], 4, holder, client=client, clock=clock, ttl=TTL).try_claim(8)
 
-    threads = [threading.Thread(target=claim, args=(f"task-{n}",)) for n in range(6)]
+    threads = [threading.Thread(target=claim, args=(holder,)) for holder in tasks]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    won = [o.group for o in outcomes.values() if isinstance(o, Lease)]
-    assert len(won) == len(set(won)) and len(won) <= 4
+    won = {h: o.group for h, o in outcomes.items() if isinstance(o, Lease)}
+    assert sorted(won.values()) == [1, 2, 3]
+    waiting = [o for o in outcomes.values() if isinstance(o, str)]
+    assert len(waiting) == 2 and all(o.startswith("all 4 group(s) are held") for o in waiting)
     states = groups(aws, "reader", clock, count=4).lease_states(4)
-    assert {s.group: s.holder for s in states if s.holder} == {
-        o.group: h for h, o in outcomes.items() if isinstance(o, Lease)
-    }
+    assert {s.group: s.holder for s in states} == {0: "first", **{g: h for h, g in won.items()}}
 
 
 def test_shard_groups_keep_the_lease_with_its_holder_when_renewed_before_expiry(aws) -> None:
