@@ -281,6 +281,10 @@ class LiveRelay:
         """Begin the drain (what SIGTERM and SIGINT do)."""
         self._stop.set()
 
+    def stop_with_error(self, message: str) -> None:
+        """Begin the drain, then exit with EXIT_ERROR and `message` (a process that must be replaced)."""
+        self._fail(message, EXIT_ERROR)
+
     @property
     def stopping(self) -> bool:
         """Whether the drain has begun (asked for, or after a fatal error)."""

@@ -33,6 +33,7 @@ the ttl (Fargate's are kept by the Amazon Time Sync Service).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -40,11 +41,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guildlog.errors import ConfigurationError, RelayError
 from guildlog.services.keys import LAYOUT_SK, LEASE_SK, RELAY_LAYOUT_PK, relay_group_pk
 from guildlog_relay.backoff import Backoff
+
+if TYPE_CHECKING:
+    from guildlog_relay.live import LiveRelay, LiveSettings, RelayExit
 
 log = logging.getLogger(__name__)
 
@@ -431,8 +435,67 @@ async def keep_lease(
             left = lease.expires_at - groups.clock()
             log.warning("could not renew the shard group's lease", extra={"error": _code(exc), "left_s": round(left)})
             if left <= groups.ttl / 2:
-                on_lost(f"could not renew the lease of shard group {lease.group} ({_code(exc)}); stopping before it expires")
+                on_lost(
+                    f"could not renew the lease of shard group {lease.group} ({_code(exc)}); stopping before it lapses"
+                )
                 return lease
+
+
+async def run_in_group(
+    groups: ShardGroups,
+    settings: LiveSettings,
+    recommended_shards: int,
+    make_relay: Callable[[LiveSettings], LiveRelay],
+    *,
+    handle_signals: bool = True,
+) -> RelayExit:
+    """Claim a group (waiting while none is free), run its shards with `make_relay`, keep the lease
+    while they run, and release it after the drain. A lost lease stops the shards: EXIT_ERROR.
+    SIGTERM/SIGINT while waiting for a group end the wait (EXIT_OK)."""
+    import dataclasses
+    import signal
+
+    from guildlog_relay.live import RelayExit
+
+    stop = asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+
+    async def wait(delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+    explicit = settings.shard_count is not None
+    lease = await claim_group(
+        groups, settings.shard_count or recommended_shards, explicit=explicit, stopped=stop.is_set, sleep=wait
+    )
+    if lease is None:
+        return RelayExit(0, "stopped while waiting for a shard group")
+    relay = make_relay(dataclasses.replace(settings, shard_ids=lease.shards, shard_count=lease.layout.shard_count))
+    lost: list[str] = []
+
+    def on_lost(message: str) -> None:
+        lost.append(message)
+        log.error("stopping: the shard group's lease is lost", extra={"group": lease.group, "reason": message})
+        relay.stop_with_error(message)
+
+    keeper = asyncio.create_task(keep_lease(groups, lease, on_lost), name=f"lease-{lease.group}")
+    try:
+        result = await relay.run(handle_signals=handle_signals)
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+    if not lost:
+        try:
+            released = await asyncio.to_thread(groups.release, lease)
+        except Exception as exc:  # the lease then expires by itself within the ttl
+            log.warning("could not release the shard group", extra={"group": lease.group, "error": _code(exc)})
+        else:
+            log.info("released the shard group", extra={"group": lease.group, "released": released})
+    return result
 
 
 def _layout_key() -> dict[str, dict[str, str]]:
