@@ -247,3 +247,75 @@ def test_keep_lease_reports_the_loss_when_another_task_took_the_group(aws) -> No
     asyncio.run(keep_lease(holder, lease, lost.append, sleep=sleep))
 
     assert lost == ["lost the lease of shard group 0: held by task-b"]
+
+
+# -- the doctor reads the leases
+
+
+def doctor_target(aws: dict[str, Any], parameters: dict[str, str] | None = None) -> Any:
+    from guildlog_tools.doctor.target import Target
+    from tests.unit.tools.test_doctor_relay_service import Ecs
+
+    ecs = Ecs([{"runningCount": 2, "desiredCount": 2}])
+    return Target(
+        kind="stack",
+        name="guildlog",
+        region="us-east-1",
+        status="CREATE_COMPLETE",
+        outputs={"RelayServiceName": "guildlog-relay/relay", "TableName": aws["table"]},
+        parameters=parameters or {},
+        resources=[],
+        client=lambda service: aws["dynamodb"] if service == "dynamodb" else ecs,
+    )
+
+
+def doctor(aws: dict[str, Any], clock: Clock, parameters: dict[str, str] | None = None) -> list[Any]:
+    from datetime import UTC, datetime
+
+    from guildlog_tools.doctor.checks import relay_service
+
+    return list(relay_service(doctor_target(aws, parameters), now=datetime.fromtimestamp(clock.now, UTC)))
+
+
+def test_doctor_reports_each_shard_group_with_its_holder_and_last_renewal_when_all_are_held(aws) -> None:
+    from guildlog_tools.doctor.checks import OK
+
+    clock = Clock()
+    claimed(groups(aws, "task-a", clock).try_claim(4))
+    clock.now += 5
+    claimed(groups(aws, "task-b", clock).try_claim(4))
+    clock.now += 7
+
+    service, first, second = doctor(aws, clock, {"RelayShardGroups": "2"})
+
+    assert [r.status for r in (service, first, second)] == [OK, OK, OK]
+    assert (first.name, first.detail) == ("relay shard group 0", "held by task-a, renewed 12 s ago (shards 0,2)")
+    assert (second.name, second.detail) == ("relay shard group 1", "held by task-b, renewed 7 s ago (shards 1,3)")
+
+
+def test_doctor_fails_a_group_that_is_unheld_or_stale_when_its_task_is_gone(aws) -> None:
+    from guildlog_tools.doctor.checks import FAIL
+
+    clock = Clock()
+    claimed(groups(aws, "task-a", clock).try_claim(4))
+    released = groups(aws, "task-b", clock)
+    released.release(claimed(released.try_claim(4)))
+    clock.now += TTL + 30
+
+    _, stale, unheld = doctor(aws, clock)
+
+    assert stale.status == FAIL and stale.detail.startswith("stale: the lease of task-a expired 30 s ago")
+    assert unheld.status == FAIL and unheld.detail == "not held: shards 1,3 are not running"
+
+
+def test_doctor_fails_the_groups_when_no_task_recorded_a_layout_and_warns_when_the_count_differs(aws) -> None:
+    from guildlog_tools.doctor.checks import FAIL, WARN
+
+    clock = Clock()
+    _, missing = doctor(aws, clock)
+    claimed(groups(aws, "task-a", clock, count=1).try_claim(2))
+    _, differs, held = doctor(aws, clock, {"RelayShardGroups": "2"})
+
+    assert missing.status == FAIL and "no relay task has recorded" in missing.detail
+    assert differs.status == WARN and "layout has 1 group(s), the stack asks for 2" in differs.detail
+    assert held.name == "relay shard group 0"
