@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -319,3 +320,61 @@ def test_doctor_fails_the_groups_when_no_task_recorded_a_layout_and_warns_when_t
     assert missing.status == FAIL and "no relay task has recorded" in missing.detail
     assert differs.status == WARN and "layout has 1 group(s), the stack asks for 2" in differs.detail
     assert held.name == "relay shard group 0"
+
+
+# -- a relay running in a group
+
+
+def test_relay_in_a_group_stops_its_shards_and_exits_1_when_another_task_takes_its_lease(aws, tmp_path) -> None:
+    from guildlog.adapters.signatures import generate_keypair
+    from guildlog_relay.discovery import GatewayInfo
+    from guildlog_relay.live import EXIT_ERROR, LiveRelay, LiveSettings, RelayExit
+    from guildlog_relay.shard_groups import run_in_group
+    from tests.fakes.discord_gateway import FakeDiscord, memory_connector
+    from tests.integration.test_relay_gateway import TOKEN, pipelines, settings
+
+    key = generate_keypair().private_key
+    holder = ShardGroups(aws["table"], 2, "task-a", client=aws["dynamodb"], ttl=2.0)
+    made: list[LiveRelay] = []
+
+    async def scenario() -> RelayExit:
+        async with FakeDiscord(TOKEN, shards=4) as discord:
+
+            def make_relay(chosen: LiveSettings) -> LiveRelay:
+                relay = LiveRelay(
+                    chosen,
+                    token=TOKEN,
+                    gateway=GatewayInfo(url=discord.gateway_url, shards=discord.shards),
+                    make_pipeline=pipelines("http://127.0.0.1:9/gateway/events", key),
+                    connector=memory_connector(discord),
+                    first_pause_s=0.05,
+                )
+                made.append(relay)
+                return relay
+
+            run = asyncio.create_task(
+                run_in_group(holder, settings(tmp_path, drain_timeout=1.0), 4, make_relay, handle_signals=False)
+            )
+            await discord.wait_for(lambda: discord.live(0) is not None and discord.live(2) is not None)
+            assert discord.live(1) is None and discord.live(3) is None  # the other group's shards
+            # Another task takes group 0 over (as if this one had stopped renewing).
+            aws["dynamodb"].put_item(
+                TableName=aws["table"],
+                Item={
+                    "PK": {"S": "RELAY#GROUP#0"},
+                    "SK": {"S": "LEASE"},
+                    "holder": {"S": "task-b"},
+                    "epoch": {"N": "1"},
+                    "expires_at": {"N": str(time.time() + 600)},
+                },
+            )
+            exit_ = await asyncio.wait_for(run, 120)
+            assert discord.live(0) is None and discord.live(2) is None
+            return exit_
+
+    exit_ = asyncio.run(scenario())
+
+    assert exit_.code == EXIT_ERROR and exit_.message == "lost the lease of shard group 0: held by task-b"
+    assert made[0].shard_ids == (0, 2) and made[0].shard_count == 4
+    [state, _] = holder.lease_states(2)
+    assert state.holder == "task-b"  # not released: it was not this task's any more
