@@ -474,7 +474,11 @@ async def run_in_group(
     )
     if lease is None:
         return RelayExit(0, "stopped while waiting for a shard group")
-    relay = make_relay(dataclasses.replace(settings, shard_ids=lease.shards, shard_count=lease.layout.shard_count))
+    relay = make_relay(
+        dataclasses.replace(
+            settings, shard_ids=lease.shards, shard_count=lease.layout.shard_count, shared_identify=True
+        )
+    )
     lost: list[str] = []
 
     def on_lost(message: str) -> None:

@@ -137,6 +137,14 @@ def relay_group_pk(group: int) -> str:
     return f"RELAY#GROUP#{group}"
 
 
+# The IDENTIFY turn of one max_concurrency bucket, shared by every relay process of the stack.
+IDENTIFY_SLOT_SK = "SLOT"
+
+
+def relay_identify_pk(bucket: int) -> str:
+    return f"RELAY#IDENTIFY#{bucket}"
+
+
 def contact_sk(occurred_at: str, event_id: str) -> str:
     return f"C#{occurred_at}#{event_id}"
 
