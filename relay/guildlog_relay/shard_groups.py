@@ -163,8 +163,9 @@ class ShardGroups:
         """One attempt to claim a free group: the lease, or why there is none to claim now.
 
         `shard_count` is what this process would run (Discord's recommendation, or `explicit` when
-        the operator gave it): it is recorded if no layout is, and replaces a recorded one only
-        when the group count differs or it is explicit, and no lease of the old layout is live."""
+        the operator gave it). It is recorded if no layout is, and replaces a recorded layout that
+        differs once no lease of that layout is live. While one is, a process with the same group
+        count runs the recorded shard count (unless its own is explicit), and any other waits."""
         if shard_count < self.groups:
             shard_count = self.groups  # every group runs at least one shard
         layout = self.layout()
