@@ -173,6 +173,14 @@ def register(
         help="total shards of the bot (env GUILDLOG_SHARD_COUNT; default: what Discord recommends)",
     )
     live.add_argument(
+        "--shard-groups",
+        type=int,
+        metavar="N",
+        help="run one of N groups of the bot's shards, claimed in --checkpoint-table, so that N interchangeable "
+        "processes (the hosted relay's tasks) run every shard once between them (env GUILDLOG_SHARD_GROUPS; "
+        "1-16; default: off)",
+    )
+    live.add_argument(
         "--intents",
         metavar="INTENTS",
         help="a number or names, e.g. GUILDS,GUILD_MESSAGES (env GUILDLOG_INTENTS; default: every intent a "
@@ -228,6 +236,8 @@ def register(
     # Discord's own waits; only a Discord-compatible test server has reason to change them.
     live.add_argument("--identify-interval-ms", type=int, help=argparse.SUPPRESS)
     live.add_argument("--invalid-session-wait-ms", help=argparse.SUPPRESS)
+    # How long a shard group's lease lasts unless renewed; tests shorten it to see a takeover.
+    live.add_argument("--shard-group-lease-s", type=float, help=argparse.SUPPRESS)
 
     replay = parser.add_argument_group("replay")
     replay.add_argument(
@@ -252,6 +262,8 @@ def _fill_defaults(args: argparse.Namespace) -> None:
         "api_base": (API_BASE_ENV, None, str),
         "shards": ("GUILDLOG_SHARDS", None, str),
         "shard_count": ("GUILDLOG_SHARD_COUNT", None, int),
+        "shard_groups": ("GUILDLOG_SHARD_GROUPS", None, int),
+        "shard_group_lease_s": ("GUILDLOG_SHARD_GROUP_LEASE_S", None, float),
         "intents": ("GUILDLOG_INTENTS", None, str),
         "health_port": ("GUILDLOG_HEALTH_PORT", None, int),
         "health_host": ("GUILDLOG_HEALTH_HOST", "127.0.0.1", str),
@@ -414,6 +426,13 @@ def _run_live(args: argparse.Namespace) -> int:
     shard_ids = parse_shards(args.shards) if args.shards else None
     if shard_ids is not None and args.shard_count is None:
         raise ConfigurationError("--shards needs --shard-count, so that every process agrees on the total")
+    if args.shard_groups is not None:
+        if shard_ids is not None:
+            raise ConfigurationError("give a process its shards one way: --shards or --shard-groups")
+        if not args.checkpoint_table:
+            raise ConfigurationError(
+                "--shard-groups needs --checkpoint-table (or GUILDLOG_CHECKPOINT_TABLE): the groups are claimed there"
+            )
     tuning = Tuning()
     if args.invalid_session_wait_ms:
         low, _, high = args.invalid_session_wait_ms.partition("-")
@@ -447,8 +466,17 @@ def _run_live(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"state dir {folder}: {exc.strerror or exc}") from None
         return Pipeline(spool=spool, poster=_poster(args, endpoint, signer), batcher=_batcher(args))
 
-    relay = LiveRelay(settings, token=token, gateway=gateway, make_pipeline=make_pipeline)
-    result = asyncio.run(relay.run())
+    def make_relay(chosen: LiveSettings) -> LiveRelay:
+        return LiveRelay(chosen, token=token, gateway=gateway, make_pipeline=make_pipeline)
+
+    if args.shard_groups is None:
+        result = asyncio.run(make_relay(settings).run())
+    else:
+        from guildlog_relay.shard_groups import ShardGroups, holder_id, run_in_group
+
+        ttl = {"ttl": args.shard_group_lease_s} if args.shard_group_lease_s else {}
+        groups = ShardGroups(args.checkpoint_table, args.shard_groups, holder_id(), **ttl)
+        result = asyncio.run(run_in_group(groups, settings, gateway.shards, make_relay))
     if result.message:
         _say(result.message)
     if result.spooled:
@@ -604,6 +632,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigurationError("--drain-timeout and --status-interval must not be negative")
     if args.shard_count is not None and args.shard_count < 1:
         raise ConfigurationError("--shard-count must be at least 1")
+    if getattr(args, "shard_groups", None) is not None:
+        from guildlog_relay.shard_groups import MAX_GROUPS
+
+        if not 1 <= args.shard_groups <= MAX_GROUPS:
+            raise ConfigurationError(f"--shard-groups must be between 1 and {MAX_GROUPS}")
     if args.health_port is not None and not 0 <= args.health_port <= 65535:
         raise ConfigurationError("--health-port must be a TCP port (0-65535; 0 picks a free one)")
 

@@ -80,6 +80,8 @@ class LiveSettings:
     # Where checkpoints live: None for `<state_dir>/shard-<id>/checkpoint.json`, or the stack's table
     # (a hosted relay, whose disk does not outlive its task).
     checkpoint_table: str | None = None
+    # Take IDENTIFY turns through checkpoint_table with the other processes of the bot (shard groups).
+    shared_identify: bool = False
 
 
 # Exit codes: 0 stopped on a signal; 1 an unexpected error (restarting may help); 78 (sysexits'
@@ -281,6 +283,10 @@ class LiveRelay:
         """Begin the drain (what SIGTERM and SIGINT do)."""
         self._stop.set()
 
+    def stop_with_error(self, message: str) -> None:
+        """Begin the drain, then exit with EXIT_ERROR and `message` (a process that must be replaced)."""
+        self._fail(message, EXIT_ERROR)
+
     @property
     def stopping(self) -> bool:
         """Whether the drain has begun (asked for, or after a fatal error)."""
@@ -320,11 +326,17 @@ class LiveRelay:
         """Run until stopped or a fatal error; returns how it ended (after the drain)."""
         if handle_signals:
             self._install_signals()
+        shared = None
+        if self.settings.shared_identify and self.settings.checkpoint_table:
+            from guildlog_relay.identify_slots import TableIdentifySlots
+
+            shared = TableIdentifySlots(self.settings.checkpoint_table, self.settings.identify_interval).wait_turn
         gate = IdentifyGate(
             self.gateway.max_concurrency,
             interval=self.settings.identify_interval,
             remaining=self.gateway.remaining,
             reset_after=self.gateway.reset_after_s,
+            shared=shared,
         )
         for shard_id in self.shard_ids:
             self.shards.append(await self._build((shard_id, self.shard_count), gate))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from guildlog_relay.protocol import HEARTBEAT_RESERVE, IDENTIFY_INTERVAL_S, SEND_LIMIT, SEND_WINDOW_S
 
@@ -78,7 +78,8 @@ class IdentifyGate:
     and none once the day's session starts are used up until Discord's reset.
 
     Shared by the shards of one process. Several processes that split the shards of one bot each
-    keep their own gate; give them disjoint buckets or start them a few seconds apart.
+    keep their own gate; `shared(bucket)` (identify_slots.TableIdentifySlots) makes them take turns
+    through the stack's table, otherwise give them disjoint buckets or start them a few seconds apart.
     """
 
     def __init__(
@@ -89,8 +90,10 @@ class IdentifyGate:
         remaining: int | None = None,
         reset_after: float = 0.0,
         clock: Callable[[], float] | None = None,
+        shared: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
+        self.shared = shared
         self.interval = interval
         self.clock = clock or _loop_time
         self.remaining = remaining
@@ -124,6 +127,8 @@ class IdentifyGate:
                 delay = last + self.interval - self.clock()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            if self.shared is not None:
+                await self.shared(bucket)
             self._last[bucket] = self.clock()
             if self.remaining is not None:
                 self.remaining -= 1

@@ -297,7 +297,8 @@ def test_rehearsal_functions_load_the_common_layer_when_read_from_the_template(d
 def test_rehearsal_runs_the_relay_service_with_its_settings_when_the_stack_hosts_the_relay(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """RelayHosting=fargate: moto creates the VPC, the cluster, the task definition and the service."""
+    """RelayHosting=fargate with two shard groups: moto creates the VPC, the cluster, the task definition
+    and a service of two tasks, each told to claim one of two groups."""
     import boto3
     from moto import mock_aws
 
@@ -312,6 +313,7 @@ def test_rehearsal_runs_the_relay_service_with_its_settings_when_the_stack_hosts
             "RelayImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/guildlog-relay:1",
             "RelaySigningKeySecretArn": arn,
             "RelaySpot": "false",
+            "RelayShardGroups": "2",
         }
         cloudformation = boto3.client("cloudformation")
         cloudformation.create_stack(
@@ -327,8 +329,9 @@ def test_rehearsal_runs_the_relay_service_with_its_settings_when_the_stack_hosts
         [found] = ecs.describe_services(cluster=cluster, services=[service])["services"]
         task = ecs.describe_task_definition(taskDefinition=found["taskDefinition"])["taskDefinition"]
 
-    assert stack["StackStatus"] == "CREATE_COMPLETE" and found["desiredCount"] == 1
+    assert stack["StackStatus"] == "CREATE_COMPLETE" and found["desiredCount"] == 2
     [container] = task["containerDefinitions"]
     settings = {e["name"]: e["value"] for e in container["environment"]}
     assert settings["GUILDLOG_SIGNING_KEY_SECRET_ARN"] == arn and settings["GUILDLOG_CHECKPOINT_TABLE"]
+    assert settings["GUILDLOG_SHARD_GROUPS"] == "2"
     assert container["image"] == parameters["RelayImageUri"] and container["readonlyRootFilesystem"] is True

@@ -69,7 +69,10 @@ def test_relay_task_role_reads_its_secrets_and_only_its_own_checkpoint_items_whe
         [
             ("secretsmanager:GetSecretValue", str({"Ref": "BotTokenSecretArn"})),
             ("secretsmanager:GetSecretValue", str({"Fn::Sub": "${RelaySigningKeySecretArn}"})),
-            (str(["dynamodb:GetItem", "dynamodb:PutItem"]), str({"Fn::GetAtt": ["Table", "Arn"]})),
+            (
+                str(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"]),
+                str({"Fn::GetAtt": ["Table", "Arn"]}),
+            ),
         ]
     )
     [table_grant] = [s for s in statements if str(s["Action"]).startswith("['dynamodb")]
@@ -111,12 +114,45 @@ def test_relay_task_drains_before_it_is_killed_when_replaced(template: dict[str,
     assert drain < definition["StopTimeout"] <= 120
 
 
-def test_relay_service_never_runs_two_session_holders_when_deploying(template: dict[str, Any]) -> None:
-    properties = template["Resources"]["RelayService"]["Properties"]
-    deployment = properties["DeploymentConfiguration"]
+def test_relay_service_stops_the_old_tasks_before_starting_new_ones_when_deploying(template: dict[str, Any]) -> None:
+    deployment = template["Resources"]["RelayService"]["Properties"]["DeploymentConfiguration"]
 
-    assert properties["DesiredCount"] == 1
     assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (0, 100)
+
+
+def test_relay_service_runs_one_task_per_shard_group_claimed_in_the_table_when_hosted(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["RelayShardGroups"]
+    env = environment(template)
+
+    assert template["Resources"]["RelayService"]["Properties"]["DesiredCount"] == {"Ref": "RelayShardGroups"}
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (
+        "Number",
+        1,
+        1,
+        16,
+    )
+    assert env["GUILDLOG_SHARD_GROUPS"] == {"Ref": "RelayShardGroups"}
+    assert env["GUILDLOG_CHECKPOINT_TABLE"] == {"Ref": "Table"}  # where the groups are claimed
+    [relay_group] = [
+        g
+        for g in template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        if g["Label"]["default"] == "Relay"
+    ]
+    assert "RelayShardGroups" in relay_group["Parameters"]
+
+
+def test_relay_shard_group_items_fall_under_the_task_roles_key_condition_when_hosted(template: dict[str, Any]) -> None:
+    from fnmatch import fnmatchcase
+
+    from guildlog.services import keys
+
+    [policy] = template["Resources"]["RelayTaskRole"]["Properties"]["Policies"]
+    [table_grant] = [s for s in policy["PolicyDocument"]["Statement"] if str(s["Action"]).startswith("['dynamodb")]
+    [pattern] = table_grant["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+
+    for pk in (keys.RELAY_LAYOUT_PK, keys.relay_group_pk(0), keys.relay_group_pk(15), keys.relay_pk(3)):
+        assert fnmatchcase(pk, pattern), pk
+    assert not fnmatchcase(keys.guild_pk("1"), pattern)
 
 
 def test_relay_task_runs_on_arm64_unless_on_spot_which_only_has_x86_when_allowed(template: dict[str, Any]) -> None:

@@ -135,7 +135,11 @@ def test_relay_command_says_so_when_the_replay_file_is_missing(capsys):
     assert "--replay nothing.jsonl: no such file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag", [["--batch-size", "0"], ["--batch-size", "10001"], ["--flush-ms", "-1"]])
+@pytest.mark.parametrize(
+    "flag",
+    [["--batch-size", "0"], ["--batch-size", "10001"], ["--flush-ms", "-1"], ["--shard-groups", "0"],
+     ["--shard-groups", "17"]],
+)  # fmt: skip
 def test_relay_command_refuses_settings_when_out_of_range(tmp_path, capsys, flag):
     (tmp_path / "r.jsonl").write_text("")
 
@@ -175,6 +179,26 @@ def test_relay_command_requires_a_shard_count_when_shards_are_given(capsys, monk
     assert code == 78 and "--shards needs --shard-count" in err and "a-token-value" not in err
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--shard-groups", "2"], "--shard-groups needs --checkpoint-table"),
+        (["--shard-groups", "2", "--checkpoint-table", "t", "--shards", "0", "--shard-count", "2"],
+         "--shards or --shard-groups"),
+    ],
+)  # fmt: skip
+def test_relay_command_refuses_shard_groups_when_there_is_no_table_or_shards_are_given_too(
+    capsys, monkeypatch, key_file, extra, message
+):
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-value")
+
+    code = main(["relay", *extra, "--endpoint", "http://127.0.0.1:9/gateway/events",
+                 "--signing-key-file", str(key_file)])  # fmt: skip
+
+    err = capsys.readouterr().err
+    assert code == 78 and message in err and "a-token-value" not in err
+
+
 def test_relay_command_takes_settings_from_guildlog_variables_when_flags_are_left_out(monkeypatch, key_file):
     seen = {}
     monkeypatch.setenv("GUILDLOG_BATCH_SIZE", "77")
@@ -182,6 +206,7 @@ def test_relay_command_takes_settings_from_guildlog_variables_when_flags_are_lef
     monkeypatch.setenv("GUILDLOG_SHARD_COUNT", "4")
     monkeypatch.setenv("GUILDLOG_HEALTH_PORT", "9109")
     monkeypatch.setenv("GUILDLOG_DRAIN_TIMEOUT", "3.5")
+    monkeypatch.setenv("GUILDLOG_SHARD_GROUPS", "3")
     monkeypatch.setattr(relay_command, "run_live", lambda a: seen.update(vars(a)) or 0)
 
     assert (
@@ -191,7 +216,7 @@ def test_relay_command_takes_settings_from_guildlog_variables_when_flags_are_lef
 
     assert seen["batch_size"] == 9  # the flag wins
     assert (seen["shards"], seen["shard_count"], seen["health_port"], seen["drain_timeout"]) == ("2-3", 4, 9109, 3.5)
-    assert seen["status_interval"] == 60.0 and seen["queue_size"] == 1000
+    assert seen["status_interval"] == 60.0 and seen["queue_size"] == 1000 and seen["shard_groups"] == 3
 
 
 def test_relay_command_names_the_variable_when_its_value_is_not_a_number(monkeypatch, capsys):

@@ -332,8 +332,8 @@ def relay_heartbeat(target: Target, now: datetime | None = None) -> Iterator[Res
             yield Result(f"relay shard {shard}", OK, f"last heard {when}")
 
 
-def relay_service(target: Target) -> Iterator[Result]:
-    """The relay the stack hosts is running."""
+def relay_service(target: Target, now: datetime | None = None) -> Iterator[Result]:
+    """The relay the stack hosts is running, and every shard group is held."""
     name = target.outputs.get("RelayServiceName")
     if not name:
         yield Result("hosted relay", SKIP, "the stack does not host the relay (RelayHosting=none)")
@@ -353,7 +353,58 @@ def relay_service(target: Target) -> Iterator[Result]:
             f"its log is /guildlog/{target.name}/relay",
         )
         return
-    yield Result("hosted relay", OK, f"{running} task running ({name})")
+    yield Result("hosted relay", OK, f"{running} task(s) running ({name})")
+    yield from _relay_groups(target, (now or datetime.now(UTC)).timestamp())
+
+
+def _relay_groups(target: Target, now: float) -> Iterator[Result]:
+    """Each shard group's lease: held, by which task, renewed how long ago."""
+    table = target.outputs.get("TableName")
+    if not table:
+        return
+    from guildlog_relay.shard_groups import ShardGroups
+
+    reader = ShardGroups(table, 1, "guildlog doctor", client=target.client("dynamodb"))
+    layout = reader.layout()
+    log_group = f"/guildlog/{target.name}/relay"
+    if layout is None:
+        yield Result(
+            "relay shard groups",
+            FAIL,
+            "no relay task has recorded the shard layout in the table",
+            f"the tasks cannot reach the table or have not started: their log is {log_group}",
+        )
+        return
+    wanted = target.parameters.get("RelayShardGroups")
+    if wanted and wanted.isdigit() and int(wanted) != layout.groups:
+        yield Result(
+            "relay shard groups",
+            WARN,
+            f"the table's layout has {layout.groups} group(s), the stack asks for {wanted}",
+            "the new tasks take over once every task of the old layout has stopped (or its lease lapsed); "
+            f"their log is {log_group}",
+        )
+    for state in reader.lease_states(layout.groups):
+        name = f"relay shard group {state.group}"
+        shards = ",".join(str(s) for s in layout.shards_of(state.group))
+        renewed = f"renewed {now - state.renewed_at:.0f} s ago" if state.renewed_at is not None else "never renewed"
+        if state.live(layout, now):
+            yield Result(name, OK, f"held by {state.holder}, {renewed} (shards {shards})")
+        elif not state.holder or state.epoch != layout.epoch:
+            yield Result(
+                name,
+                FAIL,
+                f"not held: shards {shards} are not running",
+                f"the service should start a task to claim it; its events and {log_group} say why it does not",
+            )
+        else:
+            yield Result(
+                name,
+                FAIL,
+                f"stale: the lease of {state.holder} expired {now - (state.expires_at or 0):.0f} s ago ({renewed}); "
+                f"shards {shards} are not running",
+                f"that task stopped renewing (stopped, or cut off from the table); {log_group} says why",
+            )
 
 
 def dead_letter_queues(target: Target) -> Iterator[Result]:

@@ -126,6 +126,25 @@ def relay_pk(shard_id: int) -> str:
     return f"RELAY#{shard_id}"
 
 
+# A hosted relay run as several tasks (relay/guildlog_relay/shard_groups.py): the layout every task
+# derives its shards from, and one lease per shard group.
+RELAY_LAYOUT_PK = "RELAY#GROUPS"
+LAYOUT_SK = "LAYOUT"
+LEASE_SK = "LEASE"
+
+
+def relay_group_pk(group: int) -> str:
+    return f"RELAY#GROUP#{group}"
+
+
+# The IDENTIFY turn of one max_concurrency bucket, shared by every relay process of the stack.
+IDENTIFY_SLOT_SK = "SLOT"
+
+
+def relay_identify_pk(bucket: int) -> str:
+    return f"RELAY#IDENTIFY#{bucket}"
+
+
 def contact_sk(occurred_at: str, event_id: str) -> str:
     return f"C#{occurred_at}#{event_id}"
 
