@@ -1,21 +1,19 @@
 """Erasure figures: what a member's erasure reads and rewrites in a 30-day archive, beside the floor.
 
-A synthetic history (bench/archive_data.py: three guilds, 2,000 members, 30 days, batches of 500 events) is
-written through the ingest service into moto's S3 (versioned, as the stack's bucket is). Then:
+A 30-day archive of 1,000,000 events (bench/erasure_archive.py: three guilds, 2,000 members of Zipf-like
+activity; every day compacted but the last two, which are still in 500-event batch objects) is written
+straight into moto's S3 (versioned, as the stack's bucket is), served over loopback so that DuckDB reads
+it the way the local stack's Athena API does. Then a typical member (the median by events) of the first
+guild is erased, with the hot table holding nothing of theirs: the days come from the archive's query
+(services/erasure/archive_query.py), as they do for a member whose events have left the hot table.
 
-- a typical member (the median by events) of the first guild is erased from the uncompacted archive
-  (one object per dataset, day and batch);
-- every day is compacted, and the most active member of that guild is erased from the compacted
-  archive (one object per dataset and day).
+Printed: the days the query named and its time; the objects and bytes the erasure read and the objects it
+rewrote, beside the floor (only the objects of those days that hold a line of the member, and their
+bytes); the verification (the objects read again and the query over the archive, which must find
+nothing left); and the wall time of the whole erasure, in process over loopback (S3's own latency would
+add about a GET and a PUT per object, Athena its queueing).
 
-For each: the days planned (from the member's events, as the member index gives them), the objects
-and bytes the erasure read, the objects it rewrote, and the floor: only the objects holding the
-member's lines (their count and bytes). Wall time is in process over moto (no network): S3's own
-latency would add about a GET and a PUT per object. The hot table's part is one Query of the member
-index and a put per item, not measured here.
-
-`python -m bench.erasure_bench --events N` (or `GUILDLOG_BENCH_ERASURE_EVENTS`) sets the size; the
-default, 100,000 events, runs in a few minutes.
+`python -m bench.erasure_bench --events N` (or `GUILDLOG_BENCH_ERASURE_EVENTS`) sets the size.
 """
 
 from __future__ import annotations
@@ -25,37 +23,17 @@ import json
 import os
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bench.archive_data import History
+from bench.erasure_archive import SyntheticArchive, write
 
-DEFAULT_EVENTS = int(os.environ.get("GUILDLOG_BENCH_ERASURE_EVENTS", "100000"))
+DEFAULT_EVENTS = int(os.environ.get("GUILDLOG_BENCH_ERASURE_EVENTS", "1000000"))
 DAYS = 30
 START = datetime(2026, 10, 1, tzinfo=UTC)
 BUCKET = "bench-erasure"
 CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
-
-
-class IndexedArchive:
-    """S3Archive, remembering each member's events as the hot table's member index (GSI1) would hold them."""
-
-    def __init__(self, bucket: str, client: Any) -> None:
-        from guildlog.adapters.s3_archive import S3Archive
-
-        self.inner = S3Archive(bucket, client)
-        self.members: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-
-    def put(self, key: str, text: str) -> None:
-        if key.startswith("events/"):
-            for line in text.splitlines():
-                row = json.loads(line)
-                member = row.get("user_id") or row.get("actor_id")
-                if row.get("guild_id") and member:
-                    fields = ("occurred_at", "user_id", "message_id", "category", "action")
-                    self.members[(row["guild_id"], member)].append({k: row.get(k) for k in fields})
-        self.inner.put(key, text)
 
 
 class IndexHotStore:
@@ -116,10 +94,31 @@ class CountingObjects:
         self.inner.delete_version(key, version_id)
 
 
+class TimedQueries:
+    """The archive's queries on a fresh DuckDB engine per statement (as the local stack's Athena API runs
+    them), keeping each one's time and bytes read."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        from guildlog.services.erasure.archive_query import ArchiveMemberQueries
+
+        self.endpoint_url = endpoint_url
+        self.timings: dict[str, tuple[float, int]] = {}
+        self.queries = ArchiveMemberQueries(self)
+
+    def run_bound(self, bound: Any) -> Any:
+        from guildlog_tools.local.query_engine import LocalQueryEngine
+
+        started = time.perf_counter()
+        with LocalQueryEngine(endpoint_url=self.endpoint_url, bucket=BUCKET) as engine:
+            result = engine.run_bound(bound)
+        self.timings[bound.name] = (time.perf_counter() - started, result.bytes_scanned)
+        return result
+
+
 def floor(client: Any, guild_id: str, user_id: str, days: list[date]) -> tuple[int, int]:
     """Objects (current versions) of the planned days that hold a line of the member, and their bytes:
     what any erasure must read and rewrite."""
-    from guildlog.services import archive_rewrite as ar
+    from guildlog.services import object_rewrite as ar
     from guildlog.services.erasure.rewriter import ARCHIVE_DATASETS, MemberEdits
     from guildlog.services.partition import partition_prefix
 
@@ -139,73 +138,65 @@ def floor(client: Any, guild_id: str, user_id: str, days: list[date]) -> tuple[i
     return objects, size
 
 
-def erase(client: Any, hot: IndexHotStore, guild_id: str, user_id: str, job_id: str) -> dict[str, Any]:
+def erase(client: Any, endpoint_url: str, guild_id: str, user_id: str, events: int) -> dict[str, Any]:
     from guildlog.services.erasure.job import ErasureJob, ErasureRequest
-    from guildlog.services.erasure.planner import plan_days
 
-    days = plan_days(hot.member_items(guild_id, user_id), guild_id, user_id).days
-    floor_objects, floor_bytes = floor(client, guild_id, user_id, days)
+    hot = IndexHotStore({})
+    timed = TimedQueries(endpoint_url)
     objects = CountingObjects(BUCKET, client)
     started = time.perf_counter()
-    receipt = ErasureJob(hot, objects, settle_seconds=0).run(
-        ErasureRequest(guild_id, user_id, job_id, "bench", "2026-11-01T00:00:00.000Z")
+    receipt = ErasureJob(hot, objects, archive=timed.queries, settle_seconds=0).run(
+        ErasureRequest(guild_id, user_id, "typical", "bench", "2026-11-01T00:00:00.000Z")
     )
     seconds = time.perf_counter() - started
+    days = sorted({date.fromisoformat(d) for per_day in receipt.archive.values() for d in per_day})
+    floor_objects, floor_bytes = floor(client, guild_id, user_id, days)
+    done = hot.jobs["typical"]["done"].values()
+    read_objects = sum(int(d.get("read", 0)) for d in done)
     return {
-        "events": len(hot.member_items(guild_id, user_id)),
+        "events": events,
         "days": len(days),
         "lines": sum(sum(d.values()) for d in receipt.archive.values()),
-        "read_objects": sum(int(d.get("read", 0)) for d in hot.jobs[job_id]["done"].values()),
+        "read_objects": read_objects,
         "read_bytes": receipt.bytes_read,
         "rewritten": receipt.objects_rewritten,
         "floor_objects": floor_objects,
         "floor_bytes": floor_bytes,
-        "verify_reads": objects.reads - sum(int(d.get("read", 0)) for d in hot.jobs[job_id]["done"].values()),
+        "verify_reads": objects.reads - read_objects,
         "clean": receipt.verification.clean,
+        "query_left": receipt.verification.query_found,
+        "days_query": timed.timings.get("erasure_member_days", (0.0, 0)),
+        "verify_query": timed.timings.get("erasure_verification", (0.0, 0)),
         "seconds": seconds,
     }
 
 
 def run(events: int) -> dict[str, Any]:
     import boto3
-    from moto import mock_aws
 
-    from bench.athena import compact_all
-    from guildlog.models.envelope import Envelope
-    from guildlog.services.ingest import Ingestor
+    from guildlog.adapters.s3_archive import S3Archive
+    from guildlog_tools.local.moto_server import moto_server
 
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1", **CREDENTIALS)
+    with moto_server() as url:
+        client = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1", **CREDENTIALS)
         client.create_bucket(Bucket=BUCKET)
         client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        archive = IndexedArchive(BUCKET, client)
-        history = History(start=START, days=DAYS, total=events)
-        from bench.athena import NullStore
-
-        ingestor = Ingestor(archive, NullStore(), clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+        archive = SyntheticArchive(start=START, days=DAYS, total=events)
+        members: Counter[tuple[str, str]] = Counter()
         started = time.perf_counter()
-        for batch_id, chunk in history.batches():
-            body = {"v": 1, "batch_id": batch_id, "relay": {"session_id": "bench", "shard": [0, 1]}, "events": chunk}
-            ingestor.ingest(Envelope.model_validate(body), chunk)
-        ingest_seconds = time.perf_counter() - started
-        guild = history.guilds[0]
-        counts = Counter({u: len(v) for (g, u), v in archive.members.items() if g == guild})
-        ranked = [u for u, _ in counts.most_common()]
+        written = write(S3Archive(BUCKET, client).put, archive, members)
+        write_seconds = time.perf_counter() - started
+        guild = archive.guilds[0]
+        counts = {u: n for (g, u), n in members.items() if g == guild}
+        ranked = sorted(counts, key=lambda u: (counts[u], u))
         typical = ranked[len(ranked) // 2]
-        busiest = ranked[0]
-        hot = IndexHotStore(archive.members)
-        uncompacted = erase(client, hot, guild, typical, "typical")
-        days = sorted({date.fromisoformat(i["occurred_at"][:10]) for v in archive.members.values() for i in v})
-        compact_seconds, _ = compact_all(client, BUCKET, days)
-        compacted = erase(client, hot, guild, busiest, "busiest")
         return {
-            "events": events,
-            "ingest_seconds": ingest_seconds,
-            "compact_seconds": compact_seconds,
+            "events": written["events"],
+            "objects": written["objects"],
+            "write_seconds": write_seconds,
             "members": len(ranked),
             "median_events": statistics.median(counts.values()),
-            "uncompacted": uncompacted,
-            "compacted": compacted,
+            "typical": erase(client, url, guild, typical, counts[typical]),
         }
 
 
@@ -221,27 +212,28 @@ def report(events: int = DEFAULT_EVENTS) -> None:
         os.environ.setdefault(name, value)
     print("== erasure (a member erased from a 30-day archive: what is read and rewritten, beside the floor) ==")
     figures = run(events)
+    row = figures["typical"]
     print(
-        f"{figures['events']:,} events over {DAYS} days (ingested in {figures['ingest_seconds']:.0f} s), "
-        f"{figures['members']:,} members in the first guild, median {figures['median_events']:.0f} events each"
+        f"{figures['events']:,} events over {DAYS} days in {figures['objects']:,} objects (written in "
+        f"{figures['write_seconds']:.0f} s), {figures['members']:,} members in the first guild, median "
+        f"{figures['median_events']:.0f} events each; the typical member: {row['events']:,} events"
+    )
+    days_s, days_bytes = row["days_query"]
+    verify_s, verify_bytes = row["verify_query"]
+    print(f"  days query (whole events dataset): {row['days']} days in {days_s:.1f} s, {human_bytes(days_bytes)} read")
+    ratio = row["read_objects"] / row["floor_objects"] if row["floor_objects"] else float("nan")
+    byte_ratio = row["read_bytes"] / row["floor_bytes"] if row["floor_bytes"] else float("nan")
+    print(
+        f"  objects read {row['read_objects']:,} beside a floor of {row['floor_objects']:,} ({ratio:.1f}×), "
+        f"{row['rewritten']:,} rewritten; bytes read {human_bytes(row['read_bytes'])} beside "
+        f"{human_bytes(row['floor_bytes'])} ({byte_ratio:.1f}×); {row['lines']:,} lines redacted"
     )
     print(
-        f"  {'archive':<12} {'member':<8} {'events':>7} {'days':>5} {'lines':>7} {'objects read':>13} {'floor':>6} "
-        f"{'ratio':>6} {'rewritten':>9} {'bytes read':>11} {'floor':>9} {'verify reads':>12} {'wall s':>7}"
+        f"  verification: {row['verify_reads']:,} objects read again; query over events and events_csv in "
+        f"{verify_s:.1f} s ({human_bytes(verify_bytes)} read) found {row['query_left']} rows left"
+        + ("" if row["clean"] else "  VERIFICATION FOUND SOMETHING LEFT")
     )
-    for label, member, row in (
-        ("uncompacted", "typical", figures["uncompacted"]),
-        ("compacted", "busiest", figures["compacted"]),
-    ):
-        ratio = row["read_objects"] / row["floor_objects"] if row["floor_objects"] else float("nan")
-        print(
-            f"  {label:<12} {member:<8} {row['events']:>7,} {row['days']:>5} {row['lines']:>7,} "
-            f"{row['read_objects']:>13,} "
-            f"{row['floor_objects']:>6,} {ratio:>5.1f}× {row['rewritten']:>9,} {human_bytes(row['read_bytes']):>11} "
-            f"{human_bytes(row['floor_bytes']):>9} {row['verify_reads']:>12,} {row['seconds']:>7.1f}"
-            + ("" if row["clean"] else "  VERIFICATION FOUND SOMETHING LEFT")
-        )
-    print(f"  (compaction of the {DAYS} days between the two: {figures['compact_seconds']:.0f} s)")
+    print(f"  wall time of the erasure (queries, rewrite, verification): {row['seconds']:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
