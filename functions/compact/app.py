@@ -13,13 +13,15 @@ from guildlog.handlers.compact import (
 )
 from guildlog.handlers.due_deletions import hand_over_due_deletions
 from guildlog.observability import Observability
+from guildlog.services.copy_retention import CopyExpiry
 
 observe = Observability()
 
 
 @observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    results = handle_compaction(event, default_compactor(), default_retention())
+    retention = default_retention()
+    results = handle_compaction(event, default_compactor(), retention)
     for result in results:
         if result.state != "nothing_to_do":
             observe.logger.info("compaction", extra=result.as_dict())
@@ -34,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for result in refused:
         observe.logger.error("compaction refused", extra=result.as_dict())
     # Exports and attachment copies past their guild's retention (every version, so their links stop working).
-    copies = expire_copies_tonight(event, default_retention(), default_copies())
+    copies = expire_copies_tonight(event, retention, default_copies()) if retention is not None else CopyExpiry()
     if copies.exports or copies.attachments:
         observe.logger.info("copies expired", extra=copies.as_dict())
     observe.count("ExportsExpired", copies.exports)
