@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +19,8 @@ from guildlog.adapters.dynamodb_store import DynamoStore
 from guildlog.adapters.hot_reader import HotReader
 from guildlog.adapters.s3_archive import S3Archive
 from guildlog.adapters.s3_compaction import S3CompactionStore
-from guildlog.handlers.compact import TableRetention, handle_compaction
+from guildlog.adapters.s3_rewrite import S3VersionedObjects
+from guildlog.handlers.compact import TableRetention, expire_copies_tonight, handle_compaction
 from guildlog.models.envelope import Envelope
 from guildlog.services import keys
 from guildlog.services.compaction import CompactionResult, Compactor
@@ -248,3 +251,65 @@ def test_retention_sweeps_every_past_day_once_when_a_guild_lowers_its_limit(stac
     text = b"".join(stack.objects().values()).decode()
     assert [n for n in range(20) if f"w-{n}-" in text] == [19]  # only the day within 2 days of the night
     assert not [r for r in again if r.state != "nothing_to_do"]  # swept once: the next run rewrites nothing
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 (moto on loopback)
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_retention_expires_exports_and_attachment_copies_past_each_guilds_limit_over_thirty_nights(
+    stack: Stack,
+) -> None:
+    stack.configure(SHORT, set_fields={"retention_days": 7, **keys.archive_retention_index(SHORT)})
+    stack.configure(LONG, set_fields={"retention_days": 365, **keys.archive_retention_index(LONG)})
+    s3, copies = stack.server.s3, S3VersionedObjects(stack.bucket, stack.server.s3)
+    # The exports are written now (S3 stamps them), so the simulated days start today.
+    first = datetime.now(UTC).date()
+    exports = {g: f"exports/{g}/e-{g[-1]}/general.json" for g in (SHORT, LONG)}
+    for guild, key in exports.items():
+        s3.put_object(Bucket=stack.bucket, Key=key, Body=f'{{"content":"export of {guild}"}}'.encode())
+    links = {
+        g: s3.generate_presigned_url("get_object", Params={"Bucket": stack.bucket, "Key": k})
+        for g, k in exports.items()
+    }
+    seq = itertools.count(1)
+    copy_day: dict[str, date] = {}
+    for n in range(NIGHTS):
+        day = first + timedelta(days=n)
+        at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        events = [message(next(seq), g, CHANNEL, at, f"words-{g}-{day.isoformat()}") for g in (SHORT, LONG)]
+        stack.ingestor(at).ingest(*batch(f"b-{day.isoformat()}", events))
+        for guild, sent in zip((SHORT, LONG), events, strict=True):
+            key = f"attachments/guild={guild}/{sent['d']['id']}/{n}-photo.png"
+            s3.put_object(Bucket=stack.bucket, Key=key, Body=b"photo bytes")
+            s3.put_object(Bucket=stack.bucket, Key=key, Body=b"photo bytes, copied again")  # a second version
+            copy_day[key] = day
+        night = {"time": f"{(day + timedelta(days=1)).isoformat()}T01:30:00Z"}
+        _night(stack, day + timedelta(days=1))
+        retention = TableRetention(
+            HotReader(stack.table, stack.ddb), DynamoStore(stack.table, stack.ddb), default_days=30, max_days=400
+        )
+        expire_copies_tonight(night, retention, copies)
+    today = first + timedelta(days=NIGHTS)
+
+    limits = {SHORT: 7, LONG: 365}
+    versions = s3.list_object_versions(Bucket=stack.bucket).get("Versions", [])
+    kept_copies = {v["Key"] for v in versions if v["Key"].startswith("attachments/")}
+    for key, day in copy_day.items():
+        guild = key.split("/")[1].removeprefix("guild=")
+        assert (key in kept_copies) == ((today - day).days <= limits[guild]), (key, day)
+    kept_exports = {v["Key"] for v in versions if v["Key"].startswith("exports/")}
+    assert kept_exports == {exports[LONG]}
+    assert (_status(links[SHORT]), _status(links[LONG])) == (404, 200)
+    archived = [k for k in stack.server.keys(stack.bucket) if k.startswith(("raw/", "events/", "events_csv/"))]
+    text = b"".join(
+        gzip.decompress(s3.get_object(Bucket=stack.bucket, Key=k)["Body"].read()) for k in archived
+    ).decode()
+    for n in range(NIGHTS):
+        day = first + timedelta(days=n)
+        assert (f"words-{SHORT}-{day.isoformat()}" in text) == ((today - day).days <= 7), (SHORT, day)
+        assert f"words-{LONG}-{day.isoformat()}" in text, (LONG, day)

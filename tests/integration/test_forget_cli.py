@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,15 @@ import pytest
 from guildlog.adapters.dynamodb_store import DynamoStore
 from guildlog.adapters.erasure_store import ErasureStore
 from guildlog.adapters.s3_archive import S3Archive
+from guildlog.adapters.s3_rewrite import S3VersionedObjects
+from guildlog.models.envelope import Envelope
 from guildlog.services.directory import Directory
+from guildlog.services.erasure.archive_query import ArchiveMemberQueries
+from guildlog.services.erasure.job import ErasureJob, ErasureRequest
 from guildlog.services.erasure.tombstones import TombstoneFilter
 from guildlog.services.ingest import Ingestor
 from guildlog_tools.cli import main
+from guildlog_tools.cli.forget import FreshLocalEngine
 from guildlog_tools.local.template import load_template, table_definition
 from tests.fakes import archive_data as data
 from tests.integration.s3_server import CREDENTIALS, REGION, S3Server, moto_s3_server
@@ -112,3 +118,68 @@ def test_forget_command_deletes_every_record_of_the_guild_when_no_member_is_name
     items = dynamodb.scan(TableName=TABLE)["Items"]  # the test's own check of the whole table
     left = [i for i in items if data.GUILD in json.dumps(i) and not i["PK"]["S"].endswith("#ERASE")]
     assert left == []
+
+
+# A member known only to the archive: imported history from long before the hot table's retention, so
+# the member index holds nothing of theirs and only the archive's query can name the day.
+DAVE = "700000000000000104"
+OLD_DAY = "2026-06-01"
+OLD_MESSAGE = data.snowflake(f"{OLD_DAY}T09:00:00.000Z", 7)
+
+
+def _archive_only_history(server: S3Server) -> None:
+    _, d, at = data.message_create(OLD_MESSAGE, data.GENERAL, DAVE, "dave", f"{OLD_DAY}T09:00:00.000Z", "dave's diary")
+    event = {"t": "MESSAGE_CREATE", "received_at": at, "source": "import", "id": f"dce:{OLD_MESSAGE}", "d": d}
+    body = {"v": 1, "batch_id": "import-0701", "relay": {"session_id": data.SESSION, "shard": [0, 1]}}
+    data.ingest(S3Archive(BUCKET, server.s3), [(Envelope.model_validate({**body, "events": [event]}), [event])])
+
+
+def _queries(dev_file: Path) -> ArchiveMemberQueries:
+    return ArchiveMemberQueries(FreshLocalEngine(str(dev_file)))
+
+
+def test_archive_query_finds_the_day_of_a_member_known_only_to_the_archive(stack: tuple[S3Server, Any, Path]) -> None:
+    server, _, dev_file = stack
+    _archive_only_history(server)
+
+    days = _queries(dev_file).member_days(data.GUILD, DAVE)
+    left = _queries(dev_file).verify(data.GUILD, DAVE)
+
+    assert days == [date.fromisoformat(OLD_DAY)]
+    assert left.left == {"events": 1, "events_csv": 1}  # before the erasure the query sees the message
+
+
+def test_forget_command_erases_a_member_known_only_to_the_archive_and_the_query_finds_nothing_left(
+    stack: tuple[S3Server, Any, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    server, dynamodb, dev_file = stack
+    _archive_only_history(server)
+    assert ErasureStore(TABLE, dynamodb).member_items(data.GUILD, DAVE) == []
+    assert "dave's diary" in _archive_text(server)
+
+    code = main(
+        ["forget", "--local", "--dev-file", str(dev_file), "--guild", data.GUILD, "--user", DAVE, "--yes", "--no-wait"]
+    )
+
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    text = _archive_text(server)
+    assert "dave's diary" not in text and '"dave"' not in text
+    assert "line one" in text  # alice was not asked about
+    assert "Archive query over events and events_csv" in printed and "0 of the member's rows" in printed
+    [receipt] = ErasureStore(TABLE, dynamodb).receipts(data.GUILD)
+    assert receipt.archive["events"] == {OLD_DAY: 1}
+    assert receipt.verification.query_left == {"events": 0, "events_csv": 0}
+    assert "FROM events" in receipt.verification.query and "dave" not in receipt.to_json()
+
+
+def test_erasure_without_the_archive_query_misses_a_member_known_only_to_the_archive(
+    stack: tuple[S3Server, Any, Path],
+) -> None:
+    server, dynamodb, _ = stack
+    _archive_only_history(server)
+    job = ErasureJob(ErasureStore(TABLE, dynamodb), S3VersionedObjects(BUCKET, server.s3), settle_seconds=0)
+
+    receipt = job.run(ErasureRequest(data.GUILD, DAVE, "job-hot-only", "cli", "2026-11-22T00:00:00.000Z"))
+
+    assert receipt.archive == {} and "dave's diary" in _archive_text(server)

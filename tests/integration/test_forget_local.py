@@ -1,5 +1,6 @@
 """/logs forget end to end on the local stack: the code, the queued job run by ForgetFunction (moto's SQS,
-polled in-process), the archive rewritten, the receipt by DM on the fake Discord and in /logs forget receipts."""
+polled in-process; its archive queries on the local Athena API), the archive rewritten, the receipt by DM on
+the fake Discord and in /logs forget receipts."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ def test_forget_erases_the_member_and_sends_the_receipt_when_confirmed_on_the_lo
     assert "Erasure started" in started
     [receipt] = [m for m in messages if m.channel_id == stack.discord.dm_channels.get(fx.MODERATOR)]
     assert "nothing of the member's content or names is left" in receipt.body["content"]
+    # ForgetFunction asked the local stack's Athena API (DuckDB) for the days and the verification.
+    assert "Archive query over events and events_csv (query " in receipt.body["content"]
+    assert "0 of the member's rows still hold content or a name" in receipt.body["content"]
     text = archive_text(stack)
     assert "line one" not in text and "old news" not in text and "spam spam" in text
     assert "archive lines" in command(stack, "logs", "forget", "receipts")

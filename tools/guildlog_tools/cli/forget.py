@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if user:
         from guildlog.services.erasure.job import ErasureJob, ErasureRequest
 
-        receipt = ErasureJob(hot, objects, settle_seconds=0 if args.no_wait else 60).run(
+        receipt = ErasureJob(hot, objects, archive=archive_queries(args), settle_seconds=0 if args.no_wait else 60).run(
             ErasureRequest(guild, user, job_id, "cli", iso(utcnow()))
         )
     else:
@@ -77,6 +77,41 @@ def run(args: argparse.Namespace) -> int:
     print(receipt.summary())
     print(f"job id: {job_id} (run again with --job-id {job_id} to resume)")
     return 0 if receipt.verification.clean else 1
+
+
+class FreshLocalEngine:
+    """The local stack's DuckDB, opened afresh for each statement: the views then list the objects as the
+    erasure left them (the verification runs after the rewrite)."""
+
+    def __init__(self, dev_file: str | None) -> None:
+        self.dev_file = dev_file
+
+    def run_bound(self, bound: Any) -> Any:
+        from guildlog_tools.local.query_engine import LocalQueryEngine
+
+        with LocalQueryEngine.from_dev_file(self.dev_file) as engine:
+            return engine.run_bound(bound)
+
+
+def archive_queries(args: argparse.Namespace) -> Any:
+    """The member's days in the whole archive and the verification query: DuckDB with --local, the
+    stack's Athena workgroup with --stack (its AthenaWorkGroupName and GlueDatabaseName outputs)."""
+    from guildlog.services.erasure.archive_query import ArchiveMemberQueries
+
+    if args.local:
+        return ArchiveMemberQueries(FreshLocalEngine(args.dev_file))
+    import boto3
+
+    from guildlog.adapters.athena import AthenaQueryRunner
+    from guildlog_tools.cli.query import stack_outputs
+
+    outputs = stack_outputs(args.stack, args.region)
+    if not outputs.get("AthenaWorkGroupName") or not outputs.get("GlueDatabaseName"):
+        raise UsageError(f"stack {args.stack!r} has no AthenaWorkGroupName or GlueDatabaseName output")
+    client = boto3.client("athena", region_name=args.region) if args.region else boto3.client("athena")
+    return ArchiveMemberQueries(
+        AthenaQueryRunner(outputs["AthenaWorkGroupName"], outputs["GlueDatabaseName"], client, timeout=300.0)
+    )
 
 
 def resolve(args: argparse.Namespace) -> tuple[str, str, Any, Any]:

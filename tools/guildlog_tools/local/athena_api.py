@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from guildlog.errors import GuildlogError
 from guildlog.queries.result import QueryResult
@@ -134,6 +135,14 @@ class LocalAthenaServer(LoopbackServer):
 class _AthenaHandler(BaseHTTPRequestHandler):
     server: LocalAthenaServer
 
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        """Athena's REST protocol (botocore's current one): GetQueryExecution and GetQueryResults by path."""
+        action, execution_id = _rest_route("GET", self.path)
+        if action is None:
+            self._answer(404, {"__type": "InvalidRequestException", "message": "not an Athena request"})
+            return
+        self._answer(*self.server.dispatch(action, {"QueryExecutionId": execution_id}))
+
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         target = self.headers.get("X-Amz-Target", "")
         length = int(self.headers.get("Content-Length") or 0)
@@ -141,6 +150,10 @@ class _AthenaHandler(BaseHTTPRequestHandler):
             request = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             self._answer(400, {"__type": "InvalidRequestException", "message": "the body is not JSON"})
+            return
+        action, execution_id = _rest_route("POST", self.path) if not target else (None, None)
+        if action is not None and isinstance(request, dict):  # the REST protocol: the action is in the path
+            self._answer(*self.server.dispatch(action, {**request, "QueryExecutionId": execution_id}))
             return
         if not target.startswith(TARGET_PREFIX) or not isinstance(request, dict):
             self._answer(400, {"__type": "InvalidRequestException", "message": "not an Athena request"})
@@ -158,3 +171,19 @@ class _AthenaHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
+
+
+def _rest_route(method: str, path: str) -> tuple[str | None, str]:
+    """(action, query execution id) of an Athena REST request (`/query-executions[/<id>[/results|/stop]]`)."""
+    parts = urlsplit(path).path.strip("/").split("/")
+    if not parts or parts[0] != "query-executions":
+        return None, ""
+    if method == "POST" and len(parts) == 1:
+        return "StartQueryExecution", ""
+    if method == "POST" and len(parts) == 3 and parts[2] == "stop":
+        return "StopQueryExecution", unquote(parts[1])
+    if method == "GET" and len(parts) == 2:
+        return "GetQueryExecution", unquote(parts[1])
+    if method == "GET" and len(parts) == 3 and parts[2] == "results":
+        return "GetQueryResults", unquote(parts[1])
+    return None, ""

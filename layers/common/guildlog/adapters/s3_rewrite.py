@@ -32,6 +32,7 @@ class S3VersionedObjects:
                             entry["ETag"],
                             int(entry["Size"]),
                             bool(entry.get("IsLatest")),
+                            modified=entry.get("LastModified"),
                         )
                     )
                 for entry in page.get("DeleteMarkers", []):
@@ -43,6 +44,7 @@ class S3VersionedObjects:
                             0,
                             bool(entry.get("IsLatest")),
                             delete_marker=True,
+                            modified=entry.get("LastModified"),
                         )
                     )
         except Exception as exc:

@@ -10,6 +10,7 @@ from guildlog.errors import ConfigurationError
 from guildlog.handlers.settings import Settings
 from guildlog.services import keys
 from guildlog.services.compaction import CompactionResult, Compactor
+from guildlog.services.copy_retention import CopyExpiry, expire_copies
 from guildlog.services.partition import DATASETS
 from guildlog.services.retention import RetentionRules, rules_from_configs
 from guildlog.services.timefmt import iso, utcnow
@@ -65,6 +66,22 @@ def handle_compaction(
     if sweep and not manual and not any(r.state in ("refused", "lost_race") for r in results):
         retention.record_sweep(fingerprint)
     return results
+
+
+def expire_copies_tonight(event: dict[str, Any], retention: RetentionSource, objects: Any) -> CopyExpiry:
+    """The night's retention for exports and attachment copies (services/copy_retention.py), under the
+    same rules as the archive's lines. A manual run for one day (`{"day": …}`) leaves the copies alone."""
+    if isinstance(event, dict) and event.get("day"):
+        return CopyExpiry()
+    return expire_copies(objects, retention.rules(night_of(event)))
+
+
+@lru_cache(maxsize=1)
+def default_copies() -> Any:
+    """The archive bucket's versions, for deleting expired copies: built on first use, never at import time."""
+    from guildlog.adapters.s3_rewrite import S3VersionedObjects
+
+    return S3VersionedObjects(Settings.from_env().bucket_name)
 
 
 # --- archive retention ---

@@ -59,7 +59,19 @@ def default_forgetter() -> Forgetter:
         channel = discord.create_dm(user_id)
         discord.create_message(str(channel["id"]), {"content": text[:2000], "allowed_mentions": {"parse": []}})
 
-    return Forgetter(ErasureJob(hot, objects), GuildDeletion(hot, objects), send_dm)
+    return Forgetter(ErasureJob(hot, objects, archive=_archive_queries(settings)), GuildDeletion(hot, objects), send_dm)
+
+
+def _archive_queries(settings: Any) -> Any:
+    """The member's archive days and the verification query, when the stack names Athena's workgroup and
+    database (locally, the local stack's Athena API runs them on DuckDB)."""
+    from guildlog.adapters.athena import AthenaQueryRunner
+    from guildlog.services.erasure.archive_query import ArchiveMemberQueries
+
+    if not settings.athena_workgroup or not settings.archive_database:
+        return None
+    # Each reads the whole events dataset of the stack; the job has 15 minutes in all.
+    return ArchiveMemberQueries(AthenaQueryRunner(settings.athena_workgroup, settings.archive_database, timeout=300.0))
 
 
 def handle(event: Any, forgetter: Forgetter | None = None) -> tuple[dict[str, Any], ForgetReport]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 Edit = Callable[[str], "str | None"]
@@ -31,6 +32,7 @@ class ObjectVersion:
     size: int
     latest: bool
     delete_marker: bool = False
+    modified: datetime | None = None  # when this version was written (S3's LastModified)
 
 
 class VersionedObjects(Protocol):

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from guildlog.services import object_rewrite as ar
+from guildlog.services.erasure.archive_query import QueryCheck
 from guildlog.services.erasure.planner import DayFinder, is_own_message, plan_days
 from guildlog.services.erasure.receipt import Receipt, Verification
 from guildlog.services.erasure.rewriter import ARCHIVE_DATASETS, MemberEdits, names_in
@@ -30,6 +31,13 @@ logger = logging.getLogger(__name__)
 
 EXPORTS_PREFIX = "exports/"
 ATTACHMENTS_PREFIX = "attachments/"
+
+
+class ArchiveQueries(Protocol):
+    """services/erasure/archive_query.ArchiveMemberQueries: the member's days, and what is left, by query."""
+
+    def member_days(self, guild_id: str, user_id: str) -> list[date]: ...
+    def verify(self, guild_id: str, user_id: str) -> QueryCheck: ...
 
 
 class ErasureHotStore(Protocol):
@@ -72,16 +80,17 @@ class ErasureJob:
         hot: ErasureHotStore,
         objects: ar.VersionedObjects,
         *,
+        archive: ArchiveQueries | None = None,
         archive_days: DayFinder | None = None,
-        verify_query: Callable[[str, str], tuple[str, int]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         settle_seconds: float = CACHE_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.hot = hot
         self.objects = objects
-        self.archive_days = archive_days
-        self.verify_query = verify_query
+        # The days come from the archive's query when there is one (a member known only there is found).
+        self.archive = archive
+        self.archive_days = archive_days or (archive.member_days if archive is not None else None)
         self.clock = clock
         self.settle_seconds = settle_seconds
         self.sleep = sleep
@@ -241,8 +250,10 @@ class ErasureJob:
                     check.found += _attachment_message(version.key) in edits.message_ids
                 elif edits.user_id.encode() in self.objects.read(version):
                     check.found += 1
-        if self.verify_query is not None:
-            check.query, check.query_found = self.verify_query(edits.guild_id, edits.user_id)
+        if self.archive is not None:
+            answer = self.archive.verify(edits.guild_id, edits.user_id)
+            check.query, check.query_id, check.query_left = answer.sql, answer.query_id, answer.left
+            check.query_found = answer.found
         return check
 
 

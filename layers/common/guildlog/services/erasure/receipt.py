@@ -14,13 +14,18 @@ from typing import Any
 @dataclass
 class Verification:
     """A second read of every version of every object the erasure touched (and the exports and
-    attachment copies of the guild): how many were read, how many still held something to erase."""
+    attachment copies of the guild): how many were read, how many still held something to erase; and,
+    where the stack has a query engine, a query over the whole archive (services/erasure/archive_query.py):
+    its text, the engine's id for it (Athena's QueryExecutionId) and the member's rows it found still
+    holding content or a name, per table (None when no query ran)."""
 
     objects_checked: int = 0
     lines_checked: int = 0
     found: int = 0
     query: str = ""
     query_found: int | None = None
+    query_id: str = ""
+    query_left: dict[str, int] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -82,4 +87,11 @@ class Receipt:
             else (f"{self.verification.found} objects still held something: the erasure will run again")
         )
         lines.append(f"Verification: {self.verification.objects_checked} objects read again; {verdict}.")
+        if self.verification.query_found is not None:
+            tables = " and ".join(sorted(self.verification.query_left)) or "the archive"
+            query_id = f" (query {self.verification.query_id})" if self.verification.query_id else ""
+            lines.append(
+                f"Archive query over {tables}{query_id}: {self.verification.query_found} of the member's rows "
+                "still hold content or a name."
+            )
         return "\n".join(lines)
