@@ -3,7 +3,7 @@
 Each function takes the reader (`adapters.hot_reader.HotReader`, or an in-memory fake) and returns
 plain data for a template. Reads are bounded: a page examines at most `READ_BUDGET` items and says
 how far back it looked when that runs out before the page is full. Days older than the guild's hot
-retention are not in the table; the pages say so (the archive is read by exports and `guildlog query`).
+retention are not in the table; those pages read the archive instead (web.archive, web.archive_reads).
 """
 
 from __future__ import annotations
