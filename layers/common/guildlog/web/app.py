@@ -369,8 +369,11 @@ class WebApp:
                 if isinstance(rows, Answer):
                     return rows
                 messages, cut = transcript_from_rows(rows, rest[1])
+                pages = reads.TranscriptPage(messages, cut=cut)
             else:
-                messages, cut = reads.transcript(reader, guild_id, rest[1], day)
+                before, after = _boundary(request.query, "before"), _boundary(request.query, "after")
+                pages = reads.transcript(reader, guild_id, rest[1], day, before=before, after=after)
+                messages, cut = pages.messages, pages.cut
             names = reads.names(reader, guild_id)
             names.users = {m.author_id: m.author for m in messages if m.author_id}
             return self.page(
@@ -382,6 +385,7 @@ class WebApp:
                 messages=messages,
                 avatars=avatars(reader, self.cdn, guild_id, (m.author_id or "" for m in messages)),
                 cut=cut,
+                pages=pages,
                 names=names,
                 beyond_hot=beyond,
                 from_archive=beyond and self._archive is not None,
