@@ -420,8 +420,9 @@ class WebApp:
         from guildlog.errors import QueryError
         from guildlog.web.archive_reads import POLL_SECONDS, read_ticket
 
-        archive = self._archive() if self._archive is not None else None
-        assert archive is not None  # the callers read the archive only when it is set up
+        if self._archive is None:
+            raise MalformedRequestError("This deployment names no archive query engine.")
+        archive = self._archive()
         signer, now = self._signer(), self._epoch()
         kept = {k: v for k, v in request.query.items() if k not in ("run", "at")}
         restart = request.path + (f"?{urlencode(kept)}" if kept else "")
