@@ -231,11 +231,19 @@ def test_old_day_is_read_from_the_archive_and_says_so_when_older_than_the_hot_re
         UpdateExpression="SET guild_id = :g, retention_days = :d",
         ExpressionAttributeValues={":g": {"S": GUILD_A}, ":d": {"N": "1"}},
     )
+    assert stack.athena_api is not None
+    stack.athena_api.gate.clear()  # the archive query stays running until the waiting page has been seen
     try:
         page.goto(f"{stack.web_url}/g/{GUILD_A}/channel/{GENERAL}?day={first_day}")
+        assert page.locator("h1").inner_text() == "Reading the archive"
+        assert page.locator("p.archive.pending").inner_text().startswith("Reading the archive…")
+        assert "run=" in page.url
+        stack.athena_api.gate.set()
+        page.locator("p.notice.archive").wait_for()  # the page reloads itself until the rows are there
         assert page.locator("p.notice.archive").inner_text().startswith("Read from the S3 archive")
         contents = page.locator("li.message .body > .content").all_inner_texts()
         assert any(text.startswith("message 0-0 about lanterns") for text in contents)
         assert B_SECRET not in page.content()
     finally:
+        stack.athena_api.gate.set()
         dynamodb.update_item(**config, UpdateExpression="REMOVE retention_days")

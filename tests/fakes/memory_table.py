@@ -9,7 +9,7 @@ from typing import Any
 
 from guildlog.models.row import EventRow
 from guildlog.services import hot_items, keys
-from guildlog.services.commands.context import Item, QueryPage
+from guildlog.services.commands.context import Clause, Item, QueryPage
 from guildlog.services.feed_shards import ShardPlan
 
 
@@ -63,9 +63,10 @@ class MemoryTable:
         limit: int = 100,
         start_key: Any = None,
         attributes: Sequence[str] | None = None,
+        where: Sequence[Clause] = (),
     ) -> QueryPage:
         self._maybe_fail()
-        self.queries.append({"pk": pk, "index": index, "sk_from": sk_from, "sk_to": sk_to})
+        self.queries.append({"pk": pk, "index": index, "sk_from": sk_from, "sk_to": sk_to, "where": tuple(where)})
         pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         found = [
             item
@@ -77,12 +78,19 @@ class MemoryTable:
         ]
         # A GSI's order among equal sort keys is the table key's; here the feed keys are unique anyway.
         found.sort(key=lambda i: (i[sk_name], i["PK"], i["SK"]), reverse=newest_first)
-        offset = int(start_key or 0)
+        offset = _offset(found, start_key)
         page = found[offset : offset + limit]
         more = offset + limit < len(found)
+        # Like DynamoDB: `limit` items are examined, then the filter drops those it does not hold for.
+        kept = [i for i in page if all(clause.holds(i) for clause in where)]
         if attributes:
-            page = [{k: v for k, v in i.items() if k in attributes} for i in page]
-        return QueryPage([copy.deepcopy(i) for i in page], next_key=offset + limit if more else None)
+            kept = [{k: v for k, v in i.items() if k in attributes} for i in kept]
+        next_key: Any = offset + limit if more else None
+        if more and where:
+            # A filtered answer's LastEvaluatedKey, as DynamoDB shapes it: the keys of the last item examined.
+            last = page[-1]
+            next_key = {k: {"S": last[k]} for k in ("PK", "SK", pk_name, sk_name)}
+        return QueryPage([copy.deepcopy(i) for i in kept], next_key=next_key, scanned=len(page) if where else None)
 
     def get(self, pk: str, sk: str) -> Item | None:
         self._maybe_fail()
@@ -133,3 +141,11 @@ class MemoryTable:
             from guildlog.errors import StorageError
 
             raise StorageError("scripted read failure")
+
+
+def _offset(found: list[Item], start_key: Any) -> int:
+    """Where a page starts: an offset, or just after the item a LastEvaluatedKey names."""
+    if isinstance(start_key, dict):
+        key = (start_key["PK"]["S"], start_key["SK"]["S"])
+        return next(n + 1 for n, item in enumerate(found) if (item["PK"], item["SK"]) == key)
+    return int(start_key or 0)

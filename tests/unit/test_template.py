@@ -582,16 +582,28 @@ def test_web_function_reads_the_table_and_links_exports_when_serving_pages(templ
         if owner == "WebFunction"
         for action in as_list(statement["Action"])
     }
-    # Besides reads: an export started from a page (the worker writes it; the page lists and links it).
+    # Besides reads: an export started from a page (the worker writes it; the page lists and links it),
+    # and the archive queries of pages past the hot table (Athena writes their results for the page).
     assert actions == {
         "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "secretsmanager:GetSecretValue",
-        "lambda:InvokeFunction", "s3:ListBucket", "s3:GetObject",
+        "lambda:InvokeFunction", "s3:ListBucket", "s3:GetObject", "athena:StartQueryExecution",
+        "athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetWorkGroup", "glue:GetDatabase",
+        "glue:GetTable", "glue:GetPartitions", "s3:GetBucketLocation", "s3:PutObject", "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
     }  # fmt: skip
     s3 = [s for owner, s in policy_statements(template) if owner == "WebFunction" and "s3:" in str(s["Action"])]
     readable = [{"Fn::Sub": "${ArchiveBucket.Arn}/exports/*"}, {"Fn::Sub": "${ArchiveBucket.Arn}/events/*"}]
     assert [s["Resource"] for s in s3 if s["Action"] == "s3:GetObject"] == [readable]
     assert [s["Condition"] for s in s3 if s["Action"] == "s3:ListBucket"] == [
-        {"StringLike": {"s3:prefix": ["exports/*", "events/*"]}}
+        {"StringLike": {"s3:prefix": ["exports/*", "events/*"]}},
+        {"StringLike": {"s3:prefix": "athena-results/*"}},
+    ]
+    # Writes only where the workgroup puts query results; Athena only in the stack's workgroup.
+    writes = [s for s in s3 if "s3:PutObject" in as_list(s["Action"])]
+    assert [s["Resource"] for s in writes] == [{"Fn::Sub": "${ArchiveBucket.Arn}/athena-results/*"}]
+    athena = [s for owner, s in policy_statements(template) if owner == "WebFunction" and "athena:" in str(s)]
+    assert [s["Resource"] for s in athena] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AthenaWorkGroup}"}
     ]
 
 

@@ -5,10 +5,15 @@ WorkerFunction's archive look-up (`/logs message` past the hot table) talks to A
 endpoint (`AWS_ENDPOINT_URL_ATHENA`) here. moto's own Athena answers every query with canned rows,
 so it cannot stand in; this server runs the statement on `local.query_engine.LocalQueryEngine` (the
 engine of `guildlog query --local`) over the stack's S3, and answers StartQueryExecution,
-GetQueryExecution, GetQueryResults and StopQueryExecution in Athena's JSON shapes.
+GetQueryExecution, GetQueryResults and StopQueryExecution in Athena's JSON shapes, by either of the
+protocols botocore has spoken to Athena: JSON 1.1 (`X-Amz-Target: AmazonAthena.<Action>`) and REST
+JSON (`POST /query-executions`, `GET /query-executions/{id}`, `GET …/{id}/results`, `POST …/{id}/stop`).
 
-A statement runs when it is started (the caller's polling then finds it finished). Each runs on a
-fresh engine: the tables are DuckDB views over the objects that exist when the engine opens.
+A statement runs in the background once it is started, as on Athena: the execution is RUNNING
+until it is done, and the caller polls GetQueryExecution (the web viewer's pages answer meanwhile).
+Statements run one at a time, each on a fresh engine: the tables are DuckDB views over the objects
+that exist when the engine opens. `gate` holds every statement back while it is clear, so a test
+can see a query running before it lets it finish.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from guildlog.errors import GuildlogError
 from guildlog.queries.result import QueryResult
@@ -69,6 +74,8 @@ class LocalAthenaServer(LoopbackServer):
         self.run_statement = run
         self.executions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()
         super().__init__((host, port), _AthenaHandler)
 
     @classmethod
@@ -99,22 +106,38 @@ class LocalAthenaServer(LoopbackServer):
         execution_id = str(uuid.uuid4())
         sql = str(request.get("QueryString", ""))
         values = [literal_value(str(p)) for p in request.get("ExecutionParameters") or []]
+        execution = {
+            "QueryExecutionId": execution_id,
+            "Query": sql,
+            "WorkGroup": request.get("WorkGroup"),
+            "Status": {"State": "RUNNING"},
+            "Statistics": {"DataScannedInBytes": 0},
+        }
+        self.executions[execution_id] = {"execution": execution, "result": None}
+        worker = threading.Thread(
+            target=self._run, args=(execution_id, sql, values), name=f"{self.thread_name}-query", daemon=True
+        )
+        worker.start()
+        return {"QueryExecutionId": execution_id}
+
+    def _run(self, execution_id: str, sql: str, values: list[str]) -> None:
         status: dict[str, Any] = {"State": "SUCCEEDED"}
         result: QueryResult | None = None
+        self.gate.wait()
         with self._lock:  # one DuckDB statement at a time, like one query slot
             try:
                 result = self.run_statement(sql, values)
             except GuildlogError as exc:
                 status = {"State": "FAILED", "StateChangeReason": f"{exc.message}: {exc.fields.get('reason', '')}"}
-        execution = {
-            "QueryExecutionId": execution_id,
-            "Query": sql,
-            "WorkGroup": request.get("WorkGroup"),
+            except Exception as exc:  # noqa: BLE001 - reported as Athena reports an engine failure
+                status = {"State": "FAILED", "StateChangeReason": f"the local engine failed: {type(exc).__name__}"}
+        entry = self.executions[execution_id]
+        entry["result"] = result
+        entry["execution"] = {
+            **entry["execution"],
             "Status": status,
             "Statistics": {"DataScannedInBytes": result.bytes_scanned if result else 0},
         }
-        self.executions[execution_id] = {"execution": execution, "result": result}
-        return {"QueryExecutionId": execution_id}
 
     @staticmethod
     def _results(execution: dict[str, Any]) -> dict[str, Any]:
@@ -132,18 +155,36 @@ class LocalAthenaServer(LoopbackServer):
         return {"ResultSet": {"Rows": rows, "ResultSetMetadata": {"ColumnInfo": info}}}
 
 
+def rest_action(method: str, path: str) -> tuple[str, dict[str, Any]] | None:
+    """(action, the request fields in the URL) of a REST JSON call, or None for another path."""
+    split = urlsplit(path)
+    parts = [unquote(p) for p in split.path.split("/") if p]
+    fields: dict[str, Any] = {k: v[-1] for k, v in parse_qs(split.query).items()}
+    if parts[:1] != ["query-executions"]:
+        return None
+    if len(parts) == 1 and method == "POST":
+        return "StartQueryExecution", fields
+    if len(parts) >= 2:
+        fields["QueryExecutionId"] = parts[1]
+    if len(parts) == 2 and method == "GET":
+        return "GetQueryExecution", fields
+    if len(parts) == 3 and parts[2] == "results" and method == "GET":
+        return "GetQueryResults", fields
+    if len(parts) == 3 and parts[2] == "stop" and method == "POST":
+        return "StopQueryExecution", fields
+    return None
+
+
 class _AthenaHandler(BaseHTTPRequestHandler):
     server: LocalAthenaServer
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        """Athena's REST protocol (botocore's current one): GetQueryExecution and GetQueryResults by path."""
-        action, execution_id = _rest_route("GET", self.path)
-        if action is None:
-            self._answer(404, {"__type": "InvalidRequestException", "message": "not an Athena request"})
-            return
-        self._answer(*self.server.dispatch(action, {"QueryExecutionId": execution_id}))
+        self._serve("GET")
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
         target = self.headers.get("X-Amz-Target", "")
         length = int(self.headers.get("Content-Length") or 0)
         try:
@@ -151,39 +192,27 @@ class _AthenaHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._answer(400, {"__type": "InvalidRequestException", "message": "the body is not JSON"})
             return
-        action, execution_id = _rest_route("POST", self.path) if not target else (None, None)
-        if action is not None and isinstance(request, dict):  # the REST protocol: the action is in the path
-            self._answer(*self.server.dispatch(action, {**request, "QueryExecutionId": execution_id}))
-            return
-        if not target.startswith(TARGET_PREFIX) or not isinstance(request, dict):
+        rest = None if target else rest_action(method, self.path)
+        if not isinstance(request, dict) or (rest is None and not target.startswith(TARGET_PREFIX)):
             self._answer(400, {"__type": "InvalidRequestException", "message": "not an Athena request"})
             return
-        status, body = self.server.dispatch(target.removeprefix(TARGET_PREFIX), request)
+        if rest is not None:
+            action, fields = rest
+            request = {**request, **fields}
+        else:
+            action = target.removeprefix(TARGET_PREFIX)
+        status, body = self.server.dispatch(action, request)
         self._answer(status, body)
 
     def _answer(self, status: int, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
+        if "__type" in body:
+            self.send_header("x-amzn-ErrorType", str(body["__type"]))
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         pass
-
-
-def _rest_route(method: str, path: str) -> tuple[str | None, str]:
-    """(action, query execution id) of an Athena REST request (`/query-executions[/<id>[/results|/stop]]`)."""
-    parts = urlsplit(path).path.strip("/").split("/")
-    if not parts or parts[0] != "query-executions":
-        return None, ""
-    if method == "POST" and len(parts) == 1:
-        return "StartQueryExecution", ""
-    if method == "POST" and len(parts) == 3 and parts[2] == "stop":
-        return "StopQueryExecution", unquote(parts[1])
-    if method == "GET" and len(parts) == 2:
-        return "GetQueryExecution", unquote(parts[1])
-    if method == "GET" and len(parts) == 3 and parts[2] == "results":
-        return "GetQueryResults", unquote(parts[1])
-    return None, ""

@@ -90,6 +90,20 @@ class AthenaQueryRunner:
         except Exception as exc:
             raise QueryError("Athena did not start the query", reason=_reason(exc)) from exc
 
+    def state(self, execution_id: str) -> tuple[str, str | None]:
+        """(state, reason) of a started query, asked once: QUEUED, RUNNING, SUCCEEDED, FAILED or CANCELLED.
+
+        For a caller that does not wait (the web viewer answers a page while the query runs).
+        QueryError when Athena does not know the id or does not answer.
+        """
+        try:
+            execution = self.client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+        except Exception as exc:
+            raise QueryError("Athena did not report the query's state", reason=_reason(exc)) from exc
+        status = execution.get("Status", {})
+        reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage")
+        return str(status.get("State") or "UNKNOWN"), reason
+
     def wait(self, execution_id: str) -> dict[str, Any]:
         """Poll until the query leaves QUEUED/RUNNING; QueryError unless it SUCCEEDED."""
         deadline = self.clock() + self.timeout

@@ -13,7 +13,7 @@ from typing import Any
 from guildlog.adapters.aws import BotoClient
 from guildlog.adapters.retry import Backoff
 from guildlog.errors import StorageError
-from guildlog.services.commands.context import Item, QueryPage
+from guildlog.services.commands.context import Clause, Item, QueryPage
 
 BATCH_GET_LIMIT = 100
 
@@ -51,9 +51,12 @@ class HotReader:
         limit: int = 100,
         start_key: Any = None,
         attributes: Sequence[str] | None = None,
+        where: Sequence[Clause] = (),
     ) -> QueryPage:
         """One page of items under `pk` (of `index`), sort keys within [sk_from, sk_to], in order;
-        with `attributes`, only those attributes of each item (a ProjectionExpression)."""
+        with `attributes`, only those attributes of each item (a ProjectionExpression); with `where`,
+        only the items every clause holds for (a FilterExpression: `limit` then counts the items
+        examined, `scanned` in the answer)."""
         pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
@@ -82,11 +85,14 @@ class HotReader:
         if attributes:
             names.update({f"#a{n}": name for n, name in enumerate(attributes)})
             request["ProjectionExpression"] = ", ".join(f"#a{n}" for n in range(len(attributes)))
+        if where:
+            request["FilterExpression"] = filter_expression(where, names, values)
         if start_key is not None:
             request["ExclusiveStartKey"] = start_key
         answer = self._call("query", request)
         items = [plain_item(raw) for raw in answer.get("Items", [])]
-        return QueryPage(items=items, next_key=answer.get("LastEvaluatedKey"))
+        scanned = int(answer["ScannedCount"]) if where and "ScannedCount" in answer else None
+        return QueryPage(items=items, next_key=answer.get("LastEvaluatedKey"), scanned=scanned)
 
     def query_feed(self, guild_id: str, **kwargs: Any) -> QueryPage:
         """One page of a guild's feed across all its shards, merged in sort-key order (services.feed:
@@ -130,6 +136,22 @@ class HotReader:
         except Exception as exc:  # botocore has already retried throttling and network errors
             raise StorageError("DynamoDB refused a read", operation=operation, error=type(exc).__name__) from exc
         return answer
+
+
+def filter_expression(where: Sequence[Clause], names: dict[str, str], values: dict[str, Any]) -> str:
+    """The FilterExpression of `where`, its names and values added under their own placeholders."""
+    clauses = []
+    for n, clause in enumerate(where):
+        for v, value in enumerate(clause.values):
+            values[f":w{n}v{v}"] = {"S": value}
+        terms = []
+        for a, attribute in enumerate(clause.attributes):
+            names[f"#w{n}a{a}"] = attribute
+            for v in range(len(clause.values)):
+                name, value = f"#w{n}a{a}", f":w{n}v{v}"
+                terms.append(f"contains({name}, {value})" if clause.contains else f"{name} = {value}")
+        clauses.append("(" + " OR ".join(terms) + ")")
+    return " AND ".join(clauses)
 
 
 def plain_item(raw: dict[str, Any]) -> Item:

@@ -50,9 +50,14 @@ def default_web() -> WebApp:
         web_exports = WebExports(settings.bucket_name, settings.worker_function)
         exports = lambda: web_exports  # noqa: E731 - the app takes a factory, like its other parts
 
-    from guildlog.adapters.s3_exports import S3ArchiveRows
+    archive = None
+    if settings.athena_workgroup and settings.archive_database:
+        from guildlog.adapters.athena import AthenaQueryRunner
+        from guildlog.web.archive_reads import ArchiveReads
 
-    archive = S3ArchiveRows(settings.bucket_name)
+        # Pages past the hot table start a query and answer at once (web.archive_reads): nothing waits here.
+        archive_reads = ArchiveReads(AthenaQueryRunner(settings.athena_workgroup, settings.archive_database))
+        archive = lambda: archive_reads  # noqa: E731 - the app takes a factory, like its other parts
 
     def cookie_signer() -> CookieSigner:
         if not signer:
@@ -65,7 +70,7 @@ def default_web() -> WebApp:
         reader=lambda: reader,
         roles=roles,
         exports=exports,
-        archive=lambda: archive,
+        archive=archive,
         default_retention_days=settings.retention_days,
         cdn=cdn_origin(settings.discord_api_base),
         now=services_clock(settings.now),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guildlog.services import keys
-from guildlog.services.commands.context import HotReader, Item, QueryPage
+from guildlog.services.commands.context import Clause, HotReader, Item, QueryPage
 from guildlog.services.feed_shards import ShardPlan
 
 PLAN_CACHE_SECONDS = 60.0  # feed_shards.LEAD is longer: a cached plan is never wrong for what is written
@@ -89,10 +89,15 @@ def query_feed(
     start_key: Any = None,
     plan: ShardPlan | None = None,
     attributes: Sequence[str] | None = None,
+    where: Sequence[Clause] = (),
 ) -> QueryPage:
     """One page of the guild's feed (at most `limit` items, sort keys within [sk_from, sk_to], in
     order) across its shards; `next_key` continues it, None when nothing is left. Without `plan`, the
-    guild's plan is read (and cached a minute)."""
+    guild's plan is read (and cached a minute).
+
+    `where` is a hint: a feed in one partition is filtered by DynamoDB (only what holds comes back,
+    `limit` counts the items examined); a feed across shards ignores it, because merging shards in
+    order needs each shard's next item. Either way the caller checks each item it is given."""
     if isinstance(start_key, FeedPosition):
         position = start_key
     else:
@@ -100,7 +105,7 @@ def query_feed(
         if len(pks) == 1:
             return reader.query(
                 pks[0], sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=limit, start_key=start_key,
-                attributes=attributes,
+                attributes=attributes, where=where,
             )  # fmt: skip
         # A little more than an even share, so a page usually needs one Query per shard.
         position = FeedPosition([_Shard(pk) for pk in pks], per_shard=min(limit, math.ceil(limit / len(pks)) + 2))

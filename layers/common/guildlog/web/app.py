@@ -45,7 +45,8 @@ from guildlog.web.sessions import (
 
 if TYPE_CHECKING:
     from guildlog.models.web_export_job import WebExportJob
-    from guildlog.web.archive import ArchiveRows
+    from guildlog.queries import BoundQuery
+    from guildlog.web.archive_reads import ArchiveReads
     from guildlog.web.exports import WebExports
 
 BASE = "/app"
@@ -170,7 +171,7 @@ class WebApp:
         reader: Callable[[], HotReader],
         roles: Callable[[], ViewerRoles] | None = None,
         exports: Callable[[], WebExports] | None = None,
-        archive: Callable[[], ArchiveRows] | None = None,
+        archive: Callable[[], ArchiveReads] | None = None,
         default_retention_days: int = 30,
         cdn: str = DISCORD_CDN,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -183,7 +184,8 @@ class WebApp:
         self._roles = roles
         # None: exports are not set up (no worker function); the pages then offer none.
         self._exports = exports
-        # None: days older than the hot table's retention are only pointed to the archive, not read.
+        # None: days older than the hot table's retention are only pointed to the archive, not read
+        # (no query engine named); otherwise they are read through it in the background (web.archive_reads).
         self._archive = archive
         self.default_retention_days = default_retention_days
         self.cdn = cdn
@@ -328,9 +330,21 @@ class WebApp:
             )
         if rest == ["feed"] or rest == ["search"]:
             filters = _filters(request.query)
-            before, after = _boundary(request.query, "before"), _boundary(request.query, "after")
-            page = reads.feed_page(reader, guild_id, filters, before=before, after=after)
             beyond = _beyond_hot(filters.first, now.date(), retention)
+            archive_page = None
+            wanted = rest == ["feed"] or filters.text is not None
+            if beyond and wanted and filters.first is not None and self._archive is not None:
+                from guildlog.web.archive import feed_from_rows, feed_query
+
+                bound = feed_query(guild_id, filters, filters.first, filters.last or now.date())
+                rows = self._archive_rows(rest[0], bound, request, session, common)
+                if isinstance(rows, Answer):
+                    return rows
+                archive_page = feed_from_rows(rows, _offset(request.query), reads.PAGE_SIZE)
+                page = reads.FeedPage(archive_page.items, older=None, newer=None)
+            else:
+                before, after = _boundary(request.query, "before"), _boundary(request.query, "after")
+                page = reads.feed_page(reader, guild_id, filters, before=before, after=after)
             return self.page(
                 "feed.html",
                 tab=rest[0],
@@ -340,6 +354,7 @@ class WebApp:
                 names=reads.names(reader, guild_id, page.items),
                 query=request.query,
                 beyond_hot=beyond,
+                archive_page=archive_page,
                 categories=reads.CATEGORIES,
                 **common,
             )
@@ -347,11 +362,18 @@ class WebApp:
             day = _day(request.query.get("day")) or now.date()
             beyond = _beyond_hot(day, now.date(), retention)
             if beyond and self._archive is not None:
-                from guildlog.web.archive import archive_transcript
+                from guildlog.web.archive import transcript_from_rows, transcript_query
 
-                messages, cut = archive_transcript(self._archive(), guild_id, rest[1], day)
+                bound = transcript_query(guild_id, rest[1], day, day)
+                rows = self._archive_rows("transcript", bound, request, session, common)
+                if isinstance(rows, Answer):
+                    return rows
+                messages, cut = transcript_from_rows(rows, rest[1])
+                pages = reads.TranscriptPage(messages, cut=cut)
             else:
-                messages, cut = reads.transcript(reader, guild_id, rest[1], day)
+                before, after = _boundary(request.query, "before"), _boundary(request.query, "after")
+                pages = reads.transcript(reader, guild_id, rest[1], day, before=before, after=after)
+                messages, cut = pages.messages, pages.cut
             names = reads.names(reader, guild_id)
             names.users = {m.author_id: m.author for m in messages if m.author_id}
             return self.page(
@@ -363,6 +385,7 @@ class WebApp:
                 messages=messages,
                 avatars=avatars(reader, self.cdn, guild_id, (m.author_id or "" for m in messages)),
                 cut=cut,
+                pages=pages,
                 names=names,
                 beyond_hot=beyond,
                 from_archive=beyond and self._archive is not None,
@@ -383,6 +406,50 @@ class WebApp:
                 **common,
             )
         return self.page("error.html", status=404, session=session, message="No such page.")
+
+    # -- pages past the hot table, read from the archive in the background
+
+    def _archive_rows(
+        self, page: str, bound: BoundQuery, request: Request, session: Session, common: dict[str, Any]
+    ) -> list[dict[str, Any]] | Answer:
+        """The rows of the page's archive query, or the page to show until they are there.
+
+        Without a ticket (`run=`) the query is started and the page redirects to itself with one;
+        with a ticket (checked against this page, guild and member) the query's state is asked once.
+        """
+        from guildlog.errors import QueryError
+        from guildlog.web.archive_reads import POLL_SECONDS, read_ticket
+
+        if self._archive is None:
+            raise MalformedRequestError("This deployment names no archive query engine.")
+        archive = self._archive()
+        signer, now = self._signer(), self._epoch()
+        kept = {k: v for k, v in request.query.items() if k not in ("run", "at")}
+        restart = request.path + (f"?{urlencode(kept)}" if kept else "")
+        value = request.query.get("run")
+        ticket = None
+        if value:
+            ticket = read_ticket(
+                signer, value, guild_id=common["guild_id"], user_id=session.user_id, page=page,
+                parameters=bound.parameters, now=now,
+            )  # fmt: skip
+        values = {"tab": "search" if page == "search" else "feed", "restart": restart, **common}
+        if ticket is None:
+            try:
+                token = archive.start(signer, bound, guild_id=common["guild_id"], user_id=session.user_id, page=page,
+                                      now=now)  # fmt: skip
+            except QueryError as exc:
+                reason = str(exc.fields.get("reason") or exc.message)
+                return self.page("archive_wait.html", status=502, failed=reason, poll=0, **values)
+            return redirect(f"{request.path}?{urlencode({**kept, 'run': token})}")
+        progress = archive.progress(ticket)
+        if progress.state == "running":
+            answer = self.page("archive_wait.html", poll=POLL_SECONDS, here=_path_with_query(request), **values)
+            answer.headers["retry-after"] = str(POLL_SECONDS)
+            return answer
+        if progress.state == "failed" or progress.rows is None:
+            return self.page("archive_wait.html", status=502, failed=progress.reason, poll=0, **values)
+        return progress.rows
 
     # -- exports started from a page
 
@@ -506,6 +573,14 @@ def _filters(query: dict[str, str]) -> reads.FeedFilters:
         last=last,
         text=text,
     )
+
+
+def _offset(query: dict[str, str]) -> int:
+    """Where a page of archive rows starts (`at`): a small whole number."""
+    value = query.get("at", "0") or "0"
+    if not value.isdigit() or len(value) > 6:
+        raise MalformedRequestError("That page link is damaged; start again from the feed.")
+    return int(value)
 
 
 def _beyond_hot(first: date | None, today: date, retention_days: int) -> bool:

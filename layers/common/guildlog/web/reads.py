@@ -3,12 +3,13 @@
 Each function takes the reader (`adapters.hot_reader.HotReader`, or an in-memory fake) and returns
 plain data for a template. Reads are bounded: a page examines at most `READ_BUDGET` items and says
 how far back it looked when that runs out before the page is full. Days older than the guild's hot
-retention are not in the table; the pages say so (the archive is read by exports and `guildlog query`).
+retention are not in the table; those pages read the archive instead (web.archive, web.archive_reads).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections import Counter
@@ -17,8 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from guildlog.services import feed, keys
-from guildlog.services.commands.context import HotReader, Item
-from guildlog.services.commands.message import message_history
+from guildlog.services.commands.context import Clause, HotReader, Item
 from guildlog.services.commands.stats import day_counters
 from guildlog.services.modlog.kinds import details_of
 from guildlog.web.markdown import Names
@@ -26,7 +26,11 @@ from guildlog.web.markdown import Names
 PAGE_SIZE = 50
 QUERY_LIMIT = 100
 READ_BUDGET = 1000
+# The most items one filtered Query examines (DynamoDB sends back only those the filter keeps).
+FILTERED_QUERY_LIMIT = 1000
 TRANSCRIPT_LIMIT = 2000
+# Events of a channel's day per transcript page; Earlier and Later page through the day.
+TRANSCRIPT_PAGE = 50
 OVERVIEW_DAYS = 14
 HOURLY_LIMIT = 1000
 NAMES_LIMIT = 300
@@ -42,7 +46,11 @@ TRANSCRIPT_ATTRIBUTES = (
     "SK", "category", "action", "message_id", "user_id", "user_name", "occurred_at", "content", "attachments",
     "whole", "details",
 )  # fmt: skip
-HOURLY_ATTRIBUTES = ("PK", "SK", "category", "action", "occurred_at")
+# What a transcript page reads of the changes to its messages made after the page's last event.
+CHANGE_ATTRIBUTES = ("SK", "action", "message_id", "occurred_at", "details")
+LATER_CHANGES = ("update", "reaction_add", "reaction_remove")
+HOURLY_ATTRIBUTES = ("SK", "category", "action", "occurred_at")
+HOURLY_WHERE = (Clause(("category",), ("message",)), Clause(("action",), ("create",)))
 NAME_ATTRIBUTES = ("event_type", "channel_id", "target_id", "details")
 # Channel and role names change rarely; a warm container reuses them this long per guild.
 NAMES_CACHE_SECONDS = 60.0
@@ -74,6 +82,28 @@ class FeedFilters:
             if self.text.casefold() not in haystack:
                 return False
         return True
+
+    def clauses(self, index: str | None = None) -> tuple[Clause, ...]:
+        """The filters as DynamoDB applies them before answering, so what they drop is never sent;
+        without the one the `index` read already applies (services.keys.feed_access_path).
+
+        Exact for category, kind, channel and member. Text: DynamoDB's `contains` is case-sensitive,
+        so the text is looked for as typed, in lower case, in UPPER CASE, Capitalized and Title Case;
+        `matches` then checks each item case-insensitively.
+        """
+        clauses = []
+        if self.category and index != "GSI3":
+            clauses.append(Clause(("category",), (self.category,)))
+        if self.kind:
+            clauses.append(Clause(("action", "event_type"), (self.kind, self.kind.upper())))
+        if self.channel and index != "GSI2":
+            clauses.append(Clause(("channel_id",), (self.channel,)))
+        if self.member and index != "GSI1":
+            clauses.append(Clause(("user_id", "actor_id", "target_id"), (self.member,)))
+        if self.text:
+            variants = (self.text, self.text.lower(), self.text.upper(), self.text.capitalize(), self.text.title())
+            clauses.append(Clause(("content", "reason", "user_name"), tuple(dict.fromkeys(variants)), contains=True))
+        return tuple(clauses)
 
 
 @dataclass
@@ -111,23 +141,39 @@ def feed_page(
     last_sk: str | None = None
     start_key: Any = None
     exhausted = False
+    where = filters.clauses(index)
     # First a page's worth (+1 to know there is more, +1 for the boundary item itself): all of it is
-    # shown when nothing else is filtered, and most of it when the filter keeps most items. A filter
-    # that drops more reads on in larger steps until the page fills.
+    # shown when nothing is filtered, and most of it when the filters keep most items. Filters that
+    # drop more read on in steps four times larger, DynamoDB applying them (only what they keep is
+    # sent back); each item is still checked here, the text case-insensitively.
     limit = PAGE_SIZE + 2
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
-        answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key, limit)
+        answer = _read(reader, guild_id, index, pk, low, high, not newer, start_key, limit, where)
         limit = QUERY_LIMIT
+        full = False
         for item in answer.items:
             sk = str(item.get("SK"))
             if sk in (before, after):
                 continue
-            examined += 1
+            if answer.scanned is None:
+                examined += 1
             last_sk = sk
             if filters.matches(item):
                 found.append(item)
                 if len(found) > PAGE_SIZE:
+                    full = True
                     break
+        if answer.scanned is not None:
+            examined += answer.scanned
+            # Enough to fill the page at the share the filters kept so far (and half again), at most
+            # four times the last step.
+            share = max(len(answer.items), 1) / max(answer.scanned, 1)
+            wanted = math.ceil((PAGE_SIZE + 1 - len(found)) / share * 1.5) + 2
+            limit = min(wanted, answer.scanned * 4, FILTERED_QUERY_LIMIT, max(READ_BUDGET - examined, 1))
+            # The filter dropped the items after the last one kept: carry on from the last one examined.
+            resume = _resume_sk(answer.next_key, index)
+            if not full and resume is not None:
+                last_sk = resume
         start_key = answer.next_key
         if start_key is None:
             exhausted = True
@@ -155,17 +201,27 @@ def _read(
     newest_first: bool,
     start: Any,
     limit: int = QUERY_LIMIT,
+    where: tuple[Clause, ...] = (),
 ) -> Any:
     """One page of an index, or of the guild's feed across its shards (services.feed)."""
     if index is None:
         return feed.query_feed(
             reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-            attributes=FEED_ATTRIBUTES,
+            attributes=FEED_ATTRIBUTES, where=where,
         )  # fmt: skip
     return reader.query(
         pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-        attributes=FEED_ATTRIBUTES,
+        attributes=FEED_ATTRIBUTES, where=where,
     )  # fmt: skip
+
+
+def _resume_sk(next_key: Any, index: str | None) -> str | None:
+    """The sort key a filtered Query stopped at (its LastEvaluatedKey), as a page boundary."""
+    if not isinstance(next_key, dict):
+        return None
+    value = next_key.get(f"{index}SK" if index else "SK")
+    text = value.get("S") if isinstance(value, dict) else value
+    return str(text) if isinstance(text, str) and FEED_SK.match(text) else None
 
 
 def _sk(item: Item) -> str:
@@ -253,7 +309,7 @@ class Overview:
 def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
     today = now.date()
     days = [(today - timedelta(days=n)).isoformat() for n in reversed(range(OVERVIEW_DAYS))]
-    totals = [day_counters(reader, guild_id, day) for day in days]
+    totals = [_day_totals(reader, guild_id, day, closed=day < today.isoformat()) for day in days]
     summed: Counter[str] = Counter()
     for total in totals:
         summed.update(total)
@@ -264,16 +320,17 @@ def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
     since = keys.feed_sk_at((now - timedelta(hours=24)).isoformat()[:19])
     sample = 0
     start_key: Any = None
-    # Messages are not in the category index: the feed of the last 24 h is read, newest first, bounded.
+    # Messages are not in the category index: the feed of the last 24 h is read, newest first, bounded,
+    # DynamoDB sending back only the message creates.
     while sample < HOURLY_LIMIT:
         page = feed.query_feed(
-            reader, guild_id, sk_from=since, sk_to=keys.FEED_LAST, limit=QUERY_LIMIT, start_key=start_key,
-            attributes=HOURLY_ATTRIBUTES,
+            reader, guild_id, sk_from=since, sk_to=keys.FEED_LAST, limit=HOURLY_LIMIT - sample, start_key=start_key,
+            attributes=HOURLY_ATTRIBUTES, where=HOURLY_WHERE,
         )  # fmt: skip
         for item in page.items:
             if item.get("category") == "message" and item.get("action") == "create":
                 hours[int(str(item.get("occurred_at"))[11:13])] += 1
-            sample += 1
+        sample += page.scanned if page.scanned is not None else len(page.items)
         start_key = page.next_key
         if start_key is None:
             break
@@ -296,6 +353,25 @@ def overview(reader: HotReader, guild_id: str, now: datetime) -> Overview:
         categories=top("k#", 8),
         shards=relay_health(reader, now),
     )
+
+
+_days_cache: dict[tuple[int, str, str], tuple[HotReader, float, Counter[str]]] = {}
+
+
+def _day_totals(reader: HotReader, guild_id: str, day: str, *, closed: bool) -> Counter[str]:
+    """A day's counters (services.commands.stats.day_counters). A warm container reuses a closed day's
+    (before today) for NAMES_CACHE_SECONDS: only a late or imported event still changes it."""
+    if not closed:
+        return day_counters(reader, guild_id, day)
+    now = time.monotonic()
+    cached = _days_cache.get((id(reader), guild_id, day))
+    if cached is not None and cached[0] is reader and now - cached[1] < NAMES_CACHE_SECONDS:
+        return Counter(cached[2])
+    totals = day_counters(reader, guild_id, day)
+    if len(_days_cache) >= 5000:
+        _days_cache.clear()
+    _days_cache[(id(reader), guild_id, day)] = (reader, now, Counter(totals))
+    return totals
 
 
 def relay_health(reader: HotReader, now: datetime) -> list[dict[str, Any]]:
@@ -343,34 +419,62 @@ class Message:
     reactions: Counter[str] = field(default_factory=Counter)
 
 
-def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> tuple[list[Message], bool]:
-    """The channel's messages written on `day` (UTC), oldest first, with edits, deletions and reactions.
+@dataclass
+class TranscriptPage:
+    """A page of a channel's day: its messages (oldest first) and where the pages around it start."""
 
-    The flag says the day held more than TRANSCRIPT_LIMIT events (the rest is in the archive's export).
+    messages: list[Message]
+    earlier: str | None = None  # the `before` of the page before, None at the day's start
+    later: str | None = None  # the `after` of the page after, None at the day's end
+    cut: bool = False  # the later changes to these messages were more than one read examines
+
+
+def transcript(
+    reader: HotReader, guild_id: str, channel_id: str, day: date, *, before: str | None = None,
+    after: str | None = None,
+) -> TranscriptPage:  # fmt: skip
+    """A page of the channel's day (UTC): TRANSCRIPT_PAGE events from the day's start, after `after` or
+    before `before` (sort keys, exclusive), with the messages' edits, deletions and reactions.
+
+    Reads: one Query of the page's events; one filtered Query of the later changes to them (edits
+    and reactions after the page's last event, the rest of the day); one BatchGetItem of their
+    deletion markers, their edited texts and the whole text of a create too long for its feed item.
     """
     pk = keys.channel_index_pk(guild_id, channel_id)
     low, high = f"E#{day.isoformat()}", f"E#{(day + timedelta(days=1)).isoformat()}"
-    items: list[Item] = []
-    start_key: Any = None
-    while len(items) < TRANSCRIPT_LIMIT:
-        page = reader.query(
-            pk, index="GSI2", sk_from=low, sk_to=high, newest_first=False, limit=500, start_key=start_key,
-            attributes=TRANSCRIPT_ATTRIBUTES,
-        )  # fmt: skip
-        items.extend(page.items)
-        start_key = page.next_key
-        if start_key is None:
-            break
-    cut = start_key is not None
+    backwards = before is not None
+    if before is not None:
+        high = min(high, before)
+    if after is not None:
+        low = max(low, after)
+    page = reader.query(
+        pk, index="GSI2", sk_from=low, sk_to=high, newest_first=backwards, limit=TRANSCRIPT_PAGE + 1,
+        attributes=TRANSCRIPT_ATTRIBUTES,
+    )  # fmt: skip
+    kept = [i for i in page.items if str(i.get("SK")) not in (before, after)]
+    items = kept[:TRANSCRIPT_PAGE]
+    more = len(kept) > TRANSCRIPT_PAGE or page.next_key is not None  # events beyond this page, this way
+    if backwards:
+        items.reverse()
+    if not items:
+        return TranscriptPage([], earlier=None, later=None)
+    first_sk, last_sk = str(items[0].get("SK")), str(items[-1].get("SK"))
+    earlier = first_sk if (more if backwards else after is not None) else None
+    later = last_sk if (before is not None if backwards else more) else None
+    messages, cut = _page_messages(items), False
+    changes: list[Item] = []
+    if later is not None and messages:
+        changes, cut = _later_changes(reader, pk, last_sk, f"E#{(day + timedelta(days=1)).isoformat()}")
+    _apply_changes(reader, messages, items + changes, {str(i["message_id"]) for i in items if i.get("whole")})
+    ordered = sorted(messages.values(), key=lambda m: (m.created_at, m.message_id))
+    return TranscriptPage(ordered, earlier=earlier, later=later, cut=cut)
+
+
+def _page_messages(items: list[Item]) -> dict[str, Message]:
     messages: dict[str, Message] = {}
-    whole: set[str] = set()
-    edited: set[str] = set()
     for item in items:
-        if item.get("category") != "message" or not item.get("message_id"):
-            continue
-        mid = str(item["message_id"])
-        action = item.get("action")
-        if action == "create":
+        if item.get("category") == "message" and item.get("message_id") and item.get("action") == "create":
+            mid = str(item["message_id"])
             messages[mid] = Message(
                 message_id=mid,
                 author_id=item.get("user_id"),
@@ -380,41 +484,67 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
                 attachments=attachments(item.get("attachments")),
                 reply_to=details_of(item).get("reply_to"),
             )
-            if item.get("whole"):
-                whole.add(mid)  # the feed item is the create itself, text and attachments whole
-        elif action == "update":
-            edited.add(mid)
-        elif mid in messages and action in ("reaction_add", "reaction_remove"):
+    return messages
+
+
+def _later_changes(reader: HotReader, pk: str, after: str, day_end: str) -> tuple[list[Item], bool]:
+    """Edits and reactions in the channel after `after` until the day's end: only those come back."""
+    changes: list[Item] = []
+    examined = 0
+    start_key: Any = None
+    where = (Clause(("action",), LATER_CHANGES),)
+    while examined < TRANSCRIPT_LIMIT:
+        answer = reader.query(
+            pk, index="GSI2", sk_from=after, sk_to=day_end, newest_first=False, limit=FILTERED_QUERY_LIMIT,
+            start_key=start_key, attributes=CHANGE_ATTRIBUTES, where=where,
+        )  # fmt: skip
+        changes.extend(i for i in answer.items if i.get("SK") != after and i.get("action") in LATER_CHANGES)
+        examined += answer.scanned if answer.scanned is not None else len(answer.items)
+        start_key = answer.next_key
+        if start_key is None:
+            return changes, False
+    return changes, True
+
+
+def _apply_changes(reader: HotReader, messages: dict[str, Message], items: list[Item], whole: set[str]) -> None:
+    """Each message's reactions, edited texts and deletion, from the changes read and one BatchGetItem."""
+    edits: dict[str, list[str]] = {}
+    for item in items:
+        mid = str(item.get("message_id") or "")
+        action = item.get("action")
+        if mid not in messages:
+            continue
+        if action == "update" and item.get("occurred_at"):
+            edits.setdefault(mid, []).append(str(item["occurred_at"]))
+        elif action in ("reaction_add", "reaction_remove"):
             name = str((details_of(item).get("emoji") or {}).get("name") or "?")
             step = 1 if action == "reaction_add" else -1
             messages[mid].reactions[name] = max(0, messages[mid].reactions[name] + step)
     if not messages:
-        return [], cut
-    # An edited message's versions come from its history; a longer create's whole text from its own
-    # version item; those and every deletion marker in one BatchGetItem.
-    histories = {mid: message_history(reader, mid, guild_id) for mid in edited & set(messages)}
-    longer = [mid for mid in messages if mid not in whole and mid not in histories]
-    wanted = [(keys.message_pk(mid), keys.version_sk(messages[mid].created_at)) for mid in longer]
+        return
+    # A create too long for its feed item is kept whole in its own version item; each edit is a
+    # version keyed by its time (hot_items.message_items); every message may have a deletion marker.
+    wanted = [(keys.message_pk(mid), keys.version_sk(m.created_at)) for mid, m in messages.items() if mid not in whole]
+    wanted += [(keys.message_pk(mid), keys.version_sk(at)) for mid, times in edits.items() for at in times]
     wanted += [(keys.message_pk(mid), keys.DELETED_SK) for mid in messages]
     found = reader.get_many(wanted)
     for mid, message in messages.items():
-        history = histories.get(mid)
-        if history is not None:
-            kept = history.versions
-        else:
-            created = found.get((keys.message_pk(mid), keys.version_sk(message.created_at)))
-            kept = [created] if created else []
+        created = found.get((keys.message_pk(mid), keys.version_sk(message.created_at)))
+        if created is not None:
+            message.content = created.get("content")
+            message.attachments = attachments(created.get("attachments"))
+        texts = [found.get((keys.message_pk(mid), keys.version_sk(at))) for at in sorted(set(edits.get(mid, [])))]
+        kept = [v for v in texts if v is not None and v.get("version") == "edit"]
         if kept:
-            latest = kept[-1]
-            message.content = latest.get("content")
-            message.attachments = attachments(latest.get("attachments"))
-            message.versions = [{"at": v.get("occurred_at"), "content": v.get("content")} for v in kept[:-1]]
-            if len(kept) > 1:
-                message.edited_at = str(latest.get("occurred_at"))
+            versions = [{"at": message.created_at, "content": message.content}]
+            versions += [{"at": v.get("occurred_at"), "content": v.get("content")} for v in kept[:-1]]
+            message.versions = versions
+            message.content = kept[-1].get("content")
+            message.attachments = attachments(kept[-1].get("attachments")) or message.attachments
+            message.edited_at = str(kept[-1].get("occurred_at"))
         marker = found.get((keys.message_pk(mid), keys.DELETED_SK))
         if marker:
             message.deleted_at = str(marker.get("deleted_at"))
-    return sorted(messages.values(), key=lambda m: (m.created_at, m.message_id)), cut
 
 
 # ---------------------------------------------------------------- a member's record

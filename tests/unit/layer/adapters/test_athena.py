@@ -152,3 +152,13 @@ def test_query_result_prices_the_scan_at_the_ten_megabyte_minimum_when_little_is
 
     assert result.athena_cost_usd() == pytest.approx(10 * 1024 * 1024 / 1e12 * 5)
     assert "cost $0.000052" in result.summary()
+
+
+def test_athena_runner_reports_the_state_once_without_waiting_when_asked() -> None:
+    clock = FakeClock()
+    client = ScriptedAthena(["RUNNING", "FAILED"], {None: page([], header=True)})
+    athena = runner(client, clock)
+
+    assert athena.state("q-1") == ("RUNNING", None)
+    assert athena.state("q-1") == ("FAILED", "SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved")
+    assert clock.slept == []

@@ -25,10 +25,34 @@ Item = dict[str, Any]
 
 @dataclass(frozen=True)
 class QueryPage:
-    """One Query answer: plain items, and the key to continue from (None: nothing more)."""
+    """One Query answer: plain items, and the key to continue from (None: nothing more).
+
+    `scanned`: how many items the Query examined, when a filter (`where`) returned fewer.
+    """
 
     items: list[Item]
     next_key: Any = None
+    scanned: int | None = None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A condition a Query applies before answering (a FilterExpression), so unwanted items are not sent.
+
+    An item holds when one of `attributes` is text equal to one of `values`, or, with `contains`,
+    text holding one of them. Clauses given together must all hold.
+    """
+
+    attributes: tuple[str, ...]
+    values: tuple[str, ...]
+    contains: bool = False
+
+    def holds(self, item: Item) -> bool:
+        for name in self.attributes:
+            value = item.get(name)
+            if isinstance(value, str) and any((v in value) if self.contains else v == value for v in self.values):
+                return True
+        return False
 
 
 class HotReader(Protocol):
@@ -45,6 +69,7 @@ class HotReader(Protocol):
         limit: int = 100,
         start_key: Any = None,
         attributes: Sequence[str] | None = None,
+        where: Sequence[Clause] = (),
     ) -> QueryPage: ...
 
     def get(self, pk: str, sk: str) -> Item | None: ...
