@@ -126,7 +126,8 @@ def _whole_create(row: EventRow, ttl: int, plan: ShardPlan | None) -> Item | Non
 
 
 def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) -> Item:
-    pk, sk = feed_key(row, plan)
+    shard = plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
+    pk, sk = feed_pk(row.guild_id, shard), feed_sk(row)
     content = row.content
     truncated = not whole and content is not None and len(content) > FEED_CONTENT_CHARS
     item: Item = {
@@ -154,13 +155,17 @@ def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) 
         "batch_id": row.batch_id,
         "expires_at": ttl,
     }
+    # The index entries go to the feed item's shard: a sharded guild's hot category, channel or
+    # member key is spread as its feed is (readers merge the shards: services/feed.py).
     if row.category not in FEED_ONLY_CATEGORIES:
-        item["GSI3PK"], item["GSI3SK"] = keys.category_index_pk(row.guild_id, row.category), sk
+        item["GSI3PK"] = keys.index_shard_pk(keys.category_index_pk(row.guild_id, row.category), shard)
+        item["GSI3SK"] = sk
     member = row.user_id or row.actor_id
     if member:
-        item["GSI1PK"], item["GSI1SK"] = keys.member_index_pk(row.guild_id, member), sk
+        item["GSI1PK"], item["GSI1SK"] = keys.index_shard_pk(keys.member_index_pk(row.guild_id, member), shard), sk
     if row.channel_id:
-        item["GSI2PK"], item["GSI2SK"] = keys.channel_index_pk(row.guild_id, row.channel_id), sk
+        item["GSI2PK"] = keys.index_shard_pk(keys.channel_index_pk(row.guild_id, row.channel_id), shard)
+        item["GSI2SK"] = sk
     return _fit(_compact(item), "details", "content")
 
 

@@ -68,6 +68,13 @@ def category_index_pk(guild_id: str | None, category: str) -> str:
     return f"{guild_pk(guild_id)}#K#{category}"
 
 
+def index_shard_pk(base_pk: str, shard: int = 0) -> str:
+    """A GSI partition key of a sharded guild (services/feed_shards.py): shard 0 is the key itself
+    (`G#<guild>#U#<user>`, `…#C#<channel>`, `…#K#<category>`: every guild's keys before sharding), shard
+    n > 0 is `<key>#S#<n>`. An event's index entries go to the shard its feed item goes to."""
+    return base_pk if shard == 0 else f"{base_pk}#S#{shard}"
+
+
 # GSI3 partition listing the guilds whose config sets a retention or an archive mode: the nightly
 # retention pass reads it with one Query (the config item carries GSI3PK/GSI3SK once either is set).
 ARCHIVE_RETENTION_INDEX_PK = "ARCHIVE#RETENTION"

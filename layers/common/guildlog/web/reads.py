@@ -156,15 +156,10 @@ def _read(
     start: Any,
     limit: int = QUERY_LIMIT,
 ) -> Any:
-    """One page of an index, or of the guild's feed across its shards (services.feed)."""
-    if index is None:
-        return feed.query_feed(
-            reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-            attributes=FEED_ATTRIBUTES,
-        )  # fmt: skip
-    return reader.query(
-        pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-        attributes=FEED_ATTRIBUTES,
+    """One page of the guild's feed or of one of its index keys, across its shards (services.feed)."""
+    return feed.query_feed(
+        reader, guild_id, index=index, pk=pk if index else None, sk_from=low, sk_to=high, newest_first=newest_first,
+        limit=limit, start_key=start, attributes=FEED_ATTRIBUTES,
     )  # fmt: skip
 
 
@@ -195,9 +190,9 @@ def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> 
 def _server_names(reader: HotReader, guild_id: str) -> tuple[dict[str, str], dict[str, str]]:
     channels: dict[str, str] = {}
     roles: dict[str, str] = {}
-    page = reader.query(
-        keys.category_index_pk(guild_id, "server"), index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT,
-        attributes=NAME_ATTRIBUTES,
+    page = feed.query_feed(
+        reader, guild_id, index="GSI3", pk=keys.category_index_pk(guild_id, "server"), sk_from=FEED_START,
+        sk_to=FEED_END, limit=NAMES_LIMIT, attributes=NAME_ATTRIBUTES,
     )  # fmt: skip
     for item in reversed(page.items):  # oldest first: the newest name wins
         details = details_of(item)
@@ -353,9 +348,9 @@ def transcript(reader: HotReader, guild_id: str, channel_id: str, day: date) -> 
     items: list[Item] = []
     start_key: Any = None
     while len(items) < TRANSCRIPT_LIMIT:
-        page = reader.query(
-            pk, index="GSI2", sk_from=low, sk_to=high, newest_first=False, limit=500, start_key=start_key,
-            attributes=TRANSCRIPT_ATTRIBUTES,
+        page = feed.query_feed(
+            reader, guild_id, index="GSI2", pk=pk, sk_from=low, sk_to=high, newest_first=False, limit=500,
+            start_key=start_key, attributes=TRANSCRIPT_ATTRIBUTES,
         )  # fmt: skip
         items.extend(page.items)
         start_key = page.next_key
