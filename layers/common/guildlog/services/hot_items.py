@@ -57,10 +57,15 @@ def shard_discriminator(row: EventRow) -> str:
     return row.event_id
 
 
+def feed_shard(row: EventRow, plan: ShardPlan | None = None) -> int:
+    """The shard the event falls in under the guild's shard plan (0 without one): its feed item's and
+    its index entries'."""
+    return plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
+
+
 def feed_key(row: EventRow, plan: ShardPlan | None = None) -> tuple[str, str]:
     """The feed item's key; with the guild's shard plan, in the shard the event falls in."""
-    shard = plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
-    return feed_pk(row.guild_id, shard), feed_sk(row)
+    return feed_pk(row.guild_id, feed_shard(row, plan)), feed_sk(row)
 
 
 def expires_at(row: EventRow, retention_days: int) -> int:
@@ -126,7 +131,7 @@ def _whole_create(row: EventRow, ttl: int, plan: ShardPlan | None) -> Item | Non
 
 
 def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) -> Item:
-    shard = plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
+    shard = feed_shard(row, plan)
     pk, sk = feed_pk(row.guild_id, shard), feed_sk(row)
     content = row.content
     truncated = not whole and content is not None and len(content) > FEED_CONTENT_CHARS

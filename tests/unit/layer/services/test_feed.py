@@ -208,3 +208,16 @@ def test_query_feed_merges_a_category_keys_shards_oldest_first_when_asked() -> N
 def test_query_feed_refuses_an_index_without_its_key_when_called() -> None:
     with pytest.raises(ValueError, match="partition key"):
         feed.query_feed(MemoryTable(), fx.GUILD, index="GSI1")
+
+
+def test_query_feed_finds_index_entries_written_before_index_keys_were_sharded_when_the_plan_has_four() -> None:
+    table = MemoryTable()
+    events(table, 20, None)  # unsuffixed index keys, as every entry was written before
+    table.set_plan(fx.GUILD, FOUR)
+    events(table, 20, FOUR, first=20)
+    base = keys.channel_index_pk(fx.GUILD, fx.CHANNEL)
+
+    pages = read_all(table, limit=9, index="GSI2", pk=base, sk_from=keys.FEED_FIRST, sk_to=keys.FEED_LAST)
+
+    assert [sk for page in pages for sk in page] == index_sks(table, "GSI2", base)
+    assert len(index_sks(table, "GSI2", base)) == 40
