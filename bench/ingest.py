@@ -240,7 +240,7 @@ def throughput(events: int, batch_size: int = 500, *, under_moto: bool) -> float
     return throughput_with_stored([0], events, batch_size)[0]
 
 
-def _preload(ddb: Any, upto: int, have: int) -> None:
+def _preload(ddb: Any, upto: int, have: int, table: str = "bench") -> None:
     """Store events `have`…`upto` as ingest's items would be, straight through BatchWriteItem (faster
     than ingesting them, and ingest's own path is what is timed after)."""
     from guildlog.adapters.dynamodb_store import DynamoStore
@@ -249,7 +249,7 @@ def _preload(ddb: Any, upto: int, have: int) -> None:
     from guildlog.services.event_ids import event_id
     from guildlog.services.normalize import normalize
 
-    store = DynamoStore("bench", ddb)
+    store = DynamoStore(table, ddb)
     events = gateway_events(upto - have, seed=upto)
     for start in range(0, len(events), 500):
         body = {"v": 1, "batch_id": f"pre-{have + start}", "relay": {"shard": [0, 1], "session_id": "pre"}}
@@ -262,31 +262,41 @@ def _preload(ddb: Any, upto: int, have: int) -> None:
         store.put_items(items)
 
 
-def throughput_with_stored(stored: list[int], events: int = 1000, batch_size: int = 500) -> list[float]:
-    """Events/s through Ingestor under moto, `events` fresh events each time the table holds each of
-    `stored` events (ascending): the same run, so the figures differ only by the table's size."""
+def throughput_with_stored(
+    stored: list[int], events: int = 1000, batch_size: int = 500, rounds: int = 1
+) -> list[float]:
+    """Events/s through Ingestor under moto, `events` fresh events at a time into one table per count of
+    `stored` events, the tables taking turns `rounds` times (so a machine that slows down or speeds up
+    during the run weighs on every table alike): each table's median, in the order of `stored`."""
+    import statistics
+
     from moto import mock_aws
 
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.s3_archive import S3Archive
     from guildlog.services.ingest import Ingestor
+    from guildlog_tools.local.template import load_template, table_definition
 
-    rates = []
+    rates: list[list[float]] = [[] for _ in stored]
     with mock_aws():
         ddb, s3, _ = _stack()
-        ingestor = Ingestor(S3Archive("bench-archive", s3), DynamoStore("bench", ddb))
-        have = 0
+        ingestors = []
         for n, target in enumerate(stored):
-            if target > have:
-                _preload(ddb, target, have)
-                have = target
-            envelopes = _envelopes(gateway_events(events, seed=100 + n), batch_size, f"tp{n}")
-            started = time.perf_counter()
-            for envelope, raw in envelopes:
-                ingestor.ingest(envelope, raw)
-            rates.append(events / (time.perf_counter() - started))
-            have += events
-    return rates
+            name = f"bench-{n}"
+            ddb.create_table(**{**table_definition(load_template()), "TableName": name})
+            if target:
+                _preload(ddb, target, 0, table=name)
+            ingestors.append(Ingestor(S3Archive("bench-archive", s3), DynamoStore(name, ddb)))
+        for turn in range(rounds):
+            for n, ingestor in enumerate(ingestors):
+                envelopes = _envelopes(
+                    gateway_events(events, seed=100 + turn * len(stored) + n), batch_size, f"tp{turn}"
+                )
+                started = time.perf_counter()
+                for envelope, raw in envelopes:
+                    ingestor.ingest(envelope, raw)
+                rates[n].append(events / (time.perf_counter() - started))
+    return [statistics.median(r) for r in rates]
 
 
 # --- the cost model -------------------------------------------------------------------------------
@@ -320,6 +330,13 @@ SQS_CHUNK = 65_536
 IDLE_POLL_REQUESTS_PER_MONTH = 5 * 3 * 60 * 24 * 30
 # Before archive batching (commit f81d2ac, the same benchmark): total USD per million events.
 BEFORE_BATCHING = {"small": 20.84, "busy": 3.72, "largest": 2.09}
+# Before the per-batch shard activity item went and the shard's day index became once per container
+# and day (commit 7a2b2e1, the same benchmark): total USD per million events, and a 1-event batch's units.
+PREVIOUS = {"small": 6.49, "busy": 2.47, "largest": 2.06}
+PREVIOUS_ONE_EVENT_UNITS = 6.13
+GOAL_PER_MILLION = 2.50
+# Turns of the two tables (10,000 and 100,000 events stored) in the flat-throughput measurement.
+STORED_ROUNDS = 5
 # What the relay would send if it held a quiet server's events this long before flushing (the live
 # moderation log would wait as long): batch sizes for the small server, for comparison only.
 LINGER_S = (60, 300)
@@ -334,6 +351,96 @@ TODAY: dict[int, dict[str, float]] = {
     250: {"writes": 96.0, "units": 6.01},
     500: {"writes": 87.0, "units": 5.85},
 }
+
+
+def one_event_batches() -> tuple[list[list[dict[str, Any]]], list[Counter[str]]]:
+    """Two 1-event batches (message creates through shard 0, one second apart) through Ingestor under
+    moto with the archive hand-off, as a small server's relay sends them: each batch's items (as
+    BatchWriteItem sent them) and its AWS calls by operation."""
+    import boto3
+    from moto import mock_aws
+
+    from guildlog.adapters.archive_queue import ArchiveQueue
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.services.ingest import Ingestor
+
+    events = [e for e in gateway_events(200, seed=11) if e["t"] == "MESSAGE_CREATE"][:2]
+    written: list[list[dict[str, Any]]] = []
+    calls: list[Counter[str]] = []
+    with mock_aws():
+        ddb, s3, counter = _stack()
+        sqs = counter.attach(boto3.client("sqs", region_name="us-east-1"))
+        queue_url = sqs.create_queue(QueueName="bench-archive")["QueueUrl"]
+        ingestor = Ingestor(
+            S3Archive("bench-archive", s3), DynamoStore("bench", ddb), archive_queue=ArchiveQueue(queue_url, sqs)
+        )
+        for n, event in enumerate(events):
+            counter.reset()
+            [(envelope, raw)] = _envelopes([event], 1, f"one{n}")
+            ingestor.ingest(envelope, raw)
+            written.append(list(counter.written))
+            calls.append(Counter(counter.calls))
+    return written, calls
+
+
+def _item_shape(item: dict[str, Any]) -> str:
+    """An item's kind and key shape, ids left out: `event G#<guild> (+GSI1, GSI2)`."""
+    pk = str(item["PK"]).split("#")[0]
+    indexes = [f"GSI{g}" for g in (1, 2, 3) if f"GSI{g}PK" in item]
+    return f"{item.get('kind', '?')} {pk}#…" + (f" (+{', '.join(indexes)})" if indexes else "")
+
+
+def report_one_event_batch(m: dict[str, float], own_seconds_per_event: float) -> None:
+    """What one 1-event batch writes, item by item, and what its requests cost (per million such batches)."""
+    written, calls = one_event_batches()
+    for label, items, ops in (("first of the day in a container", written[0], calls[0]),
+                              ("every later one", written[1], calls[1])):  # fmt: skip
+        units = sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items)
+        print(f"A 1-event batch (a message create), {label}: {units} write units (at 7a2b2e1:"
+              f" {PREVIOUS_ONE_EVENT_UNITS:.2f} per event of the mix); calls {dict(sorted(ops.items()))}")  # fmt: skip
+        for item in items:
+            print(
+                f"    {_item_shape(item):<44} {_item_size(item):>5} bytes  {_write_units(item)} unit"
+                f" + {_gsi_entries(item)} index entr{'y' if _gsi_entries(item) == 1 else 'ies'}"
+                f" = {_write_units(item) * (1 + _gsi_entries(item))}"
+            )
+    calls_per_batch = (m["writes"] + m["read_calls"]) / 1000
+    seconds = own_seconds_per_event + calls_per_batch * AWS_CALL_SECONDS
+    print(
+        "  its requests, USD per million such batches: API Gateway"
+        f" {PRICE['apigw_request'] * 1e6:.2f}, Lambda request {PRICE['lambda_request'] * 1e6:.2f}, Lambda time"
+        f" {seconds * INGEST_MEMORY_GB * PRICE['lambda_gb_s'] * 1e6:.2f} ({calls_per_batch:.2f} AWS calls at"
+        f" {AWS_CALL_SECONDS * 1000:.0f} ms), SQS hand-off {m['send_requests'] * PRICE['sqs_request'] * 1e6:.2f},"
+        f" DynamoDB {m['units'] * PRICE['ddb_write'] * 1e6 + m['read_units'] * PRICE['ddb_read'] * 1e6:.2f}"
+        f" ({m['units']:.2f} write units, {m['read_units']:.2f} read units per event on average)"
+    )
+
+
+def report_floor(small: dict[str, float], held: dict[str, float], per_day: int, queries: int, own: float) -> None:
+    """The small server's floor: at one event per request, and however long the relay held its events."""
+    event_units = small["units"] - small["counter_units"]
+    ddb_event = event_units * PRICE["ddb_write"] * 1e6
+    requests = (PRICE["apigw_request"] + PRICE["lambda_request"]) * 1e6
+    print(
+        f"Floor of the small server at one event per request: the event's own items and index entries"
+        f" ({event_units:.2f} units, ${ddb_event:.2f}) + API Gateway and Lambda requests (${requests:.2f})"
+        f" = ${ddb_event + requests:.2f} per million, before its counter delta, reads, archive and compute:"
+        f" over ${GOAL_PER_MILLION:.2f} by itself."
+    )
+    cost = cost_per_million(held, own, per_day, queries)
+    held_event = (held["units"] - held["counter_units"]) * PRICE["ddb_write"] * 1e6
+    floor = held_event + cost["s3"] + cost["athena"]
+    print(
+        f"Floor however long the relay held its events (requests, counters and compute shrinking toward 0):"
+        f" the events' own units (${held_event:.2f}) + ArchiveFunction's PUTs, one per dataset per 5-minute"
+        f" window, and storage (${cost['s3']:.2f}) + Athena (${cost['athena']:.2f}) = ${floor:.2f}; measured at"
+        f" {held['batch_size']:.0f} events a batch: ${sum(cost.values()):.2f}."
+    )
+
+
+def _money(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "—"
 
 
 def batch_size_for(per_day: int) -> int:
@@ -430,26 +537,32 @@ def report() -> None:
         f" Lambda arm64 at {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call for"
         f" IngestFunction and ArchiveFunction, HTTP API, Athena running the {queries} named queries once a day;"
         " Glue: none),"
-        " beside the same model before archive batching (one S3 object per dataset per batch):"
+        " beside the same model at 7a2b2e1 and before archive batching:"
     )
     print(
         f"{'server':>8} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
-        f" {'API GW':>7} {'Athena':>7} {'total':>7} {'before':>7}   goal ≤ $2.50"
+        f" {'API GW':>7} {'Athena':>7} {'total':>7} {'7a2b2e1':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
     )
-    rows = [(name, per_day, batch_size_for(per_day), BEFORE_BATCHING[name]) for name, per_day in SERVERS.items()]
-    rows += [(f"small+{t}s", small, size, None) for t, size in lingered.items()]
-    for name, per_day, size, before in rows:
+    rows = [
+        (name, per_day, batch_size_for(per_day), PREVIOUS[name], BEFORE_BATCHING[name])
+        for name, per_day in SERVERS.items()
+    ]
+    rows += [(f"small+{t}s", small, size, None, None) for t, size in lingered.items()]
+    for name, per_day, size, previous, before in rows:
         now = cost_per_million(results[size], 1 / own, per_day, queries)
         print(
             f"{name:>8} {per_day:>11,} {size:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f} {now['sqs']:>7.3f}"
             f" {now['lambda']:>7.3f} {now['api_gateway']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
-            f" {f'{before:.2f}' if before is not None else '—':>7}"
+            f" {_money(previous):>8} {_money(before):>8}"
         )
+    print("7a2b2e1: this model before this change; f81d2ac: before archive batching (an object per dataset per batch).")
     print(
         "small+Ns: the small server if the relay held a quiet server's events N s before sending (batches of"
         " that many seconds' events): what longer batching would save, at the price of the moderation log"
         " posting up to N s later. The relay still sends after 1 s."
     )
+    report_one_event_batch(results[batch_size_for(small)], 1 / own)
+    report_floor(results[batch_size_for(small)], results[lingered[max(LINGER_S)]], small, queries, 1 / own)
     print("ArchiveQueue and ArchiveFunction per server (one invocation per 5-minute window, 6 MB or 10,000 messages):")
     for name, per_day in SERVERS.items():
         m = results[batch_size_for(per_day)]
@@ -464,9 +577,10 @@ def report() -> None:
         f"Not per event (fixed, like the alarms): ArchiveQueue's pollers while idle, about"
         f" {IDLE_POLL_REQUESTS_PER_MONTH:,} requests a month = ${idle:.2f}/month (AWS free tier: 1 M requests a month)."
     )
-    stored = throughput_with_stored([10_000, 100_000])
+    stored = throughput_with_stored([10_000, 100_000], rounds=STORED_ROUNDS)
     print(
-        f"Ingest throughput under moto (1,000 events in batches of 500) with 10,000 events stored:"
+        f"Ingest throughput under moto (1,000 events in batches of 500, two tables taking turns {STORED_ROUNDS}"
+        f" times, medians) with 10,000 events stored:"
         f" {stored[0]:,.0f} events/s; with 100,000 stored: {stored[1]:,.0f} events/s"
         f" ({stored[1] / stored[0]:.2f}×; flat is 1.00×)"
     )

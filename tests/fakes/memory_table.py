@@ -43,7 +43,7 @@ class MemoryTable:
                 *hot_items.relay_items(row),
             ):
                 self.put(item)
-        for item in hot_items.counter_items(batch_id, rows, ttls) + hot_items.shard_items(batch_id, rows):
+        for item in hot_items.counter_items(batch_id, rows, ttls) + hot_items.shard_items(rows):
             self.put(item)
 
     def set_plan(self, guild_id: str, plan: ShardPlan) -> None:

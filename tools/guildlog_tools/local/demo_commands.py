@@ -269,9 +269,10 @@ def _print_logged_commands(run: DemoRun, show: _Show) -> None:
     if run.stack.lambda_api is not None:
         run.stack.lambda_api.drain(FOLLOWUP_TIMEOUT_S)
     reader = HotReader(run.stack.table, run.stack.client("dynamodb"))
-    page = reader.query(
-        keys.category_index_pk(run.session.guild_id, "command"),
+    page = reader.query_feed(
+        run.session.guild_id,
         index="GSI3",
+        pk=keys.category_index_pk(run.session.guild_id, "command"),
         sk_from=keys.FEED_FIRST,
         sk_to=keys.FEED_LAST,
         limit=100,

@@ -86,13 +86,24 @@ class ErasureStore:
 
     # --- the member's items -------------------------------------------------------------------
     def member_items(self, guild_id: str, user_id: str) -> list[dict[str, Any]]:
-        """Every event of the member in the guild's feed (GSI1, every shard), as the base table holds it."""
-        indexed = self._query(
-            IndexName="GSI1",
-            KeyConditionExpression="GSI1PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": keys.member_index_pk(guild_id, user_id)}},
-        )
+        """Every event of the member in the guild's feed (GSI1, every shard of the member's key), as the
+        base table holds it."""
+        base = keys.member_index_pk(guild_id, user_id)
+        indexed: list[dict[str, Any]] = []
+        for shard in range(self._feed_shards(guild_id)):
+            indexed += self._query(
+                IndexName="GSI1",
+                KeyConditionExpression="GSI1PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": keys.index_shard_pk(base, shard)}},
+            )
         return indexed
+
+    def _feed_shards(self, guild_id: str) -> int:
+        """The most feed shards the guild's plan ever had (1 without a plan): its feed's and its index keys'."""
+        from guildlog.services.feed_shards import ShardPlan
+
+        plan = self._get(keys.guild_pk(guild_id), keys.SHARDS_SK)
+        return max(ShardPlan.parse(str(plan["plan"]) if plan and plan.get("plan") else None).max_shards, 1)
 
     def directory_items(self, guild_id: str, user_id: str) -> list[dict[str, Any]]:
         pk = dir_pk(guild_id)
@@ -195,12 +206,9 @@ class ErasureStore:
         days of its retention). Its erasure partition (receipts) is kept."""
         from datetime import date, timedelta
 
-        from guildlog.services.feed_shards import ShardPlan
-
         guild_pk = keys.guild_pk(guild_id)
-        plan = self._get(guild_pk, keys.SHARDS_SK)
-        shards = ShardPlan.parse(str(plan["plan"]) if plan and plan.get("plan") else None).max_shards
-        feed = [item for shard in range(max(shards, 1)) for item in self._all(keys.feed_pk(guild_id, shard))]
+        shards = self._feed_shards(guild_id)
+        feed = [item for shard in range(shards) for item in self._all(keys.feed_pk(guild_id, shard))]
         found = {(str(i["PK"]), str(i["SK"])) for i in feed}
         days: set[str] = set()
         for item in feed:

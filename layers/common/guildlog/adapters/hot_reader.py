@@ -96,8 +96,8 @@ class HotReader:
 
     def query_feed(self, guild_id: str, **kwargs: Any) -> QueryPage:
         """One page of a guild's feed across all its shards, merged in sort-key order (services.feed:
-        the same keyword arguments as `query`, without `index`). A feed read with `query` on
-        `G#<guild>` sees only shard 0 of a sharded guild."""
+        the same keyword arguments as `query`; `index` with `pk` reads one of the guild's GSI keys).
+        A read with `query` on `G#<guild>` or a GSI key sees only shard 0 of a sharded guild."""
         from guildlog.services.feed import query_feed
 
         return query_feed(self, guild_id, **kwargs)

@@ -1,4 +1,5 @@
-"""Reading a guild's feed across its shards (feed_shards.py): every shard's Query, merged newest first.
+"""Reading a guild's feed, or one of its GSI keys, across its shards (feed_shards.py): every shard's
+Query, merged newest first.
 
 A guild with one shard (every guild that never needed more) is read with exactly the one Query it
 always was. A sharded guild's shards are read side by side and merged by sort key (a k-way merge:
@@ -72,9 +73,14 @@ class FeedPosition:
     per_shard: int
 
 
-def shard_pks(guild_id: str, plan: ShardPlan, sk_from: str | None = None, sk_to: str | None = None) -> list[str]:
-    """The feed partitions that may hold events with sort keys in [sk_from, sk_to]."""
+def shard_pks(
+    guild_id: str, plan: ShardPlan, sk_from: str | None = None, sk_to: str | None = None, index_pk: str | None = None
+) -> list[str]:
+    """The feed partitions that may hold events with sort keys in [sk_from, sk_to]; with `index_pk`
+    (a GSI key of the guild, unsharded), that index's partitions instead."""
     count = plan.shards_between(_time_of(sk_from), _time_of(sk_to))
+    if index_pk is not None:
+        return [keys.index_shard_pk(index_pk, shard) for shard in range(count)]
     return [keys.feed_pk(guild_id, shard) for shard in range(count)]
 
 
@@ -90,22 +96,27 @@ def query_feed(
     plan: ShardPlan | None = None,
     attributes: Sequence[str] | None = None,
     where: Sequence[Clause] = (),
+    index: str | None = None,
+    pk: str | None = None,
 ) -> QueryPage:
     """One page of the guild's feed (at most `limit` items, sort keys within [sk_from, sk_to], in
     order) across its shards; `next_key` continues it, None when nothing is left. Without `plan`, the
-    guild's plan is read (and cached a minute).
+    guild's plan is read (and cached a minute). With `index` and `pk` (GSI1–3 and a key of the guild
+    from keys.py, unsharded), that index's partitions of the key, merged the same way.
 
     `where` is a hint: a feed in one partition is filtered by DynamoDB (only what holds comes back,
     `limit` counts the items examined); a feed across shards ignores it, because merging shards in
     order needs each shard's next item. Either way the caller checks each item it is given."""
+    if (index is None) != (pk is None):
+        raise ValueError("query_feed: an index needs its partition key, and a key its index")
     if isinstance(start_key, FeedPosition):
         position = start_key
     else:
-        pks = shard_pks(guild_id, plan or plans.plan(reader, guild_id), sk_from, sk_to)
+        pks = shard_pks(guild_id, plan or plans.plan(reader, guild_id), sk_from, sk_to, index_pk=pk)
         if len(pks) == 1:
             return reader.query(
-                pks[0], sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=limit, start_key=start_key,
-                attributes=attributes, where=where,
+                pks[0], index=index, sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=limit,
+                start_key=start_key, attributes=attributes, where=where,
             )  # fmt: skip
         # A little more than an even share, so a page usually needs one Query per shard.
         position = FeedPosition([_Shard(pk) for pk in pks], per_shard=min(limit, math.ceil(limit / len(pks)) + 2))
@@ -113,8 +124,8 @@ def query_feed(
     def fill(shard: _Shard) -> None:
         while not shard.buffer and not shard.done:
             answer = reader.query(
-                shard.pk, sk_from=sk_from, sk_to=sk_to, newest_first=newest_first, limit=position.per_shard,
-                start_key=shard.next_key, attributes=attributes,
+                shard.pk, index=index, sk_from=sk_from, sk_to=sk_to, newest_first=newest_first,
+                limit=position.per_shard, start_key=shard.next_key, attributes=attributes,
             )  # fmt: skip
             shard.buffer.extend(answer.items)
             shard.next_key = answer.next_key

@@ -30,10 +30,7 @@ FEED_ONLY_CATEGORIES = keys.FEED_ONLY_CATEGORIES
 # DynamoDB's item limit is 400 KB; stay clear of it whatever a payload carries (raw keeps all).
 MAX_ITEM_BYTES = 350_000
 RELAY_STATUS_TTL_DAYS = 7
-# Shard activity for `/logs status`: events per shard in 10-minute buckets, and an index of the
-# shards seen each day (so status finds them with a Query, not a Scan).
-SHARD_BUCKET_SECONDS = keys.SHARD_BUCKET_SECONDS
-SHARD_BUCKET_TTL_SECONDS = 2 * 86_400
+# The shards seen each day, for `/logs status` (so it finds them with a Query, not a Scan).
 RELAY_INDEX_TTL_SECONDS = 8 * 86_400
 # A delta item names one attribute per channel, member, moderator and command of its batch; past
 # this many it continues in another part, so even a 10,000-event batch stays far below 400 KB.
@@ -60,10 +57,15 @@ def shard_discriminator(row: EventRow) -> str:
     return row.event_id
 
 
+def feed_shard(row: EventRow, plan: ShardPlan | None = None) -> int:
+    """The shard the event falls in under the guild's shard plan (0 without one): its feed item's and
+    its index entries'."""
+    return plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
+
+
 def feed_key(row: EventRow, plan: ShardPlan | None = None) -> tuple[str, str]:
     """The feed item's key; with the guild's shard plan, in the shard the event falls in."""
-    shard = plan.shard_of(row.occurred_at, shard_discriminator(row)) if plan is not None else 0
-    return feed_pk(row.guild_id, shard), feed_sk(row)
+    return feed_pk(row.guild_id, feed_shard(row, plan)), feed_sk(row)
 
 
 def expires_at(row: EventRow, retention_days: int) -> int:
@@ -129,7 +131,8 @@ def _whole_create(row: EventRow, ttl: int, plan: ShardPlan | None) -> Item | Non
 
 
 def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) -> Item:
-    pk, sk = feed_key(row, plan)
+    shard = feed_shard(row, plan)
+    pk, sk = feed_pk(row.guild_id, shard), feed_sk(row)
     content = row.content
     truncated = not whole and content is not None and len(content) > FEED_CONTENT_CHARS
     item: Item = {
@@ -157,13 +160,17 @@ def _feed_item(row: EventRow, ttl: int, plan: ShardPlan | None, *, whole: bool) 
         "batch_id": row.batch_id,
         "expires_at": ttl,
     }
+    # The index entries go to the feed item's shard: a sharded guild's hot category, channel or
+    # member key is spread as its feed is (readers merge the shards: services/feed.py).
     if row.category not in FEED_ONLY_CATEGORIES:
-        item["GSI3PK"], item["GSI3SK"] = keys.category_index_pk(row.guild_id, row.category), sk
+        item["GSI3PK"] = keys.index_shard_pk(keys.category_index_pk(row.guild_id, row.category), shard)
+        item["GSI3SK"] = sk
     member = row.user_id or row.actor_id
     if member:
-        item["GSI1PK"], item["GSI1SK"] = keys.member_index_pk(row.guild_id, member), sk
+        item["GSI1PK"], item["GSI1SK"] = keys.index_shard_pk(keys.member_index_pk(row.guild_id, member), shard), sk
     if row.channel_id:
-        item["GSI2PK"], item["GSI2SK"] = keys.channel_index_pk(row.guild_id, row.channel_id), sk
+        item["GSI2PK"] = keys.index_shard_pk(keys.channel_index_pk(row.guild_id, row.channel_id), shard)
+        item["GSI2SK"] = sk
     return _fit(_compact(item), "details", "content")
 
 
@@ -338,27 +345,15 @@ def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int
     return items
 
 
-def shard_items(batch_id: str, rows: list[EventRow]) -> list[Item]:
-    """Events per shard per 10 minutes (`RELAY#<shard>` / `H#<bucket>#<batch>`, `events`) and the day's
-    shard index (`RELAYS` / `D#<day>#S#<shard>`), for every row that came through a shard.
-
-    Keyed by the batch and the bucket, or by the day and the shard: a retried batch writes the same
-    items; expiry is fixed by the bucket and the day, whatever order the rows arrive in.
-    """
-    activity: dict[tuple[str, str], Item] = {}
+def shard_items(rows: list[EventRow]) -> list[Item]:
+    """The day's shard index (`RELAYS` / `D#<day>#S#<shard>`) for every row that came through a shard:
+    a plain put keyed by the day and the shard, the same item however often or in whatever order it
+    is written; expiry is fixed by the day."""
     seen: dict[tuple[str, str], Item] = {}
     for row in rows:
         if row.shard_id is None:
             continue
         occurred = int(datetime.fromisoformat(row.occurred_at.replace("Z", "+00:00")).timestamp())
-        bucket_end = occurred - occurred % SHARD_BUCKET_SECONDS + SHARD_BUCKET_SECONDS
-        key = (keys.relay_pk(row.shard_id), keys.activity_sk(keys.shard_bucket(occurred), batch_id))
-        item = activity.setdefault(
-            key,
-            {"PK": key[0], "SK": key[1], "kind": "shard_activity", "events": 0,
-             "expires_at": bucket_end + SHARD_BUCKET_TTL_SECONDS},
-        )  # fmt: skip
-        item["events"] += 1
         day_end = occurred - occurred % 86_400 + 86_400
         index_key = (keys.RELAY_INDEX_PK, keys.relay_index_sk(row.occurred_at[:10], row.shard_id))
         seen[index_key] = {
@@ -367,7 +362,7 @@ def shard_items(batch_id: str, rows: list[EventRow]) -> list[Item]:
             "kind": "shard_seen",
             "expires_at": day_end + RELAY_INDEX_TTL_SECONDS,
         }
-    return [activity[k] for k in sorted(activity)] + [seen[k] for k in sorted(seen)]
+    return [seen[k] for k in sorted(seen)]
 
 
 def fold(items: list[Item]) -> dict[str, int]:

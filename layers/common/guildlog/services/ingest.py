@@ -191,6 +191,9 @@ class Ingestor:
         self.config_cache = config_cache or ConfigCache()
         self.plans = store if isinstance(store, ShardPlanStore) else None
         self.plan_cache = plan_cache or PlanCache()
+        # The shard-seen index items (`RELAYS` / `D#<day>#S#<shard>`) this container has stored: the
+        # same item however often it is written, so each is written once per container and day.
+        self._shards_seen: set[tuple[str, str]] = set()
 
     def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> IngestResult:
         if self.tombstones is not None:
@@ -510,10 +513,12 @@ class Ingestor:
             items.extend(hot_items.message_items(row, ttl, plan))
             items.extend(hot_items.relay_items(row))
         items.extend(hot_items.counter_items(batch_id, mine, ttl_by_row))
-        items.extend(hot_items.shard_items(batch_id, mine))
+        seen = [i for i in hot_items.shard_items(mine) if (i["PK"], i["SK"]) not in self._shards_seen]
+        items.extend(seen)
         if resolution is not None and resolution.leave_corrections:
             items.extend(self._leave_corrections(batch_id, resolution.leave_corrections, mine, configs))
         self.store.put_items(items)
+        self._shards_seen.update((str(i["PK"]), str(i["SK"])) for i in seen)
         self._raise_shards(hot_rows, plan_texts, plans)
         return sum(1 for r in hot_rows if key(r) in stored)
 

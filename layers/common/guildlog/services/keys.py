@@ -6,8 +6,6 @@ the local stack's reports, the tests) builds its keys here, so a key's shape cha
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 NO_GUILD = "-"
 # "$" sorts right after "#": `X#` … `X$` bounds every sort key that starts with `X#`.
 FEED_FIRST, FEED_LAST = "E#", "E$"
@@ -26,7 +24,6 @@ RELAY_INDEX_PK = "RELAYS"
 DELTA_PREFIX = "B#"
 LEGACY_TOTAL_SK = "TOTAL"
 LEGACY_MEMBER_PREFIX = "U#"
-SHARD_BUCKET_SECONDS = 600
 # Categories GSI3 does not hold: a search for them reads the guild's feed (see search.index_for).
 FEED_ONLY_CATEGORIES = frozenset({"message"})
 
@@ -69,6 +66,13 @@ def channel_index_pk(guild_id: str | None, channel_id: str) -> str:
 def category_index_pk(guild_id: str | None, category: str) -> str:
     """GSI3: a guild's events by category."""
     return f"{guild_pk(guild_id)}#K#{category}"
+
+
+def index_shard_pk(base_pk: str, shard: int = 0) -> str:
+    """A GSI partition key of a sharded guild (services/feed_shards.py): shard 0 is the key itself
+    (`G#<guild>#U#<user>`, `…#C#<channel>`, `…#K#<category>`: every guild's keys before sharding), shard
+    n > 0 is `<key>#S#<n>`. An event's index entries go to the shard its feed item goes to."""
+    return base_pk if shard == 0 else f"{base_pk}#S#{shard}"
 
 
 # GSI3 partition listing the guilds whose config sets a retention or an archive mode: the nightly
@@ -151,23 +155,6 @@ def contact_sk(occurred_at: str, event_id: str) -> str:
 
 def contact_sk_at(moment: str) -> str:
     return f"C#{moment}"
-
-
-def shard_bucket(moment: int) -> str:
-    """`2026-11-20T00:10`: the 10-minute bucket holding unix second `moment`."""
-    start = moment - moment % SHARD_BUCKET_SECONDS
-    return datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M")
-
-
-def activity_sk(bucket: str, batch_id: str) -> str:
-    """A batch's events through a shard in one 10-minute bucket: `H#<bucket>#<batch>`."""
-    return f"H#{bucket}#{batch_id}"
-
-
-def activity_range(first_bucket: str, last_bucket: str) -> tuple[str, str]:
-    """Sort-key bounds of every activity item in the buckets from `first_bucket` to `last_bucket`
-    (a stack's older `H#<bucket>` items, one per bucket, fall within them too)."""
-    return f"H#{first_bucket}", f"H#{last_bucket}$"
 
 
 def relay_index_sk(day: str, shard_id: int) -> str:

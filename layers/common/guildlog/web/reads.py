@@ -203,15 +203,10 @@ def _read(
     limit: int = QUERY_LIMIT,
     where: tuple[Clause, ...] = (),
 ) -> Any:
-    """One page of an index, or of the guild's feed across its shards (services.feed)."""
-    if index is None:
-        return feed.query_feed(
-            reader, guild_id, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-            attributes=FEED_ATTRIBUTES, where=where,
-        )  # fmt: skip
-    return reader.query(
-        pk, index=index, sk_from=low, sk_to=high, newest_first=newest_first, limit=limit, start_key=start,
-        attributes=FEED_ATTRIBUTES, where=where,
+    """One page of the guild's feed or of one of its index keys, across its shards (services.feed)."""
+    return feed.query_feed(
+        reader, guild_id, index=index, pk=pk if index else None, sk_from=low, sk_to=high, newest_first=newest_first,
+        limit=limit, start_key=start, attributes=FEED_ATTRIBUTES, where=where,
     )  # fmt: skip
 
 
@@ -251,9 +246,9 @@ def names(reader: HotReader, guild_id: str, items: list[Item] | None = None) -> 
 def _server_names(reader: HotReader, guild_id: str) -> tuple[dict[str, str], dict[str, str]]:
     channels: dict[str, str] = {}
     roles: dict[str, str] = {}
-    page = reader.query(
-        keys.category_index_pk(guild_id, "server"), index="GSI3", sk_from=FEED_START, sk_to=FEED_END, limit=NAMES_LIMIT,
-        attributes=NAME_ATTRIBUTES,
+    page = feed.query_feed(
+        reader, guild_id, index="GSI3", pk=keys.category_index_pk(guild_id, "server"), sk_from=FEED_START,
+        sk_to=FEED_END, limit=NAMES_LIMIT, attributes=NAME_ATTRIBUTES,
     )  # fmt: skip
     for item in reversed(page.items):  # oldest first: the newest name wins
         details = details_of(item)
@@ -447,9 +442,9 @@ def transcript(
         high = min(high, before)
     if after is not None:
         low = max(low, after)
-    page = reader.query(
-        pk, index="GSI2", sk_from=low, sk_to=high, newest_first=backwards, limit=TRANSCRIPT_PAGE + 1,
-        attributes=TRANSCRIPT_ATTRIBUTES,
+    page = feed.query_feed(
+        reader, guild_id, index="GSI2", pk=pk, sk_from=low, sk_to=high, newest_first=backwards,
+        limit=TRANSCRIPT_PAGE + 1, attributes=TRANSCRIPT_ATTRIBUTES,
     )  # fmt: skip
     kept = [i for i in page.items if str(i.get("SK")) not in (before, after)]
     items = kept[:TRANSCRIPT_PAGE]
@@ -464,7 +459,7 @@ def transcript(
     messages, cut = _page_messages(items), False
     changes: list[Item] = []
     if later is not None and messages:
-        changes, cut = _later_changes(reader, pk, last_sk, f"E#{(day + timedelta(days=1)).isoformat()}")
+        changes, cut = _later_changes(reader, guild_id, pk, last_sk, f"E#{(day + timedelta(days=1)).isoformat()}")
     _apply_changes(reader, messages, items + changes, {str(i["message_id"]) for i in items if i.get("whole")})
     ordered = sorted(messages.values(), key=lambda m: (m.created_at, m.message_id))
     return TranscriptPage(ordered, earlier=earlier, later=later, cut=cut)
@@ -487,16 +482,16 @@ def _page_messages(items: list[Item]) -> dict[str, Message]:
     return messages
 
 
-def _later_changes(reader: HotReader, pk: str, after: str, day_end: str) -> tuple[list[Item], bool]:
+def _later_changes(reader: HotReader, guild_id: str, pk: str, after: str, day_end: str) -> tuple[list[Item], bool]:
     """Edits and reactions in the channel after `after` until the day's end: only those come back."""
     changes: list[Item] = []
     examined = 0
     start_key: Any = None
     where = (Clause(("action",), LATER_CHANGES),)
     while examined < TRANSCRIPT_LIMIT:
-        answer = reader.query(
-            pk, index="GSI2", sk_from=after, sk_to=day_end, newest_first=False, limit=FILTERED_QUERY_LIMIT,
-            start_key=start_key, attributes=CHANGE_ATTRIBUTES, where=where,
+        answer = feed.query_feed(
+            reader, guild_id, index="GSI2", pk=pk, sk_from=after, sk_to=day_end, newest_first=False,
+            limit=FILTERED_QUERY_LIMIT, start_key=start_key, attributes=CHANGE_ATTRIBUTES, where=where,
         )  # fmt: skip
         changes.extend(i for i in answer.items if i.get("SK") != after and i.get("action") in LATER_CHANGES)
         examined += answer.scanned if answer.scanned is not None else len(answer.items)

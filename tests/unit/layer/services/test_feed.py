@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from guildlog.services import feed, keys
 from guildlog.services.feed_shards import Epoch, ShardPlan
 from guildlog.services.timefmt import iso
@@ -135,3 +137,87 @@ def test_plan_cache_reads_the_plan_once_when_asked_twice_within_a_minute() -> No
 
     assert first == second == FOUR
     assert table.gets == 1
+
+
+# --- the guild's index keys (GSI1–3), sharded as its feed -----------------------------------------
+
+INDEX_KEYS = [
+    ("GSI1", keys.member_index_pk(fx.GUILD, fx.MEMBER)),
+    ("GSI2", keys.channel_index_pk(fx.GUILD, fx.CHANNEL)),
+]
+
+
+def index_sks(table: MemoryTable, index: str, base: str) -> list[str]:
+    """Every sort key under the index key, in any of its shards, newest first: what one partition gives."""
+    pks = {keys.index_shard_pk(base, n) for n in range(64)}
+    return sorted((str(i[f"{index}SK"]) for i in table.items.values() if i.get(f"{index}PK") in pks), reverse=True)
+
+
+@pytest.mark.parametrize(("index", "base"), INDEX_KEYS)
+def test_query_feed_reads_the_one_index_partition_when_the_guild_has_one_shard(index: str, base: str) -> None:
+    table = MemoryTable()
+    events(table, 30, None)
+
+    page = feed.query_feed(table, fx.GUILD, index=index, pk=base, sk_from=keys.FEED_FIRST, sk_to=keys.FEED_LAST)
+
+    assert [(q["pk"], q["index"]) for q in table.queries] == [(base, index)]
+    assert [i["SK"] for i in page.items] == feed_sks(table)[:30]
+
+
+@pytest.mark.parametrize(("index", "base"), INDEX_KEYS)
+def test_index_entries_go_to_their_feed_items_shard_when_the_guild_is_sharded(index: str, base: str) -> None:
+    table = MemoryTable()
+    events(table, 60, FOUR)
+
+    feed_items = [i for (pk, sk), i in table.items.items() if sk.startswith(keys.FEED_FIRST)]
+
+    assert {i[f"{index}PK"] for i in feed_items} == {keys.index_shard_pk(base, n) for n in range(4)}
+    for item in feed_items:
+        shard = 0 if item["PK"] == keys.guild_pk(fx.GUILD) else int(str(item["PK"]).rsplit("#", 1)[1])
+        assert item[f"{index}PK"] == keys.index_shard_pk(base, shard)
+
+
+@pytest.mark.parametrize(("index", "base"), INDEX_KEYS)
+def test_query_feed_merges_an_index_keys_shards_without_repeats_or_gaps_when_paged(index: str, base: str) -> None:
+    table = MemoryTable()
+    events(table, 95, FOUR, same_ms_every=2)
+
+    pages = read_all(table, limit=7, index=index, pk=base, sk_from=keys.FEED_FIRST, sk_to=keys.FEED_LAST)
+
+    assert [sk for page in pages for sk in page] == index_sks(table, index, base) == feed_sks(table)
+    assert {q["pk"] for q in table.queries} == {keys.index_shard_pk(base, n) for n in range(4)}
+    assert {q["index"] for q in table.queries} == {index}
+
+
+def test_query_feed_merges_a_category_keys_shards_oldest_first_when_asked() -> None:
+    table = MemoryTable()
+    rows = [
+        row(event_id=f"gw:s:{n:04d}", occurred_at=iso(START + timedelta(seconds=n)), category="member", action="join")
+        for n in range(40)
+    ]
+    table.add_rows(rows, plan=FOUR)
+    table.set_plan(fx.GUILD, FOUR)
+    base = keys.category_index_pk(fx.GUILD, "member")
+
+    pages = read_all(table, limit=6, index="GSI3", pk=base, newest_first=False)
+
+    assert [sk for page in pages for sk in page] == sorted(index_sks(table, "GSI3", base))
+    assert len({keys.index_shard_pk(base, n) for n in range(4)} & {q["pk"] for q in table.queries}) == 4
+
+
+def test_query_feed_refuses_an_index_without_its_key_when_called() -> None:
+    with pytest.raises(ValueError, match="partition key"):
+        feed.query_feed(MemoryTable(), fx.GUILD, index="GSI1")
+
+
+def test_query_feed_finds_index_entries_written_before_index_keys_were_sharded_when_the_plan_has_four() -> None:
+    table = MemoryTable()
+    events(table, 20, None)  # unsuffixed index keys, as every entry was written before
+    table.set_plan(fx.GUILD, FOUR)
+    events(table, 20, FOUR, first=20)
+    base = keys.channel_index_pk(fx.GUILD, fx.CHANNEL)
+
+    pages = read_all(table, limit=9, index="GSI2", pk=base, sk_from=keys.FEED_FIRST, sk_to=keys.FEED_LAST)
+
+    assert [sk for page in pages for sk in page] == index_sks(table, "GSI2", base)
+    assert len(index_sks(table, "GSI2", base)) == 40

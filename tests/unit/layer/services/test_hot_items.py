@@ -489,40 +489,38 @@ def test_max_item_bytes_leaves_headroom_under_dynamodbs_limit_when_configured() 
     assert hot_items.MAX_ITEM_BYTES < 400 * 1024
 
 
-# --- shard activity -------------------------------------------------------------------------------
+# --- the shards seen ------------------------------------------------------------------------------
 
 
-def test_shard_items_count_events_per_ten_minutes_and_index_the_shard_when_rows_have_a_shard() -> None:
+def test_shard_items_index_each_shard_once_a_day_when_rows_have_a_shard() -> None:
     rows = [
         make_row(event_id="a", occurred_at="2026-03-07T12:00:00.000Z"),
-        make_row(event_id="b", occurred_at="2026-03-07T12:09:59.999Z"),
-        make_row(event_id="c", occurred_at="2026-03-07T12:10:00.000Z", guild_id=None, category="relay"),
+        make_row(event_id="b", occurred_at="2026-03-07T23:59:59.999Z"),
+        make_row(event_id="c", occurred_at="2026-03-08T00:00:00.000Z", guild_id=None, category="relay"),
     ]
 
-    items = hot_items.shard_items("batch-1", rows)
+    items = hot_items.shard_items(rows)
 
-    assert [(i["PK"], i["SK"], i.get("events")) for i in items] == [
-        ("RELAY#0", "H#2026-03-07T12:00#batch-1", 2),
-        ("RELAY#0", "H#2026-03-07T12:10#batch-1", 1),
-        ("RELAYS", "D#2026-03-07#S#0", None),
+    assert [(i["PK"], i["SK"], i["kind"]) for i in items] == [
+        ("RELAYS", "D#2026-03-07#S#0", "shard_seen"),
+        ("RELAYS", "D#2026-03-08#S#0", "shard_seen"),
     ]
 
 
-def test_shard_items_expire_with_their_bucket_and_day_when_rows_come_in_any_order() -> None:
+def test_shard_items_expire_with_their_day_when_rows_come_in_any_order() -> None:
     early = make_row(event_id="a", occurred_at="2026-03-07T12:00:01.000Z")
-    late = make_row(event_id="b", occurred_at="2026-03-07T12:09:00.000Z")
+    late = make_row(event_id="b", occurred_at="2026-03-07T18:09:00.000Z")
 
-    [bucket_early, day_early] = hot_items.shard_items("batch-1", [early])
-    [bucket_late, day_late] = hot_items.shard_items("batch-2", [late])
+    [day_late] = hot_items.shard_items([late])
+    [day_early] = hot_items.shard_items([early])
 
-    bucket_end = int(datetime(2026, 3, 7, 12, 10, tzinfo=UTC).timestamp())
     day_end = int(datetime(2026, 3, 8, tzinfo=UTC).timestamp())
-    assert bucket_early["expires_at"] == bucket_late["expires_at"] == bucket_end + hot_items.SHARD_BUCKET_TTL_SECONDS
-    assert day_early["expires_at"] == day_late["expires_at"] == day_end + hot_items.RELAY_INDEX_TTL_SECONDS
+    assert day_early == day_late
+    assert day_early["expires_at"] == day_end + hot_items.RELAY_INDEX_TTL_SECONDS
 
 
-def test_shard_items_count_nothing_when_row_came_through_no_shard() -> None:
-    assert hot_items.shard_items("batch-1", [make_row(shard_id=None)]) == []
+def test_shard_items_index_nothing_when_row_came_through_no_shard() -> None:
+    assert hot_items.shard_items([make_row(shard_id=None)]) == []
 
 
 def test_feed_item_holds_the_create_whole_when_it_fits_one_write_unit() -> None:

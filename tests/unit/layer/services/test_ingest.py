@@ -367,16 +367,45 @@ def test_ingest_answers_with_counts_when_done() -> None:
     assert result.answer() == {"batch_id": "s1-0-1-9", "accepted": 1, "duplicates": 0, "quarantined": 0}
 
 
-def test_ingest_counts_shard_activity_once_when_events_came_through_a_shard_and_the_batch_is_retried() -> None:
+def _shard_seen_writes(store: FakeStore) -> list[str]:
+    """The SKs of the `RELAYS` items each put_items call of `store` writes, from now on."""
+    written: list[str] = []
+    put = store.put_items
+
+    def recording(items: list[Item]) -> int:
+        written.extend(str(i["SK"]) for i in items if i["PK"] == "RELAYS")
+        return put(items)
+
+    store.put_items = recording  # type: ignore[method-assign]
+    return written
+
+
+def test_ingest_indexes_the_shard_once_a_day_per_container_when_batches_follow() -> None:
     ingestor, _, store = make()
-    payload = body(message(1, "2026-03-07T12:00:00+00:00"), message(2, "2026-03-07T12:00:01+00:00"))
+    written = _shard_seen_writes(store)
 
-    run(ingestor, payload)
+    run(ingestor, body(message(1, "2026-03-07T12:00:00+00:00"), batch_id="s1-0-1-1"))
+    run(ingestor, body(message(2, "2026-03-07T12:00:01+00:00"), batch_id="s1-0-2-2"))
+    run(ingestor, body(message(3, "2026-03-08T00:00:01+00:00"), batch_id="s1-0-3-3"))
+    another_container = Ingestor(FakeArchive(), store, clock=lambda: NOW)
+    run(another_container, body(message(4, "2026-03-07T12:00:02+00:00"), batch_id="s1-0-4-4"))
+
+    # The second batch of the day writes no index item; another container writes its own once.
+    assert written == ["D#2026-03-07#S#0", "D#2026-03-08#S#0", "D#2026-03-07#S#0"]
+    assert {("RELAYS", "D#2026-03-07#S#0"), ("RELAYS", "D#2026-03-08#S#0")} <= set(store.items)
+
+
+def test_ingest_indexes_the_shard_again_when_the_write_that_held_it_failed() -> None:
+    ingestor, _, store = make()
+    store.fail_next_put_after = 0
+    payload = body(message(1, "2026-03-07T12:00:00+00:00"))
+
+    with pytest.raises(StorageError):
+        run(ingestor, payload)
     run(ingestor, payload)
 
-    activity = [i for (pk, sk), i in store.items.items() if pk == "RELAY#0" and sk.startswith("H#2026-03-07T12:00")]
-    assert sum(i["events"] for i in activity) == 2
     assert ("RELAYS", "D#2026-03-07#S#0") in store.items
+    assert not [sk for pk, sk in store.items if pk.startswith("RELAY#")]  # no per-batch activity item
 
 
 # --- kicks and bans are not leaves ----------------------------------------------------------------

@@ -31,7 +31,6 @@ GUILD = "100000000000000001"
         pytest.param(
             keys.contact_sk("2026-03-07T12:00:00.000Z", "r:1"), "C#2026-03-07T12:00:00.000Z#r:1", id="contact"
         ),
-        pytest.param(keys.activity_sk("2026-03-07T12:10", "b"), "H#2026-03-07T12:10#b", id="activity"),
         pytest.param(keys.relay_index_sk("2026-03-07", 3), "D#2026-03-07#S#3", id="shard-seen"),
         pytest.param(keys.attachment_sk("300000000000000001"), "A#300000000000000001", id="attachment-copy"),
         pytest.param(keys.archive_retention_index(GUILD)["GSI3PK"], "ARCHIVE#RETENTION", id="retention-index"),
@@ -50,20 +49,3 @@ def test_guild_of_pk_gives_the_guild_back_when_given_its_feed_key() -> None:
 @pytest.mark.parametrize(("sk", "shard"), [("D#2026-03-07#S#12", 12), ("D#2026-03-07", None), ("D#x#S#y", None)])
 def test_shard_of_index_sk_reads_the_shard_when_the_key_names_one(sk: str, shard: int | None) -> None:
     assert keys.shard_of_index_sk(sk) == shard
-
-
-def test_shard_bucket_starts_the_ten_minutes_holding_a_moment_when_given_unix_seconds() -> None:
-    assert keys.shard_bucket(1_772_885_399) == "2026-03-07T12:00"  # 12:09:59
-
-
-def test_activity_range_holds_every_batch_of_its_buckets_and_none_outside_when_queried() -> None:
-    low, high = keys.activity_range("2026-03-07T12:00", "2026-03-07T12:50")
-
-    inside = [
-        keys.activity_sk("2026-03-07T12:00", "a"),
-        keys.activity_sk("2026-03-07T12:50", "z"),
-        "H#2026-03-07T12:00",
-    ]
-    outside = [keys.activity_sk("2026-03-07T11:50", "z"), keys.activity_sk("2026-03-07T13:00", "a")]
-    assert all(low <= sk <= high for sk in inside)
-    assert not any(low <= sk <= high for sk in outside)

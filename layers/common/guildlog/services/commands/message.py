@@ -174,10 +174,11 @@ def deletion_audit_entry(
     if not bulk and not author_id:
         return None
     low, high = iso(moment - AUDIT_MATCH_WINDOW), iso(moment + AUDIT_MATCH_WINDOW)
-    entries = _all(
+    entries = _all_indexed(
         reader,
+        guild_id,
+        "GSI3",
         keys.category_index_pk(guild_id, "moderation"),
-        index="GSI3",
         sk_from=keys.feed_sk_at(low),
         sk_to=keys.feed_sk_at(high) + "~",
     )
@@ -217,6 +218,21 @@ def _all(reader: HotReader, pk: str, **kwargs: Any) -> list[Item]:
     start_key = None
     while True:
         page = reader.query(pk, newest_first=False, limit=100, start_key=start_key, **kwargs)
+        items.extend(page.items)
+        start_key = page.next_key
+        if start_key is None:
+            return items
+
+
+def _all_indexed(reader: HotReader, guild_id: str, index: str, pk: str, *, sk_from: str, sk_to: str) -> list[Item]:
+    """Every item of a guild's index key in [sk_from, sk_to], oldest first, across its shards."""
+    items: list[Item] = []
+    start_key = None
+    while True:
+        page = feed.query_feed(
+            reader, guild_id, index=index, pk=pk, sk_from=sk_from, sk_to=sk_to, newest_first=False, limit=100,
+            start_key=start_key,
+        )  # fmt: skip
         items.extend(page.items)
         start_key = page.next_key
         if start_key is None:

@@ -73,9 +73,10 @@ def _check_may_search(call: Call, user: str | None) -> None:
 
 
 def _seen_here(call: Call, ports: Ports, user: str) -> bool:
-    found = ports.reader.query(
-        keys.member_index_pk(call.guild_id, user), index="GSI1", sk_from=_FEED_START, sk_to=_FEED_END, limit=1
-    )
+    found = feed.query_feed(
+        ports.reader, call.guild_id, index="GSI1", pk=keys.member_index_pk(call.guild_id, user),
+        sk_from=_FEED_START, sk_to=_FEED_END, limit=1,
+    )  # fmt: skip
     return bool(found.items)
 
 
@@ -134,17 +135,11 @@ def read_page(ports: Ports, guild_id: str, filters: SearchFilters, cursor: Curso
     pending = boundary is not None
     held: list[Item] = []
     while len(found) <= PAGE_SIZE and examined < READ_BUDGET:
-        if index is None:
-            # The feed may be sharded: its shards merged in sort-key order, as one partition reads.
-            answer = feed.query_feed(
-                ports.reader, guild_id, sk_from=sk_from, sk_to=sk_to, newest_first=not newer, limit=QUERY_LIMIT,
-                start_key=start_key,
-            )  # fmt: skip
-        else:
-            answer = ports.reader.query(
-                pk, index=index, sk_from=sk_from, sk_to=sk_to, newest_first=not newer, limit=QUERY_LIMIT,
-                start_key=start_key,
-            )  # fmt: skip
+        # The feed and its indexes may be sharded: the shards merged in sort-key order, as one partition reads.
+        answer = feed.query_feed(
+            ports.reader, guild_id, index=index, pk=pk if index else None, sk_from=sk_from, sk_to=sk_to,
+            newest_first=not newer, limit=QUERY_LIMIT, start_key=start_key,
+        )  # fmt: skip
         for item in answer.items:
             examined += 1
             last_examined = item

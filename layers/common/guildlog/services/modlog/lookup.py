@@ -13,6 +13,7 @@ from typing import Any
 from guildlog.services.attachments import Linker, copy_lines
 from guildlog.services.commands.context import HotReader, Item
 from guildlog.services.commands.message import message_history
+from guildlog.services.feed import query_feed
 from guildlog.services.keys import category_index_pk
 from guildlog.services.modlog.common import RenderContext
 from guildlog.services.timefmt import iso, parse_time
@@ -63,7 +64,7 @@ def audit_entry(reader: HotReader, guild: str, action: str, target: Any, at: Any
         return None
     low, high = iso(moment - AUDIT_WINDOW), iso(moment + AUDIT_WINDOW)
     pk = category_index_pk(guild, "moderation")
-    page = reader.query(pk, index="GSI3", sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100)
+    page = query_feed(reader, guild, index="GSI3", pk=pk, sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100)
     matches = [
         e
         for e in page.items
@@ -94,9 +95,10 @@ def kick_already_told(row: Mapping[str, Any], reader: HotReader) -> bool:
     if moment is None or not guild or not target:
         return False
     low, high = iso(moment - AUDIT_WINDOW), iso(moment + AUDIT_WINDOW)
-    page = reader.query(
-        member_index_pk(str(guild), str(target)), index="GSI1", sk_from=f"E#{low}", sk_to=f"E#{high}~", limit=100
-    )
+    page = query_feed(
+        reader, str(guild), index="GSI1", pk=member_index_pk(str(guild), str(target)), sk_from=f"E#{low}",
+        sk_to=f"E#{high}~", limit=100,
+    )  # fmt: skip
     for item in page.items:
         if item.get("event_type") != "GUILD_MEMBER_REMOVE":
             continue
