@@ -41,3 +41,15 @@ def moto_s3_server() -> Iterator[S3Server]:
     with moto_server() as url:
         client = boto3.session.Session().client("s3", endpoint_url=url, region_name=REGION, **CREDENTIALS)
         yield S3Server(endpoint_url=url, s3=client)
+
+
+@contextmanager
+def sample_archive_server(bucket: str) -> Iterator[S3Server]:
+    """A moto S3 server whose `bucket` holds the sample archive (tests.fakes.archive_data)."""
+    from guildlog.adapters.s3_archive import S3Archive
+    from tests.fakes import archive_data
+
+    with moto_s3_server() as s3_server:
+        s3_server.create_bucket(bucket)
+        archive_data.ingest(S3Archive(bucket, s3_server.s3))
+        yield s3_server

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from guildlog.adapters.s3_archive import S3Archive
 from guildlog.queries import BoundQuery
 from guildlog.queries.result import QueryResult
 from guildlog.services.archive_lookup import ArchiveLookup
 from guildlog_tools.local.query_engine import LocalQueryEngine
 from tests.fakes import archive_data as data
-from tests.integration.s3_server import S3Server, moto_s3_server
+from tests.integration.s3_server import S3Server, sample_archive_server
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +33,7 @@ class Recording:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[S3Server]:
-    with moto_s3_server() as s3_server:
-        s3_server.create_bucket(BUCKET)
-        data.ingest(S3Archive(BUCKET, s3_server.s3))
+    with sample_archive_server(BUCKET) as s3_server:
         yield s3_server
 
 

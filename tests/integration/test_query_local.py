@@ -20,7 +20,7 @@ from guildlog.queries.result import QueryResult
 from guildlog.services.csv_render import unescape_cell
 from guildlog_tools.local.query_engine import LocalQueryEngine
 from tests.fakes import archive_data as data
-from tests.integration.s3_server import S3Server, moto_s3_server
+from tests.integration.s3_server import S3Server, sample_archive_server
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +30,7 @@ TWO_DAYS = {"guild": data.GUILD, "from": "2026-11-19", "to": "2026-11-20"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[S3Server]:
-    with moto_s3_server() as s3_server:
-        s3_server.create_bucket(BUCKET)
-        data.ingest(S3Archive(BUCKET, s3_server.s3))
+    with sample_archive_server(BUCKET) as s3_server:
         yield s3_server
 
 

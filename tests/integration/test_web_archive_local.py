@@ -10,13 +10,12 @@ import boto3
 import pytest
 
 from guildlog.adapters.athena import AthenaQueryRunner
-from guildlog.adapters.s3_archive import S3Archive
 from guildlog.web.archive import feed_query, transcript_from_rows, transcript_query
 from guildlog.web.reads import FeedFilters
 from guildlog_tools.local.athena_api import LocalAthenaServer
 from guildlog_tools.local.query_engine import LocalQueryEngine
 from tests.fakes import archive_data as data
-from tests.integration.s3_server import CREDENTIALS, REGION, S3Server, moto_s3_server
+from tests.integration.s3_server import CREDENTIALS, REGION, S3Server, sample_archive_server
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +25,7 @@ NINETEENTH, TWENTIETH = date(2026, 11, 19), date(2026, 11, 20)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[S3Server]:
-    with moto_s3_server() as s3_server:
-        s3_server.create_bucket(BUCKET)
-        data.ingest(S3Archive(BUCKET, s3_server.s3))
+    with sample_archive_server(BUCKET) as s3_server:
         yield s3_server
 
 
