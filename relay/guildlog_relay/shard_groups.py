@@ -101,12 +101,31 @@ class LeaseState:
 
 
 def holder_id(environ: dict[str, str] | None = None) -> str:
-    """Who holds a lease, as the doctor shows it: GUILDLOG_RELAY_HOLDER when set, else host and pid
-    (a Fargate task's hostname is its own private address); a random suffix tells two runs of one
-    process apart."""
+    """Who holds a lease, as the doctor shows it: GUILDLOG_RELAY_HOLDER when set, else the ECS task's
+    id on Fargate (from the task metadata endpoint, so the doctor's name matches the console's), else
+    host and pid; a random suffix tells two runs of one process apart."""
     env = os.environ if environ is None else environ
-    where = env.get("GUILDLOG_RELAY_HOLDER") or f"{socket.gethostname()}:{os.getpid()}"
+    where = env.get("GUILDLOG_RELAY_HOLDER") or ecs_task_id(env) or f"{socket.gethostname()}:{os.getpid()}"
     return f"{where}#{uuid.uuid4().hex[:6]}"
+
+
+def ecs_task_id(environ: dict[str, str], timeout: float = 2.0) -> str | None:
+    """`ecs:<task id>` from ECS's task metadata endpoint (v4), or None outside ECS or when it does not
+    answer: a name for the doctor, never worth failing a start over."""
+    base = environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    if not base:
+        return None
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base.rstrip('/')}/task", timeout=timeout) as answer:  # noqa: S310
+            arn = str(json.load(answer).get("TaskARN") or "")
+    except (OSError, ValueError) as exc:
+        log.warning("ECS task metadata unreadable (%s): naming the lease holder by host and pid", exc)
+        return None
+    task = arn.rsplit("/", 1)[-1]
+    return f"ecs:{task}" if task else None
 
 
 class ShardGroups:

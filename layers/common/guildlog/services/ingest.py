@@ -34,6 +34,8 @@ from guildlog.services.timefmt import iso, utcnow
 # ahead of ingest's clock would sort first in its guild's feed and outlive every retention.
 MAX_AHEAD = timedelta(days=1)
 AHEAD_REASON = "event time outside the accepted range: more than a day ahead of ingest's clock"
+# Shard-seen index items a container remembers having written (a few per shard and day).
+SHARDS_SEEN_MAX = 4096
 
 
 class Archive(Protocol):
@@ -192,7 +194,8 @@ class Ingestor:
         self.plans = store if isinstance(store, ShardPlanStore) else None
         self.plan_cache = plan_cache or PlanCache()
         # The shard-seen index items (`RELAYS` / `D#<day>#S#<shard>`) this container has stored: the
-        # same item however often it is written, so each is written once per container and day.
+        # same item however often it is written, so each is written once per container and day. A
+        # cache only: past SHARDS_SEEN_MAX entries it starts again (a warm container lives for days).
         self._shards_seen: set[tuple[str, str]] = set()
 
     def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> IngestResult:
@@ -518,6 +521,8 @@ class Ingestor:
         if resolution is not None and resolution.leave_corrections:
             items.extend(self._leave_corrections(batch_id, resolution.leave_corrections, mine, configs))
         self.store.put_items(items)
+        if len(self._shards_seen) + len(seen) > SHARDS_SEEN_MAX:
+            self._shards_seen.clear()
         self._shards_seen.update((str(i["PK"]), str(i["SK"])) for i in seen)
         self._raise_shards(hot_rows, plan_texts, plans)
         return sum(1 for r in hot_rows if key(r) in stored)

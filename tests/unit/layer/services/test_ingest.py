@@ -408,6 +408,21 @@ def test_ingest_indexes_the_shard_again_when_the_write_that_held_it_failed() -> 
     assert not [sk for pk, sk in store.items if pk.startswith("RELAY#")]  # no per-batch activity item
 
 
+def test_ingest_remembers_a_bounded_number_of_shard_days_when_a_container_lives_for_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("guildlog.services.ingest.SHARDS_SEEN_MAX", 2)
+    ingestor, _, store = make()
+    written = _shard_seen_writes(store)
+
+    for n, day in enumerate(["2026-03-05", "2026-03-06", "2026-03-07", "2026-03-07"], start=1):
+        run(ingestor, body(message(n, f"{day}T12:00:00+00:00"), batch_id=f"s1-0-{n}-{n}"))
+
+    # The third day starts the memory again: its item is written, and the same day's next batch is not.
+    assert written == ["D#2026-03-05#S#0", "D#2026-03-06#S#0", "D#2026-03-07#S#0"]
+    assert len(ingestor._shards_seen) <= 2
+
+
 # --- kicks and bans are not leaves ----------------------------------------------------------------
 
 
