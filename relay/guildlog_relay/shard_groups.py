@@ -39,7 +39,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -109,7 +109,7 @@ def holder_id(environ: dict[str, str] | None = None) -> str:
     return f"{where}#{uuid.uuid4().hex[:6]}"
 
 
-def ecs_task_id(environ: dict[str, str], timeout: float = 2.0) -> str | None:
+def ecs_task_id(environ: Mapping[str, str], timeout: float = 2.0) -> str | None:
     """`ecs:<task id>` from ECS's task metadata endpoint (v4), or None outside ECS or when it does not
     answer: a name for the doctor, never worth failing a start over."""
     base = environ.get("ECS_CONTAINER_METADATA_URI_V4")
