@@ -129,3 +129,20 @@ def test_template_gives_archive_function_a_log_group_with_retention(template: di
 
     [group] = [g for g in groups.values() if "${ArchiveFunction}" in str(g["Properties"]["LogGroupName"])]
     assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_erasure_jobs_wait_out_archive_function_when_queued_by_interactions(template: dict[str, Any]) -> None:
+    from guildlog.adapters.erasure_requests import MAX_DELAY_SECONDS, STACK_ARCHIVE_SETTLE_SECONDS, job_delay
+
+    archive = function_properties(template, "ArchiveFunction")
+    [source] = [e["Properties"] for e in archive["Events"].values() if e["Type"] == "SQS"]
+    settle = int(
+        function_properties(template, "InteractionsFunction")["Environment"]["Variables"][
+            "GUILDLOG_ARCHIVE_SETTLE_SECONDS"
+        ]
+    )
+
+    # An erasure job's rewrite must come after every archive line queued before its tombstone is written.
+    assert settle >= source["MaximumBatchingWindowInSeconds"] + archive["Timeout"]
+    assert settle == STACK_ARCHIVE_SETTLE_SECONDS  # what `guildlog forget --stack` waits
+    assert job_delay(settle) == job_delay(0) + settle <= MAX_DELAY_SECONDS

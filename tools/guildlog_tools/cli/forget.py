@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-wait",
         action="store_true",
-        help="skip the minute's wait for ingest to read the tombstone (only when nothing is being ingested)",
+        help="skip the wait for ingest to read the tombstone and, with --stack, for ArchiveFunction to write what"
+        " was queued before it (7 minutes; 1 with --local): only when nothing is being ingested",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--local", action="store_true", help="the running `guildlog dev` stack")
@@ -65,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
     objects = S3VersionedObjects(bucket, s3)
     job_id = args.job_id or f"cli-{uuid.uuid4().hex[:12]}"
     if user:
+        from guildlog.adapters.erasure_requests import STACK_ARCHIVE_SETTLE_SECONDS
         from guildlog.services.erasure.job import ErasureJob, ErasureRequest
+        from guildlog.services.erasure.tombstones import CACHE_SECONDS
 
-        receipt = ErasureJob(hot, objects, archive=archive_queries(args), settle_seconds=0 if args.no_wait else 60).run(
+        settle = 0 if args.no_wait else int(CACHE_SECONDS) + (STACK_ARCHIVE_SETTLE_SECONDS if args.stack else 0)
+        receipt = ErasureJob(hot, objects, archive=archive_queries(args), settle_seconds=settle).run(
             ErasureRequest(guild, user, job_id, "cli", iso(utcnow()))
         )
     else:

@@ -17,6 +17,20 @@ from guildlog.services.erasure.tombstones import CACHE_SECONDS
 
 # Every ingest container sees a new tombstone within its cache's minute: the job lists the archive after that.
 JOB_DELAY_SECONDS = int(CACHE_SECONDS) + 30
+# A deployed stack's ArchiveFunction batching window and timeout (template.yaml passes it to
+# InteractionsFunction as GUILDLOG_ARCHIVE_SETTLE_SECONDS; `guildlog forget --stack` waits it too).
+STACK_ARCHIVE_SETTLE_SECONDS = 360
+# SQS holds a message back at most 15 minutes.
+MAX_DELAY_SECONDS = 900
+
+
+def job_delay(archive_settle_seconds: int = 0) -> int:
+    """How long a new erasure job waits: every ingest container has read the tombstone, and every
+    archive line queued before it (ArchiveQueue: up to the batching window and the function's timeout)
+    has been written, so the job's rewrite is the last word on the member's lines."""
+    return min(MAX_DELAY_SECONDS, JOB_DELAY_SECONDS + archive_settle_seconds)
+
+
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or retyped
 
 

@@ -119,6 +119,8 @@ def _erasure(settings: Any) -> Any:
     """/logs forget's port, when the stack has a ForgetQueue."""
     if not settings.forget_queue_url:
         return None
-    from guildlog.adapters.erasure_requests import ErasureRequests
+    from guildlog.adapters.erasure_requests import ErasureRequests, job_delay
 
-    return ErasureRequests(settings.table_name, settings.forget_queue_url)
+    return ErasureRequests(
+        settings.table_name, settings.forget_queue_url, delay_seconds=job_delay(settings.archive_settle_seconds)
+    )

@@ -46,6 +46,11 @@ class Settings(BaseModel):
     # Days a guild's data is kept after it removed the bot; the SQS queue of erasure jobs.
     guild_deletion_grace_days: int = Field(default=30, ge=0, le=3650)
     forget_queue_url: str = ""
+    # InteractionsFunction: how long after a batch is accepted its archive lines may still be written
+    # (ArchiveFunction's batching window and timeout). An erasure job waits that long too, so no line
+    # queued before the tombstone lands after the job has rewritten the archive. The local stack's
+    # archive poller writes as soon as its queue runs dry: 0.
+    archive_settle_seconds: int = Field(default=0, ge=0, le=780)
     # Local stack only: the instant the command services take as now (the demo pins it to its recording).
     now: str = Field(default="", pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?Z)?$")
     # Local stack only: seconds a command may take before it is deferred (0: the Lambda default).
