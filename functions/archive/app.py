@@ -24,6 +24,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "batches": report.batches,
             "objects": report.objects,
             "lines": report.lines,
+            "held": report.held,
+            "redacted": report.redacted,
             "failed": len(report.failed),
             "malformed": len(report.malformed),
         },
@@ -31,4 +33,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     observe.count("ArchiveObjectsWritten", report.objects)
     observe.count("ArchiveBatchesWritten", report.batches)
     observe.count("ArchiveRecordsRetried", len(report.failed))
+    observe.count("ArchiveBatchesHeld", report.held)
     return answer

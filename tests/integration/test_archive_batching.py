@@ -107,3 +107,61 @@ def test_archive_function_reports_the_records_it_could_not_write_when_a_body_is_
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "stray"}]}
     assert event_ids(archive_objects(aws), "raw") == Counter({"gw:sess1:1": 1})
+
+
+def stamped(records: list[dict[str, Any]], sent_at: float) -> list[dict[str, Any]]:
+    """The records as Lambda's SQS event gives them, with SQS's `SentTimestamp` (ms)."""
+    return [{**r, "attributes": {"SentTimestamp": str(int(sent_at * 1000))}} for r in records]
+
+
+def test_archive_function_holds_a_quiet_window_on_its_queue_then_writes_it_when_the_hold_is_over(
+    ingest: Any, queue: str, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("GUILDLOG_ARCHIVE_HOLD_MINUTES", "60")
+    archive_app = load_function("archive")
+    for n in range(3):
+        assert (
+            ingest(envelope([message_create(f"text {n}", snowflake_at(BASE, n + 1), minutes=n)], f"b-{n}", n + 1))[0]
+            == 200
+        )
+
+    first = archive_app.lambda_handler({"Records": stamped(received(queue), time.time() - 60)}, LambdaContext())
+
+    assert first == {"batchItemFailures": []}
+    assert archive_objects(aws) == {}
+    [held] = received(queue)  # the three batches as one message, back on ArchiveQueue
+    assert json.loads(held["body"])["held_since"] > 0
+    assert ingest(envelope([message_create("text 3", snowflake_at(BASE, 4), minutes=3)], "b-3", 4))[0] == 200
+    later = [{**held, "attributes": {"SentTimestamp": str(int(time.time() * 1000))}}, *received(queue)]
+    # The held message's own `held_since` says how long its lines have waited, not its SentTimestamp.
+    body = json.loads(held["body"])
+    body["held_since"] -= 3600
+    later[0]["body"] = json.dumps(body)
+
+    second = archive_app.lambda_handler({"Records": later}, LambdaContext())
+
+    assert second == {"batchItemFailures": []}
+    assert received(queue) == []
+    objects = archive_objects(aws)
+    expected = Counter({f"gw:sess1:{n + 1}": 1 for n in range(4)})
+    for dataset in ("raw", "events", "events_csv"):
+        assert event_ids(objects, dataset) == expected, dataset
+
+
+def test_archive_function_writes_an_erased_members_queued_lines_redacted_when_the_tombstone_came_after(
+    ingest: Any, queue: str, aws: dict[str, Any]
+) -> None:
+    from guildlog.adapters.erasure_store import ErasureStore
+    from tests.integration.test_ingest_handler import AUTHOR, GUILD
+
+    archive_app = load_function("archive")
+    assert ingest(envelope([message_create("a secret of ada's")]))[0] == 200
+    ErasureStore(aws["table"]).put_tombstone(GUILD, AUTHOR, job_id="j1", requested_by=AUTHOR, at="2026-01-01T00:00:00Z")
+
+    answer = archive_app.lambda_handler({"Records": received(queue)}, LambdaContext())
+
+    assert answer == {"batchItemFailures": []}
+    texts = [gzip.decompress(blob).decode("utf-8") for blob in archive_objects(aws).values()]
+    assert len(texts) == 3 and not any("a secret of ada's" in text for text in texts)

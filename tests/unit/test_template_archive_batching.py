@@ -72,13 +72,32 @@ def test_template_lets_archive_function_put_objects_only_under_the_dataset_prefi
     assert all(s["Effect"] == "Allow" and "*" not in as_list(s["Action"]) for s in statements)
 
 
-def test_template_lets_archive_function_read_only_its_own_queue(template: dict[str, Any]) -> None:
+def test_template_lets_archive_function_use_only_its_own_queue(template: dict[str, Any]) -> None:
     sqs = [
         s for s in statements_of(template, "ArchiveFunction") if any(a.startswith("sqs:") for a in as_list(s["Action"]))
     ]
 
-    assert [resources(s) for s in sqs] == [["ArchiveQueue.Arn"]]
-    assert "sqs:SendMessage" not in {a for s in sqs for a in as_list(s["Action"])}
+    # Receive from it, and send to it only: a quiet window's lines go back as one held message.
+    assert [resources(s) for s in sqs] == [["ArchiveQueue.Arn"], ["ArchiveQueue.Arn"]]
+    assert set(granted(template, "ArchiveFunction", "sqs:SendMessage")) == {"ArchiveQueue.Arn"}
+
+
+def test_template_lets_archive_function_read_only_the_tombstone_partitions(template: dict[str, Any]) -> None:
+    statements = statements_of(template, "ArchiveFunction")
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+
+    [reads] = dynamodb
+    assert as_list(reads["Action"]) == ["dynamodb:Query"]
+    assert reads["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["G#*#ERASE"]}}
+
+
+def test_template_holds_a_quiet_stacks_archive_lines_an_hour_by_default(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["ArchiveHoldMinutes"]
+    variables = function_properties(template, "ArchiveFunction")["Environment"]["Variables"]
+
+    assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (60, 0, 60)
+    assert variables["GUILDLOG_ARCHIVE_HOLD_MINUTES"] == {"Ref": "ArchiveHoldMinutes"}
+    assert variables["GUILDLOG_ARCHIVE_QUEUE_URL"] == {"Ref": "ArchiveQueue"}
 
 
 def test_template_parks_archive_lines_in_a_dead_letter_queue_when_archive_function_keeps_failing(

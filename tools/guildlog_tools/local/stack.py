@@ -458,9 +458,11 @@ class LocalStack:
                 "POWERTOOLS_LOG_LEVEL": self.function_log_level,
             }
         )
-        if "GUILDLOG_ARCHIVE_SETTLE_SECONDS" in env:
-            # The local poller runs ArchiveFunction as soon as its queue runs dry, not after a 5-minute window.
-            env["GUILDLOG_ARCHIVE_SETTLE_SECONDS"] = "0"
+        # The local poller runs ArchiveFunction as soon as its queue runs dry, not after a 5-minute window,
+        # and holds nothing back: what is accepted is in the local archive once the stack has drained.
+        for name in ("GUILDLOG_ARCHIVE_SETTLE_SECONDS", "GUILDLOG_ARCHIVE_HOLD_MINUTES"):
+            if name in env:
+                env[name] = "0"
         if self.lambda_api is not None:
             env["AWS_ENDPOINT_URL_LAMBDA"] = self.lambda_api.url  # async invokes run in this process
         if self.athena_api is not None:

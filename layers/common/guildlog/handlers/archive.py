@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from guildlog.errors import GuildlogError
-from guildlog.services.archive_batches import ArchiveWriter, WriteReport
+from guildlog.services.archive_batches import ArchiveWriter, Hold, WriteReport
 
 
 @lru_cache(maxsize=1)
@@ -25,7 +25,23 @@ def default_writer() -> ArchiveWriter:
         logger.warning("archive write failed", extra={"where": where, "error": type(exc).__name__, **exc.fields})
 
     settings = Settings.from_env()
-    return ArchiveWriter(S3Archive(settings.bucket_name), on_error=on_error)
+    hold = None
+    if settings.archive_hold_minutes and settings.archive_queue_url:
+        from guildlog.adapters.archive_queue import ArchiveQueue
+
+        hold = Hold(settings.archive_hold_minutes * 60.0, ArchiveQueue(settings.archive_queue_url).send)
+    return ArchiveWriter(
+        S3Archive(settings.bucket_name), on_error=on_error, hold=hold, tombstones=_tombstones(settings.table_name)
+    )
+
+
+def _tombstones(table_name: str) -> Callable[[set[str]], dict[str, frozenset[str]]]:
+    """The guilds' erased members, read like ingest reads them (one Query per guild per minute)."""
+    from guildlog.adapters.erasure_store import ErasureStore
+    from guildlog.services.erasure.tombstones import TombstoneCache
+
+    store, cache = ErasureStore(table_name), TombstoneCache()
+    return lambda guilds: cache.get_many(guilds, store.tombstones)
 
 
 def records_of(event: Any) -> list[tuple[str, str]]:
@@ -37,13 +53,25 @@ def records_of(event: Any) -> list[tuple[str, str]]:
     return records
 
 
+def sent_times(event: Any) -> dict[str, float]:
+    """When SQS first received each record (its `SentTimestamp` attribute, ms), by message id."""
+    times: dict[str, float] = {}
+    for record in (event or {}).get("Records") or []:
+        if not isinstance(record, dict) or not isinstance(record.get("attributes"), dict):
+            continue
+        sent = str(record["attributes"].get("SentTimestamp") or "")
+        if sent.isdigit():
+            times[str(record.get("messageId") or "")] = int(sent) / 1000
+    return times
+
+
 def handle_batch(
     event: Any, writer: ArchiveWriter | None = None, on_settings_error: Callable[[GuildlogError], None] | None = None
 ) -> tuple[dict[str, Any], WriteReport]:
     """Write the batch; the partial-batch answer Lambda expects (`batchItemFailures`), and what happened."""
     records = records_of(event)
     try:
-        report = (writer or default_writer()).write(records)
+        report = (writer or default_writer()).write(records, sent_times(event))
     except GuildlogError as exc:
         # Nothing could be written (no settings): every record goes round again.
         if on_settings_error is not None:

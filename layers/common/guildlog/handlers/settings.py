@@ -32,6 +32,9 @@ class Settings(BaseModel):
     gap_repair_queue_url: str = ""
     # IngestFunction hands each batch's archive lines to ArchiveFunction through this SQS queue.
     archive_queue_url: str = ""
+    # ArchiveFunction: minutes a quiet stack's lines may wait on that queue before they are written
+    # (ArchiveHoldMinutes; 0 writes every batching window). services/archive_batches.py: Hold.
+    archive_hold_minutes: int = Field(default=0, ge=0, le=60)
     # WebFunction: the OAuth2 client secret of the Discord application, and the session cookies' key.
     oauth_client_secret_arn: str = ""
     web_session_secret_arn: str = ""

@@ -11,6 +11,17 @@ messages overwrites its own objects; one batch alone is named by its batch id, t
 would have written directly. Messages with the same batch id (a retried ingest) are written once per
 object. A batch that reaches two objects (a retry grouped with other messages) is de-duplicated by
 every reader and by compaction, which keep the first line per `event_id`.
+
+**A quiet stack's lines are held** (`Hold`): ArchiveFunction's window is five minutes at most, so a
+server writing a few events a minute still cost three PUTs per window, 864 a day. When a window's
+lines, packed together, fit one message and the oldest has waited less than the hold, ArchiveFunction
+queues them again as that one message (its `held_since` keeps the oldest line's time) instead of
+writing them; the next window takes it along with what arrived since. A busy stack's window fills a
+message at once and is written as before. A hand-off that SQS refuses is written instead.
+
+**Erased members stay erased**: lines are written through the guilds' tombstones (the rule ingest
+applies, services/erasure/tombstones.py), so a line queued before a member's erasure and written after
+the erasure job (a held one, or a batch that failed and came round again) holds nothing of theirs.
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ import base64
 import gzip
 import hashlib
 import json
+import re
+import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -31,6 +44,7 @@ from guildlog.errors import GuildlogError, MalformedRequestError
 from guildlog.models.envelope import BATCH_ID_PATTERN
 from guildlog.models.row import EventRow
 from guildlog.services.csv_render import render_csv
+from guildlog.services.erasure.rewriter import MemberEdits
 from guildlog.services.partition import object_key
 
 KIND = "archive_batch"
@@ -66,24 +80,29 @@ class ArchiveMessage(BaseModel):
     # base64 of the gzipped ArchivePayload JSON: archive lines compress about fivefold, and SQS bills
     # per 64 KB of message.
     gz: str
+    # Lines ArchiveFunction held (see `Hold`): the unix time the oldest of them was first queued.
+    held_since: int | None = Field(default=None, ge=0)
 
 
 @dataclass(frozen=True)
 class ArchiveBatch:
     batch_id: str
     days: dict[date, DayLines]
+    held_since: int | None = None
 
     @property
     def lines(self) -> int:
         return sum(len(d.raw) + len(d.events) + len(d.quarantine) for d in self.days.values())
 
 
-def encode(batch_id: str, days: dict[date, DayLines]) -> str:
+def encode(batch_id: str, days: dict[date, DayLines], held_since: int | None = None) -> str:
     """The message body of a batch's archive lines (deterministic: the same lines give the same body)."""
     payload = ArchivePayload(days={d.isoformat(): lines for d, lines in sorted(days.items())})
     packed = gzip.compress(payload.model_dump_json().encode("utf-8"), compresslevel=6, mtime=0)
-    message = ArchiveMessage(v=1, kind=KIND, batch_id=batch_id, gz=base64.b64encode(packed).decode("ascii"))
-    return message.model_dump_json()
+    message = ArchiveMessage(
+        v=1, kind=KIND, batch_id=batch_id, gz=base64.b64encode(packed).decode("ascii"), held_since=held_since
+    )
+    return message.model_dump_json(exclude_none=True)
 
 
 def decode(body: str) -> ArchiveBatch:
@@ -95,7 +114,7 @@ def decode(body: str) -> ArchiveBatch:
         days = {date.fromisoformat(day): lines for day, lines in payload.days.items()}
     except (ValidationError, ValueError, OSError, EOFError) as exc:
         raise MalformedRequestError("not an archive hand-off message", reason=type(exc).__name__) from None
-    return ArchiveBatch(message.batch_id, days)
+    return ArchiveBatch(message.batch_id, days, message.held_since)
 
 
 def is_archive_message(body: str) -> bool:
@@ -121,6 +140,21 @@ class Archive(Protocol):
     def put(self, key: str, text: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Hold a quiet stack's lines up to `seconds` (ArchiveHoldMinutes), queued again through `requeue`."""
+
+    seconds: float
+    requeue: Callable[[str], None]
+    clock: Callable[[], float] = time.time
+
+
+# The guild ids a line names (a raw event's `d.guild_id`, a row's `guild_id`), found without parsing it.
+_GUILD_IDS = re.compile(r'"guild_id":"?([0-9]{15,21})')
+# Erased members by guild, for the guilds asked (services/erasure/tombstones.py: cached per container).
+Tombstones = Callable[[set[str]], Mapping[str, frozenset[str]]]
+
+
 @dataclass
 class WriteReport:
     """What one ArchiveFunction batch did: objects written, and the records to redeliver."""
@@ -128,6 +162,10 @@ class WriteReport:
     objects: int = 0
     batches: int = 0
     lines: int = 0
+    # Batches queued again as one held message instead of written (0 when the window was written).
+    held: int = 0
+    # Lines edited on the way out because their member was erased after they were queued.
+    redacted: int = 0
     failed: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
 
@@ -139,12 +177,22 @@ def _jsonl(lines: list[str]) -> str:
 class ArchiveWriter:
     """Writes the lines of many queued batches as one object per dataset and partition day."""
 
-    def __init__(self, archive: Archive, on_error: Callable[[str, GuildlogError], None] | None = None) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        on_error: Callable[[str, GuildlogError], None] | None = None,
+        *,
+        hold: Hold | None = None,
+        tombstones: Tombstones | None = None,
+    ) -> None:
         self.archive = archive
         self.on_error = on_error
+        self.hold = hold
+        self.tombstones = tombstones
 
-    def write(self, records: list[tuple[str, str]]) -> WriteReport:
+    def write(self, records: list[tuple[str, str]], sent_at: Mapping[str, float] | None = None) -> WriteReport:
         """Write (record id, message body) records; the report names the records that must come again.
+        `sent_at` is when SQS first received each record (unix seconds; now when unknown): the hold's clock.
 
         A record that is not an archive message is reported as failed too: it goes round to the
         dead-letter queue, where `guildlog dlq` shows it, rather than being dropped.
@@ -165,6 +213,11 @@ class ArchiveWriter:
             else:
                 batches[batch.batch_id] = (batch, [record_id])
         report.batches = len(batches)
+        if batches and self._held(batches, sent_at or {}):
+            report.held = len(batches)
+            report.failed = [record_id for record_id, _ in records if record_id in set(report.malformed)]
+            return report
+        edits = self._edits([b for b, _ in batches.values()])
         objects: dict[tuple[str, date], list[ArchiveBatch]] = defaultdict(list)
         for batch_id in sorted(batches):
             batch = batches[batch_id][0]
@@ -177,6 +230,11 @@ class ArchiveWriter:
         for (dataset, day), members in sorted(objects.items()):
             name = group_name([b.batch_id for b in members])
             texts: list[str] = [line for b in members for line in getattr(b.days[day], dataset)]
+            for member in edits:
+                edit = member.edit_for(dataset)
+                edited = [edit(line) for line in texts]
+                report.redacted += sum(1 for a, b in zip(texts, edited, strict=True) if a is not b)
+                texts = edited
             try:
                 self.archive.put(object_key(dataset, day, name), _jsonl(texts))
                 if dataset == "events":
@@ -192,6 +250,53 @@ class ArchiveWriter:
                     failed.update(batches[batch.batch_id][1])
         report.failed = [record_id for record_id, _ in records if record_id in failed]
         return report
+
+    def _held(self, batches: dict[str, tuple[ArchiveBatch, list[str]]], sent_at: Mapping[str, float]) -> bool:
+        """Queue the window's lines again as one message when the hold allows it; True when they were."""
+        hold = self.hold
+        if hold is None or hold.seconds <= 0:
+            return False
+        now = hold.clock()
+        oldest = min(
+            batch.held_since if batch.held_since is not None else min(sent_at.get(r, now) for r in record_ids)
+            for batch, record_ids in batches.values()
+        )
+        if now - oldest >= hold.seconds:
+            return False
+        ordered = [batches[batch_id][0] for batch_id in sorted(batches)]
+        days: dict[date, DayLines] = {}
+        for batch in ordered:
+            for day, lines in batch.days.items():
+                into = days.setdefault(day, DayLines())
+                into.raw += lines.raw
+                into.events += lines.events
+                into.quarantine += lines.quarantine
+        body = encode(group_name(list(batches)), days, held_since=int(oldest))
+        if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            return False
+        try:
+            hold.requeue(body)
+        except GuildlogError as exc:
+            if self.on_error is not None:
+                self.on_error("hold", exc)
+            return False
+        return True
+
+    def _edits(self, batches: list[ArchiveBatch]) -> list[MemberEdits]:
+        """The erased members of the guilds these lines name: each line goes through their edits."""
+        if self.tombstones is None:
+            return []
+        guilds = {
+            guild
+            for batch in batches
+            for lines in batch.days.values()
+            for line in (*lines.raw, *lines.events, *lines.quarantine)
+            for guild in _GUILD_IDS.findall(line)
+        }
+        if not guilds:
+            return []
+        erased = self.tombstones(guilds)
+        return [MemberEdits(guild, user) for guild in sorted(erased) for user in sorted(erased[guild])]
 
 
 def batch_lines(
