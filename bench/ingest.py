@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.archive_hold import HoldDay
 from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
 
@@ -128,7 +129,7 @@ def _gsi_entries(item: dict[str, Any]) -> int:
     return sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in item)
 
 
-def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
+def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[str, float]:
     """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto, with
     the archive hand-off (ArchiveQueue) and ArchiveFunction's writer reading every queued message as one
     invocation: write calls and their floor (every item in BatchWriteItem chunks of 25, one SendMessage or,
@@ -144,7 +145,7 @@ def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
     from guildlog.services.archive_batches import ArchiveWriter
     from guildlog.services.ingest import Ingestor
 
-    batch = gateway_events(events, seed=batch_size)
+    batch = gateway_events(events, seed=batch_size, guilds=guilds)
     floor_calls = 0
     with mock_aws():
         ddb, s3, counter = _stack()
@@ -180,6 +181,7 @@ def write_calls(batch_size: int, events: int = 1000) -> dict[str, float]:
     counters = [i for i in items if i.get("kind") in ("counter_delta", "shard_activity", "shard_seen")]
     return {
         "batch_size": batch_size,
+        "guilds": guilds,
         "writes": writes * 1000 / events,
         "floor": floor_calls * 1000 / events,
         "transactions": transactions * 1000 / events,
@@ -467,10 +469,23 @@ def archive_per_event(m: dict[str, float], per_day: int) -> dict[str, float]:
     }
 
 
-def cost_per_million(m: dict[str, float], own_seconds_per_event: float, per_day: int, queries: int) -> dict[str, float]:
-    """USD per million events by service, from one measurement `m` (write_calls) at this server's batch size."""
+def held_per_event(m: dict[str, float], hold: HoldDay, per_day: int) -> dict[str, float]:
+    """ArchiveFunction per event from a simulated day with its hold (bench/archive_hold.py)."""
+    return {
+        "invocations": hold.invocations / per_day,
+        "puts": hold.puts / per_day,
+        "sqs": hold.sqs_requests / per_day,
+        "events_per_invocation": per_day / hold.invocations if hold.invocations else 0.0,
+    }
+
+
+def cost_per_million(
+    m: dict[str, float], own_seconds_per_event: float, per_day: int, queries: int, hold: HoldDay | None = None
+) -> dict[str, float]:
+    """USD per million events by service, from one measurement `m` (write_calls) at this server's batch size;
+    with `hold`, ArchiveFunction's invocations, PUTs and SQS requests as the simulated day measured them."""
     million = 1e6
-    archive = archive_per_event(m, per_day)
+    archive = archive_per_event(m, per_day) if hold is None else held_per_event(m, hold, per_day)
     ddb = million * (m["units"] * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
     s3 = million * ((m["puts"] + archive["puts"]) * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
     sqs = million * (m["send_requests"] + archive["sqs"]) * PRICE["sqs_request"]
