@@ -11,6 +11,8 @@ REPORTS = ("ingest", "coldstart", "localstack", "athena", "relay", "interactions
 REPORTS += ("backfill_bench",)
 REPORTS += ("retention",)
 REPORTS += ("erasure_bench",)
+# ArchiveFunction's hold: S3 PUTs and SQS requests a day for a quiet server, hold 0 and 60 minutes.
+REPORTS += ("archive_hold",)
 
 
 def main(argv: list[str] | None = None) -> int:

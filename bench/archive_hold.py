@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
-
 from bench.synthetic import gateway_events
 
 WINDOW_S = 300  # template.yaml: ArchiveFunction's MaximumBatchingWindowInSeconds
@@ -101,7 +99,7 @@ def simulate(per_day: int, batch_size: int, hold_minutes: int, hours: float = 24
     )
 
 
-def report(per_day: int, batch_size: int, holds: tuple[int, ...] = (0, 60)) -> dict[int, HoldDay]:
+def compare(per_day: int, batch_size: int, holds: tuple[int, ...] = (0, 60)) -> dict[int, HoldDay]:
     """Both holds side by side, printed; the days by hold minutes."""
     days = {minutes: simulate(per_day, batch_size, minutes) for minutes in holds}
     for minutes, day in days.items():
@@ -113,10 +111,10 @@ def report(per_day: int, batch_size: int, holds: tuple[int, ...] = (0, 60)) -> d
     return days
 
 
-def main(argv: list[str] | None = None) -> Any:
-    print("== archive hold: a quiet server (10,000 events a day, one guild), a simulated day ==")
-    return report(10_000, 1)
+def report() -> None:
+    print("== archive hold: a quiet server (10,000 events a day, one guild, batches of 1), a simulated day ==")
+    compare(10_000, 1)
 
 
 if __name__ == "__main__":
-    main()
+    report()
