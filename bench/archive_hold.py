@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 from bench.synthetic import gateway_events
 
 WINDOW_S = 300  # template.yaml: ArchiveFunction's MaximumBatchingWindowInSeconds
