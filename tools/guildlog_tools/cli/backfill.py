@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fetch a guild's message history from Discord's REST API into the archive (resumable)",
         description="Pages every text channel, active thread and archived thread of the guild through Discord's "
         "REST API (within its rate limits) and writes the messages as rows with source `backfill`, each answer "
-        "kept in raw/ as a REST capture. A channel the bot cannot read is reported and skipped. Re-running "
+        "kept in raw/ as a REST capture. A channel the bot cannot read is reported and skipped. A message the "
+        "relay already logged is not stored again, nor is it when the relay's copy arrives later; re-running "
         "changes nothing; a run cut off resumes where it stopped (a checkpoint file per guild and window). "
         "Backfilled messages are history: they are never posted to a log channel.",
         epilog="examples:\n"
