@@ -236,13 +236,13 @@ def live(sink: Sink, events: list[dict[str, Any]], batch_id: str = "relay-0-1") 
     return sink.ingestor.ingest(Envelope.model_validate(payload), payload["events"])
 
 
-def dispatch(t: str, message: dict[str, Any], seq: int, at: str | None = None) -> dict[str, Any]:
+def dispatch(t: str, message: dict[str, Any], seq: int, at: str | None = None, guild: str = GUILD) -> dict[str, Any]:
     received = at or message["timestamp"]
-    return {"t": t, "seq": seq, "received_at": received, "d": {**message, "guild_id": GUILD}}
+    return {"t": t, "seq": seq, "received_at": received, "d": {**message, "guild_id": guild}}
 
 
-def creates(messages: list[dict[str, Any]], first_seq: int = 1) -> list[dict[str, Any]]:
-    return [dispatch("MESSAGE_CREATE", m, first_seq + n) for n, m in enumerate(messages)]
+def creates(messages: list[dict[str, Any]], first_seq: int = 1, guild: str = GUILD) -> list[dict[str, Any]]:
+    return [dispatch("MESSAGE_CREATE", m, first_seq + n, guild=guild) for n, m in enumerate(messages)]
 
 
 def feed_of(sink: Sink, message_id: str) -> list[dict[str, Any]]:
