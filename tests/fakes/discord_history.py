@@ -19,9 +19,13 @@ def history(
 
 
 def rest_message(channel_id: str, at: datetime, content: str, n: int = 0, **extra: Any) -> dict[str, Any]:
-    """One message as Discord's REST API sends it (no `guild_id`, unlike the gateway's MESSAGE_CREATE)."""
+    """One message as Discord's REST API sends it (no `guild_id`, unlike the gateway's MESSAGE_CREATE).
+
+    Its id is `at`'s snowflake with the channel in the worker and process bits and `n` in the
+    increment, so no two channels' histories share an id, as no two Discord messages do."""
+    channel_bits = (int(channel_id) % 1024) << 12 if channel_id.isdigit() else 0
     return {
-        "id": str(snowflake_at(at) + (n % 4096)),
+        "id": str(snowflake_at(at) + channel_bits + (n % 4096)),
         "channel_id": channel_id,
         "type": 0,
         "author": dict(AUTHOR),

@@ -15,7 +15,7 @@ from guildlog.handlers import archive as archive_handler
 from guildlog.handlers import ingest as ingest_handler
 from guildlog.services.compaction import Compactor
 from tests.integration.conftest import LambdaContext, load_function
-from tests.integration.test_ingest_handler import BASE, envelope, message_create, snowflake_at
+from tests.integration.test_ingest_handler import BASE, MESSAGE_ID, envelope, message_create, snowflake_at
 from tests.integration.test_ingest_handler import ingest as ingest  # noqa: F401 - the fixture, by name
 
 pytestmark = pytest.mark.integration
@@ -88,10 +88,10 @@ def test_archive_is_exactly_once_after_compaction_when_ingest_and_archive_functi
     archive_app.lambda_handler({"Records": [*records[4:], {**records[0], "messageId": "copy"}]}, LambdaContext())
 
     before = archive_objects(aws)
-    assert event_ids(before, "raw")["gw:sess1:1"] == 2
+    assert event_ids(before, "raw")[f"msg:{snowflake_at(BASE, 1)}"] == 2
     Compactor(S3CompactionStore(aws["bucket"], aws["s3"])).compact_day(BASE.date())
     after = archive_objects(aws)
-    expected = {f"gw:sess1:{n + 1}" for n in range(6)}
+    expected = {f"msg:{snowflake_at(BASE, n + 1)}" for n in range(6)}
     for dataset in ("raw", "events", "events_csv"):
         assert event_ids(after, dataset) == Counter(expected), dataset
 
@@ -106,7 +106,7 @@ def test_archive_function_reports_the_records_it_could_not_write_when_a_body_is_
     answer = archive_app.lambda_handler({"Records": records}, LambdaContext())
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "stray"}]}
-    assert event_ids(archive_objects(aws), "raw") == Counter({"gw:sess1:1": 1})
+    assert event_ids(archive_objects(aws), "raw") == Counter({f"msg:{MESSAGE_ID}": 1})
 
 
 def stamped(records: list[dict[str, Any]], sent_at: float) -> list[dict[str, Any]]:
@@ -145,7 +145,7 @@ def test_archive_function_holds_a_quiet_window_on_its_queue_then_writes_it_when_
     assert second == {"batchItemFailures": []}
     assert received(queue) == []
     objects = archive_objects(aws)
-    expected = Counter({f"gw:sess1:{n + 1}": 1 for n in range(4)})
+    expected = Counter({f"msg:{snowflake_at(BASE, n + 1)}": 1 for n in range(4)})
     for dataset in ("raw", "events", "events_csv"):
         assert event_ids(objects, dataset) == expected, dataset
 

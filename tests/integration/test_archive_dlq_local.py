@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guildlog_tools.local.stack import LocalStack
-from tests.integration.test_archive_local import archived_ids, batch
+from tests.integration.test_archive_local import archived_ids, batch, message_id
 from tests.integration.test_dlq_local import dlq, listed
 from tests.integration.test_local_stack import post, signed_headers
 
@@ -63,5 +63,5 @@ def test_dlq_replay_requeues_archive_lines_and_the_archive_holds_them_when_archi
 
     assert done.returncode == 0 and "replayed: 1, left in the queues: 0" in done.stdout, done.stdout + done.stderr
     assert stack.drain(PATIENCE_S)
-    assert archived_ids(stack, "raw") == ["gw:sess-drain:1"]
+    assert archived_ids(stack, "raw") == [f"msg:{message_id(1)}"]
     assert listed(stack)["ArchiveDeadLetterQueue"] == []

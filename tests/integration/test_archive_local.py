@@ -24,10 +24,13 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
         yield running
 
 
+def message_id(n: int) -> str:
+    return str(((int(MOMENT.timestamp() * 1000) - 1_420_070_400_000) << 22) + 100 + n)
+
+
 def batch(n: int) -> bytes:
     when = MOMENT.isoformat().replace("+00:00", "Z")
-    message_id = str(((int(MOMENT.timestamp() * 1000) - 1_420_070_400_000) << 22) + 100 + n)
-    data = {"id": message_id, "channel_id": CHANNEL, "guild_id": GUILD, "author": {"id": AUTHOR, "username": "ada"}}
+    data = {"id": message_id(n), "channel_id": CHANNEL, "guild_id": GUILD, "author": {"id": AUTHOR, "username": "ada"}}
     envelope = {
         "v": 1,
         "batch_id": f"drain-{n}",
@@ -57,7 +60,7 @@ def test_local_stack_archive_holds_every_accepted_event_once_when_drained(stack:
 
     assert stack.drain(DRAIN_S)
 
-    expected = sorted(f"gw:sess-drain:{n}" for n in range(1, BATCHES + 1))
+    expected = sorted(f"msg:{message_id(n)}" for n in range(1, BATCHES + 1))
     assert archived_ids(stack, "raw") == expected
     assert archived_ids(stack, "events") == expected
     csv_keys = stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="events_csv/").get("Contents", [])

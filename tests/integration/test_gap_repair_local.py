@@ -81,7 +81,7 @@ def backfilled_messages(stack: LocalStack) -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": keys.guild_pk(GUILD)}},
     )
     items = [{k: _deserialize(v) for k, v in item.items()} for item in answer["Items"]]
-    return [i for i in items if str(i.get("event_id", "")).startswith("backfill:")]
+    return [i for i in items if str(i.get("batch_id", "")).startswith("backfill-")]
 
 
 def wait_until(condition: Any, timeout: float = WAIT_S) -> Any:

@@ -157,7 +157,7 @@ def test_ingest_keeps_raw_event_exactly_when_archived(ingest, aws):
 
     raw = [line for key, blob in archive_dump(aws).items() if key.startswith("raw/") for line in jsonl(blob)]
     assert raw[0]["event"]["d"] == event["d"]
-    assert raw[0]["event_id"] == "gw:sess1:1"
+    assert raw[0]["event_id"] == f"msg:{MESSAGE_ID}"
 
 
 def test_ingest_is_idempotent_when_same_batch_is_delivered_twice(ingest, aws):

@@ -134,9 +134,12 @@ def check_invariant(stack: LocalStack, discord: FakeDiscord) -> dict[str, Any]:
                 # Exact: everything before the gap is archived, nothing after it is.
                 assert archived == set(range(1, gap["from_seq"])), (session_id, gap)
         assert covered >= set(range(1, last + 1)), (session_id, sorted(set(range(1, last + 1)) - covered))
-    ours = {f"gw:{sid}:{seq}" for sid, seq in gateway} | {
-        line["event_id"] for line in lines if line["event"]["source"] == "relay"
+    dispatched = {
+        line["event_id"]
+        for line in lines
+        if line["event"]["source"] == "gateway" and line["event"]["session_id"] in sessions
     }
+    ours = dispatched | {line["event_id"] for line in lines if line["event"]["source"] == "relay"}
     items = all_items(stack)
 
     def kind(item: dict[str, Any]) -> str | None:
@@ -148,7 +151,7 @@ def check_invariant(stack: LocalStack, discord: FakeDiscord) -> dict[str, Any]:
         for i in items
         if kind(i) == "relay_contact" and i["SK"]["S"].split("#", 2)[-1] in ours
     )
-    assert {eid for eid in ours if eid.startswith("gw:")} <= set(feed)  # every event is in the hot table too
+    assert dispatched <= set(feed)  # every event is in the hot table too
     assert all(n == 1 for n in feed.values()), [k for k, n in feed.items() if n > 1]
     assert all(n == 1 for n in contacts.values()), [k for k, n in contacts.items() if n > 1]
     relay_types = Counter(

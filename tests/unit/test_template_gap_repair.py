@@ -52,7 +52,10 @@ def test_gap_repair_function_writes_only_the_archive_prefixes_and_the_table_when
         str({"Fn::Sub": "${ArchiveBucket.Arn}/" + prefix + "/*"})
         for prefix in ("raw", "events", "events_csv", "quarantine")
     )
-    assert dynamodb == {str({"Fn::GetAtt": ["Table", "Arn"]})}
+    channel_index = {"Fn::Sub": "${Table.Arn}/index/GSI2"}
+    assert dynamodb == {str({"Fn::GetAtt": ["Table", "Arn"]}), str(channel_index)}
+    # The channel's index is only read: the creates the relay logged before a create's id was its message id.
+    assert [a for a, r in granted if r == channel_index] == ["dynamodb:Query"]
     assert not any(a.startswith("dynamodb:") and a in ("dynamodb:DeleteItem", "dynamodb:Scan") for a, _ in granted)
 
 

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fetch a guild's message history from Discord's REST API into the archive (resumable)",
         description="Pages every text channel, active thread and archived thread of the guild through Discord's "
         "REST API (within its rate limits) and writes the messages as rows with source `backfill`, each answer "
-        "kept in raw/ as a REST capture. A channel the bot cannot read is reported and skipped. Re-running "
+        "kept in raw/ as a REST capture. A channel the bot cannot read is reported and skipped. A message the "
+        "relay already logged is not stored again, nor is it when the relay's copy arrives later; re-running "
         "changes nothing; a run cut off resumes where it stopped (a checkpoint file per guild and window). "
         "Backfilled messages are history: they are never posted to a log channel.",
         epilog="examples:\n"
@@ -74,12 +75,13 @@ def run(args: argparse.Namespace) -> int:
     window = Window(_moment(args.after, "--after"), _moment(args.before, "--before"))
     if window.after and window.before and window.after >= window.before:
         raise UsageError("--after must be earlier than --before")
-    ingestor, api_base, token = _target(args)
+    ingestor, known, api_base, token = _target(args)
     checkpoints = FileCheckpoints(checkpoint_path(args.state_dir, guild, window, channels))
     rest = DiscordRest(args.api_base or api_base, lambda: token)
     bar = _Progress(enabled=not args.no_progress)
     try:
-        summary = Backfill(rest, ingestor, checkpoints, progress=bar.update).run(guild, window, channels or None)
+        backfill = Backfill(rest, ingestor, checkpoints, progress=bar.update, known=known)
+        summary = backfill.run(guild, window, channels or None)
     finally:
         bar.close()
     for line in summary.lines():
@@ -141,8 +143,9 @@ class _Progress:
         self._stack.close()
 
 
-def _target(args: argparse.Namespace) -> tuple[Any, str, str]:
-    """(Ingestor, Discord REST base, bot token) for --local or --stack / $GUILDLOG_STACK_NAME."""
+def _target(args: argparse.Namespace) -> tuple[Any, Any, str, str]:
+    """(Ingestor, the messages it already holds, Discord REST base, bot token) for --local or --stack /
+    $GUILDLOG_STACK_NAME."""
     from guildlog.adapters.discord_rest import DEFAULT_API_BASE
 
     if args.local:
@@ -155,13 +158,10 @@ def _target(args: argparse.Namespace) -> tuple[Any, str, str]:
         if not info.get("table") or not info.get("bucket"):
             raise ConfigurationError("the dev file names no table or bucket: restart `guildlog dev`")
         secret = _local_client("secretsmanager", endpoint, info).get_secret_value(SecretId=DEV_BOT_TOKEN_SECRET_NAME)
-        ingestor = _ingestor(
-            str(info["table"]),
-            str(info["bucket"]),
-            _local_client("dynamodb", endpoint, info),
-            _local_client("s3", endpoint, info),
-        )
-        return ingestor, str(info.get("discord_rest_url") or DEFAULT_API_BASE), str(secret["SecretString"])
+        dynamodb = _local_client("dynamodb", endpoint, info)
+        ingestor = _ingestor(str(info["table"]), str(info["bucket"]), dynamodb, _local_client("s3", endpoint, info))
+        known = _known(str(info["table"]), dynamodb)
+        return ingestor, known, str(info.get("discord_rest_url") or DEFAULT_API_BASE), str(secret["SecretString"])
     stack = args.stack or os.environ.get(STACK_ENV)
     if not stack:
         raise UsageError(f"name the stack: --stack NAME (or ${STACK_ENV}), or --local for `guildlog dev`")
@@ -173,10 +173,9 @@ def _target(args: argparse.Namespace) -> tuple[Any, str, str]:
     if not outputs.get("TableName") or not outputs.get("ArchiveBucketName"):
         raise ConfigurationError(f"stack {stack!r} has no TableName/ArchiveBucketName outputs: deploy the template")
     token, _ = resolve_token(token_file=args.token_file, secret_arn=None, environ=os.environ)
-    ingestor = _ingestor(
-        outputs["TableName"], outputs["ArchiveBucketName"], _client("dynamodb", args.region), _client("s3", args.region)
-    )
-    return ingestor, DEFAULT_API_BASE, token
+    dynamodb = _client("dynamodb", args.region)
+    ingestor = _ingestor(outputs["TableName"], outputs["ArchiveBucketName"], dynamodb, _client("s3", args.region))
+    return ingestor, _known(outputs["TableName"], dynamodb), DEFAULT_API_BASE, token
 
 
 def _ingestor(table: str, bucket: str, dynamodb: Any, s3: Any) -> Any:
@@ -188,6 +187,14 @@ def _ingestor(table: str, bucket: str, dynamodb: Any, s3: Any) -> Any:
     store = DynamoStore(table, dynamodb)
     # No notifier: backfilled history is never posted to a log channel.
     return Ingestor(S3Archive(bucket, s3), store, directory=Directory(store))
+
+
+def _known(table: str, dynamodb: Any) -> Any:
+    """The messages the relay logged under an older event id (services/known_creates.py)."""
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.services.known_creates import HotCreates
+
+    return HotCreates(HotReader(table, dynamodb))
 
 
 def _snowflake(value: str, flag: str) -> str:

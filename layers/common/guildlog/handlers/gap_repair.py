@@ -20,11 +20,13 @@ def default_repair() -> GapRepair:
     from guildlog.adapters.discord_rest import DiscordRest
     from guildlog.adapters.dynamodb_store import DynamoStore
     from guildlog.adapters.gap_repair_store import DynamoRepairRecords
+    from guildlog.adapters.hot_reader import HotReader
     from guildlog.adapters.s3_archive import S3Archive
     from guildlog.adapters.secrets import BotTokenSecret
     from guildlog.handlers.settings import Settings
     from guildlog.services.directory import Directory
     from guildlog.services.ingest import Ingestor
+    from guildlog.services.known_creates import HotCreates
 
     settings = Settings.from_env()
     token = BotTokenSecret(settings.bot_token_secret_arn)
@@ -37,7 +39,8 @@ def default_repair() -> GapRepair:
         default_retention_days=settings.retention_days,
         directory=Directory(store),
     )
-    return GapRepair(discord, ingestor, DynamoRepairRecords(settings.table_name))
+    known = HotCreates(HotReader(settings.table_name))
+    return GapRepair(discord, ingestor, DynamoRepairRecords(settings.table_name), known=known)
 
 
 @dataclass

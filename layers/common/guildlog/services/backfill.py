@@ -10,11 +10,14 @@ client (`adapters/discord_rest.py`: buckets, 429s, the global limit).
   fetched; the page as Discord sent it), a line whose `event.source` is `rest` and `event.kind`
   `rest_capture`, so it is never mistaken for a gateway frame.
 - Every message becomes an event `t: MESSAGE_CREATE`, `source: backfill`, written through the
-  Ingestor like the relay's batches (rows, hot items, counters). Its id is the message id, plus its
-  `edited_timestamp` when it has one, so a re-run or an overlapping window changes nothing, and a
-  message edited since the last run lands as its newer text. REST message objects carry no
-  `guild_id`: it is added to `d`; the capture keeps the page untouched. Backfilled rows are history,
-  never posted to a log channel.
+  Ingestor like the relay's batches (rows, hot items, counters). Its event id is the one the relay's
+  create of the same message gets, `msg:<message id>` (services/event_ids.py), so a message the relay
+  logged, a re-run or an overlapping window changes nothing, whichever came first. REST message
+  objects carry no `guild_id`: it is added to `d`; the capture keeps the page untouched. Backfilled
+  rows are history, never posted to a log channel.
+- A message whose create the hot table holds under an id of before that rule (the relay's
+  `gw:<session>:<seq>`) is left out of the page's batch (`KnownCreates`, services/known_creates.py:
+  one read of the channel's index per page).
 - **Resumable**: after each page is stored, the channel's checkpoint moves to the last message id
   reached (`Checkpoints`); a run started again pages on from there, fetching nothing twice. A
   channel finished is marked done and costs no request on a later run.
@@ -79,6 +82,12 @@ class Sink(Protocol):
     def ingest(self, envelope: Envelope, raw_events: list[dict[str, Any]]) -> Any: ...
 
 
+class KnownCreates(Protocol):
+    """Which messages of a page already have their create stored under another event id (services/known_creates.py)."""
+
+    def stored_elsewhere(self, guild_id: str, channel_id: str, messages: Iterable[dict[str, Any]]) -> set[str]: ...
+
+
 class Checkpoints(Protocol):
     """Per channel: the last message id stored, and whether the channel is finished."""
 
@@ -127,6 +136,7 @@ class ChannelResult:
     parent_id: str | None = None
     fetched: int = 0
     stored: int = 0  # new to the hot table (the rest were there already, or are archive-only)
+    known: int = 0  # left out: their create is stored under an event id of before `msg:<id>`
     pages: int = 0
     requests: int = 0
     resumed_after: str | None = None
@@ -144,7 +154,11 @@ class ChannelResult:
             return f"{what}: FAILED after {self.fetched} messages: {self.reason}"
         resumed = f", resumed after {self.resumed_after}" if self.resumed_after else ""
         extra = f" ({self.reason})" if self.reason else ""
-        return f"{what}: {self.fetched} messages fetched, {self.stored} new, {self.requests} requests{resumed}{extra}"
+        known = f", {self.known} logged before" if self.known else ""
+        return (
+            f"{what}: {self.fetched} messages fetched, {self.stored} new{known}, {self.requests} requests"
+            f"{resumed}{extra}"
+        )
 
 
 @dataclass
@@ -186,7 +200,8 @@ Progress = Callable[[ChannelResult, int], None]
 
 class Backfill:
     """Pages one guild's history into `sink`. `clock` dates the captures; `progress(channel, n)` hears
-    of each page stored (n messages) and of each channel finished (n = 0)."""
+    of each page stored (n messages) and of each channel finished (n = 0). `known`: where creates stored
+    under an older event id are found (None: every message goes to the sink, whose own read decides)."""
 
     def __init__(
         self,
@@ -196,9 +211,11 @@ class Backfill:
         *,
         clock: Callable[[], datetime] = utcnow,
         progress: Progress | None = None,
+        known: KnownCreates | None = None,
     ) -> None:
         self.rest = rest
         self.sink = sink
+        self.known = known
         self.checkpoints = checkpoints or MemoryCheckpoints()
         self.clock = clock
         self.progress = progress
@@ -370,7 +387,7 @@ class Backfill:
             messages = sorted((m for m in page if _message_id(m)), key=lambda m: int(m["id"]))
             in_window = [m for m in messages if int(m["id"]) > cursor and (high is None or int(m["id"]) < high)]
             if in_window:
-                result.stored += self._store(guild_id, channel_id, in_window)
+                result.stored += self._store(guild_id, channel_id, in_window, result)
                 result.fetched += len(in_window)
                 result.pages += 1
                 cursor = int(in_window[-1]["id"])
@@ -385,20 +402,27 @@ class Backfill:
         result.status = "done"
         self.checkpoints.set(channel_id, str(cursor) if cursor > low else last_id, True)
 
-    def _store(self, guild_id: str, channel_id: str, messages: list[dict[str, Any]]) -> int:
-        """One page of messages into the sink, as one batch; how many were new to the hot table."""
+    def _store(self, guild_id: str, channel_id: str, page: list[dict[str, Any]], result: ChannelResult) -> int:
+        """One page of messages into the sink, as one batch, less those whose create is stored under an
+        older event id; how many were new to the hot table."""
+        # Named by the whole page, whatever is left out: a retried page is the same batch.
+        batch_id = f"backfill-{channel_id}-{page[0]['id']}-{page[-1]['id']}"
+        known = self.known.stored_elsewhere(guild_id, channel_id, page) if self.known is not None else set()
+        result.known += len(known)
+        messages = [m for m in page if str(m["id"]) not in known]
+        if not messages:
+            return 0
         received = iso(self.clock())
         events = [
             {
                 "t": "MESSAGE_CREATE",
                 "received_at": received,
                 "source": SOURCE,
-                "id": message_event_key(m),
+                "id": str(m["id"]),
                 "d": {**m, "guild_id": guild_id, "channel_id": str(m.get("channel_id") or channel_id)},
             }
             for m in messages
         ]
-        batch_id = f"backfill-{channel_id}-{messages[0]['id']}-{messages[-1]['id']}"
         relay = {"name": "guildlog-backfill", "version": __version__}
         envelope = Envelope.model_validate({"v": 1, "batch_id": batch_id, "relay": relay, "events": events})
         answer = self.sink.ingest(envelope, events)
@@ -462,12 +486,6 @@ class Backfill:
             "event": event,
         }
         self.sink.archive.put(object_key("raw", partition_day(fetched), batch_id), json.dumps(line) + "\n")
-
-
-def message_event_key(message: dict[str, Any]) -> str:
-    """The event id key of a backfilled message: its id, and its edit time when it was edited."""
-    edited = message.get("edited_timestamp")
-    return f"{message['id']}@{edited}" if isinstance(edited, str) and edited else str(message["id"])
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:

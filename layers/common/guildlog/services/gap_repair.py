@@ -33,7 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guildlog.errors import DiscordApiError
 from guildlog.models.envelope import BigInt
-from guildlog.services.backfill import Backfill, BackfillSummary, Checkpoints, HistoryClient, Sink, Window
+from guildlog.services.backfill import (
+    Backfill,
+    BackfillSummary,
+    Checkpoints,
+    HistoryClient,
+    KnownCreates,
+    Sink,
+    Window,
+)
 from guildlog.services.timefmt import iso, parse_time, utcnow
 
 GAP_TYPE = "GUILDLOG_GAP"
@@ -133,7 +141,8 @@ class RepairResult:
 
 
 class GapRepair:
-    """Runs one job: see the module's steps."""
+    """Runs one job: see the module's steps. `known`: as `Backfill`'s (creates the relay stored under an
+    older event id, left out)."""
 
     def __init__(
         self,
@@ -142,11 +151,13 @@ class GapRepair:
         records: RepairRecords,
         *,
         clock: Callable[[], datetime] = utcnow,
+        known: KnownCreates | None = None,
     ) -> None:
         self.rest = rest
         self.sink = sink
         self.records = records
         self.clock = clock
+        self.known = known
 
     def run(self, job: GapJob) -> RepairResult:
         """Repair `job`'s window; raises DiscordApiError (after recording it) when Discord failed, so it is retried."""
@@ -160,7 +171,7 @@ class GapRepair:
         result = RepairResult(job, "repaired")
         try:
             guilds = [str(g.get("id")) for g in self.rest.get_current_user_guilds() if str(g.get("id", "")).isdigit()]
-            backfill = Backfill(self.rest, self.sink, self.records.checkpoints(job), clock=self.clock)
+            backfill = Backfill(self.rest, self.sink, self.records.checkpoints(job), clock=self.clock, known=self.known)
             for guild_id in sorted(g for g in guilds if serves(g, job.shard)):
                 result.summaries.append(backfill.run(guild_id, window))
         except DiscordApiError as exc:

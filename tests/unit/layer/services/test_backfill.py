@@ -11,7 +11,8 @@ import pytest
 
 from guildlog.adapters.discord_rest import DiscordRest
 from guildlog.models.envelope import Envelope
-from guildlog.services.backfill import Backfill, MemoryCheckpoints, Window, message_event_key
+from guildlog.services import keys
+from guildlog.services.backfill import Backfill, MemoryCheckpoints, Window
 from guildlog.services.ingest import ConfigCache, Ingestor
 from guildlog_tools.fakes.discord_rest import BOT_TOKEN, FakeDiscordRest, rate_limited
 from tests.fakes.discord_history import history, rest_message
@@ -206,14 +207,6 @@ def test_backfill_reads_active_and_archived_threads_when_the_guild_has_them(disc
     assert refused.kind == "private archived threads of" and "Manage Threads" in refused.reason
 
 
-def test_message_event_key_holds_the_edit_time_when_the_message_was_edited() -> None:
-    plain = rest_message(TEXT, START, "hi")
-    edited = {**plain, "edited_timestamp": "2026-11-20T12:05:00+00:00"}
-
-    assert message_event_key(plain) == plain["id"]
-    assert message_event_key(edited) == f"{plain['id']}@2026-11-20T12:05:00+00:00"
-
-
 def test_backfill_leaves_out_what_is_not_a_message_when_a_page_holds_junk(discord: FakeDiscordRest) -> None:
     from guildlog_tools.fakes.discord_rest import Scripted
 
@@ -226,3 +219,160 @@ def test_backfill_leaves_out_what_is_not_a_message_when_a_page_holds_junk(discor
     summary = Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
 
     assert summary.fetched == 2 and not summary.failed and sorted(sink.message_ids) == sorted(m["id"] for m in messages)
+
+
+# --- a message the relay also delivered: one create, whichever path stored it first ----------------
+
+SESSION = "relay-session-1"
+EDITED_AT = "2026-11-20T12:30:00+00:00"
+LONG = "x" * 1500  # a create over one write unit keeps its own `M#<id>` / `V#<time>` version item
+
+
+def live(sink: Sink, events: list[dict[str, Any]], batch_id: str = "relay-0-1") -> Any:
+    """Events as the relay forwards them (gateway dispatches of one session), through the same Ingestor."""
+    payload = json.loads(
+        json.dumps({"v": 1, "batch_id": batch_id, "relay": {"session_id": SESSION, "shard": [0, 1]}, "events": events})
+    )
+    return sink.ingestor.ingest(Envelope.model_validate(payload), payload["events"])
+
+
+def dispatch(t: str, message: dict[str, Any], seq: int, at: str | None = None, guild: str = GUILD) -> dict[str, Any]:
+    received = at or message["timestamp"]
+    return {"t": t, "seq": seq, "received_at": received, "d": {**message, "guild_id": guild}}
+
+
+def creates(messages: list[dict[str, Any]], first_seq: int = 1, guild: str = GUILD) -> list[dict[str, Any]]:
+    return [dispatch("MESSAGE_CREATE", m, first_seq + n, guild=guild) for n, m in enumerate(messages)]
+
+
+def feed_of(sink: Sink, message_id: str) -> list[dict[str, Any]]:
+    return [
+        i
+        for (_, sk), i in sorted(sink.store.items.items())
+        if sk.startswith("E#") and i.get("message_id") == message_id
+    ]
+
+
+def versions_of(sink: Sink, message_id: str) -> list[dict[str, Any]]:
+    pk = keys.message_pk(message_id)
+    return [i for (p, sk), i in sorted(sink.store.items.items()) if p == pk and sk.startswith(keys.VERSION_PREFIX)]
+
+
+def messages_counted(sink: Sink) -> int:
+    return sum(day.get("messages", 0) for day in sink.store.counters.values())
+
+
+def test_backfill_stores_nothing_new_when_the_relay_logged_the_channel_first(discord: FakeDiscordRest) -> None:
+    messages = history(TEXT, START, 150)
+    discord.history.add_messages(TEXT, messages)
+    sink = Sink()
+    live(sink, creates(messages))
+
+    summary = Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
+
+    assert (summary.fetched, summary.stored) == (150, 0)
+    assert all(len(feed_of(sink, m["id"])) == 1 for m in messages)
+    assert messages_counted(sink) == 150
+    archived = sink.archive.lines("events/")
+    assert len(archived) == 300  # both captures are archived; readers and compaction keep one per event id
+    assert len({r["event_id"] for r in archived}) == 150
+
+
+def test_ingest_stores_nothing_new_when_the_live_create_arrives_after_a_backfill(discord: FakeDiscordRest) -> None:
+    messages = history(TEXT, START, 150)
+    discord.history.add_messages(TEXT, messages)
+    sink = Sink()
+    Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
+
+    late = live(sink, creates(messages))  # a relay spool drained after the backfill
+
+    assert (late.accepted, late.duplicates) == (0, 150)
+    assert all(len(feed_of(sink, m["id"])) == 1 for m in messages)
+    assert messages_counted(sink) == 150
+
+
+def test_backfill_keeps_each_version_once_when_an_edit_was_logged_live_first(discord: FakeDiscordRest) -> None:
+    original = rest_message(TEXT, START, LONG)
+    edited = {**original, "content": "second", "edited_timestamp": EDITED_AT}
+    discord.history.add_messages(TEXT, [edited])
+    sink = Sink()
+    live(sink, [dispatch("MESSAGE_CREATE", original, 1), dispatch("MESSAGE_UPDATE", edited, 2, EDITED_AT)])
+
+    summary = Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
+
+    assert summary.stored == 0
+    assert [(i["action"], i["content"][:6]) for i in feed_of(sink, original["id"])] == [
+        ("create", "xxxxxx"),
+        ("update", "second"),
+    ]
+    # The create's version keeps the text it was sent with; the edit's is there once.
+    assert [(v["version"], v["content"][:6]) for v in versions_of(sink, original["id"])] == [
+        ("create", "xxxxxx"),
+        ("edit", "second"),
+    ]
+
+
+def test_ingest_keeps_each_version_once_when_the_live_create_and_edit_arrive_after_a_backfill(
+    discord: FakeDiscordRest,
+) -> None:
+    original = rest_message(TEXT, START, "first")
+    edited = {**original, "content": "second", "edited_timestamp": EDITED_AT}
+    discord.history.add_messages(TEXT, [edited])
+    sink = Sink()
+    Backfill(client(discord), sink, clock=lambda: NOW).run(GUILD, channel_ids=[TEXT])
+
+    late = live(sink, [dispatch("MESSAGE_CREATE", original, 1), dispatch("MESSAGE_UPDATE", edited, 2, EDITED_AT)])
+
+    assert (late.accepted, late.duplicates) == (1, 1)  # the edit is new; the create was backfilled
+    assert [i["action"] for i in feed_of(sink, original["id"])] == ["create", "update"]
+    assert [v["version"] for v in versions_of(sink, original["id"])] == ["edit"]
+    assert messages_counted(sink) == 1
+
+
+def test_backfill_leaves_out_a_message_when_the_relay_stored_its_create_under_a_session_and_sequence_id(
+    discord: FakeDiscordRest,
+) -> None:
+    from guildlog.models.envelope import EnvelopeEvent
+    from guildlog.services.known_creates import HotCreates
+    from guildlog.services.normalize import normalize
+    from tests.fakes.memory_table import MemoryTable
+
+    messages = history(TEXT, START, 250)
+    discord.history.add_messages(TEXT, messages)
+    sink = Sink()
+    table = MemoryTable()
+    table.items = sink.store.items  # the reader and the Ingestor see one table
+    # Logged by the relay before a create's id was its message id: `gw:<session>:<seq>`.
+    logged = [
+        normalize(EnvelopeEvent.model_validate(dispatch("MESSAGE_CREATE", m, n)), event_id=f"gw:old:{n}", batch_id="r")
+        for n, m in enumerate(messages[:120])
+    ]
+    table.add_rows(logged, batch_id="relay-old")
+
+    summary = Backfill(client(discord), sink, clock=lambda: NOW, known=HotCreates(table)).run(GUILD, channel_ids=[TEXT])
+
+    [text] = [c for c in summary.channels if c.channel_id == TEXT]
+    assert (text.fetched, text.known, text.stored) == (250, 120, 130)
+    assert "120 logged before" in text.line()
+    assert all(len(feed_of(sink, m["id"])) == 1 for m in messages)
+    assert messages_counted(sink) == 250
+    # The check's cost: one Query of the channel's index per page of 100 messages.
+    assert [q["index"] for q in table.queries] == ["GSI2"] * 3
+
+
+def test_backfill_leaves_nothing_out_when_the_creates_stored_are_its_own(discord: FakeDiscordRest) -> None:
+    from guildlog.services.known_creates import HotCreates
+    from tests.fakes.memory_table import MemoryTable
+
+    messages = history(TEXT, START, 30)
+    discord.history.add_messages(TEXT, messages)
+    sink = Sink()
+    table = MemoryTable()
+    table.items = sink.store.items
+    live(sink, creates(messages))
+
+    summary = Backfill(client(discord), sink, clock=lambda: NOW, known=HotCreates(table)).run(GUILD, channel_ids=[TEXT])
+
+    # Stored as `msg:<id>` already: ingest's own read finds them, the page goes to it whole.
+    assert (summary.fetched, summary.stored, summary.channels[-1].known) == (30, 0, 0)
+    assert sorted(sink.message_ids) == sorted(m["id"] for m in messages)

@@ -221,3 +221,24 @@ def test_serves_follows_discords_sharding_formula_when_given_a_guild() -> None:
 def test_repair_sk_sorts_a_shards_gaps_by_time_when_built() -> None:
     assert keys.repair_sk("2026-11-20T12:00:00.000Z", "relay:gap-0-s-1") == "R#2026-11-20T12:00:00.000Z#relay:gap-0-s-1"
     assert keys.REPAIR_FIRST <= keys.repair_sk_at("2026") < keys.REPAIR_LAST
+
+
+def test_gap_repair_stores_each_message_once_when_the_relay_logged_the_windows_edges(
+    discord: FakeDiscordRest,
+) -> None:
+    from tests.unit.layer.services.test_backfill import creates, feed_of, live
+
+    window = [
+        m
+        for m in history(CHANNEL_HERE, SINCE - timedelta(minutes=10), 50, every=timedelta(seconds=30))
+        if SINCE <= datetime.fromisoformat(m["timestamp"]) <= UNTIL
+    ]
+    sink, records = Sink(), MemoryRecords()
+    live(sink, creates(window[:2], guild=HERE), batch_id="relay-0-1")  # before the session was lost
+
+    result = repair(discord, sink, records).run(job())
+    late = live(sink, creates(window[-2:], first_seq=100, guild=HERE), batch_id="relay-1-1")  # the next session's spool
+
+    assert result.recovered == 11 and sum(s.stored for s in result.summaries) == 9
+    assert (late.accepted, late.duplicates) == (0, 2)
+    assert all(len(feed_of(sink, m["id"])) == 1 for m in window)

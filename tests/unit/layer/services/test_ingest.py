@@ -95,6 +95,11 @@ def message(seq: int, at: str, *, content: str = "hello", message_id: int | None
     return {"t": "MESSAGE_CREATE", "seq": seq, "received_at": at, "d": data}
 
 
+def create_id(seq: int) -> str:
+    """The event id of `message(seq, …)`'s create: its message id's (services/event_ids.py)."""
+    return f"msg:{200000000000000000 + seq}"
+
+
 def body(*events: dict[str, Any], batch_id: str = "s1-0-1-9") -> dict[str, Any]:
     return {"v": 1, "batch_id": batch_id, "relay": {"session_id": "s1", "shard": [0, 1]}, "events": list(events)}
 
@@ -133,7 +138,7 @@ def test_ingest_writes_each_dataset_per_partition_day_when_batch_spans_midnight(
         "raw/year=2026/month=03/day=08/s1-0-1-9.jsonl.gz",
     ]
     assert (result.objects, counts(result)) == (6, (2, 0, 0))
-    assert [r["event_id"] for r in archive.lines("events/year=2026/month=03/day=07/")] == ["gw:s1:1"]
+    assert [r["event_id"] for r in archive.lines("events/year=2026/month=03/day=07/")] == [create_id(1)]
     assert [r["event"]["seq"] for r in archive.lines("raw/year=2026/month=03/day=08/")] == [2]
 
 
@@ -145,7 +150,7 @@ def test_ingest_archives_events_exactly_as_received_when_writing_raw() -> None:
 
     [line] = archive.lines("raw/")
     assert line["event"] == event
-    assert (line["event_id"], line["batch_id"]) == ("gw:s1:1", "s1-0-1-9")
+    assert (line["event_id"], line["batch_id"]) == (create_id(1), "s1-0-1-9")
 
 
 def test_ingest_writes_csv_with_a_header_when_rows_are_archived() -> None:
@@ -172,11 +177,11 @@ def test_ingest_quarantines_the_poison_event_when_it_sits_beside_good_ones() -> 
     assert counts(result) == (2, 0, 1)
     [line] = archive.lines("quarantine/year=2026/month=03/day=07/")
     assert line["event"] == poison
-    assert line["event_id"] == "gw:s1:2"
+    assert line["event_id"] == create_id(2)
     assert "d.channel_id" in line["reason"]
     assert [r["seq"] for r in archive.lines("events/")] == [1, 3]
     assert len(archive.lines("raw/")) == 3
-    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1", "gw:s1:3"]
+    assert [i["event_id"] for i in store.feed()] == [create_id(1), create_id(3)]
 
 
 @pytest.mark.parametrize(
@@ -197,11 +202,11 @@ def test_ingest_quarantines_an_event_that_cannot_be_archived_when_it_sits_beside
 
     assert counts(result) == (1, 0, 1)
     [line] = archive.lines("quarantine/")
-    assert line["event_id"] == "gw:s1:2"
+    assert line["event_id"] == create_id(2)
     assert line["reason"]
     assert json.loads(line["event"]["json"]) == json.loads(json.dumps(poison))  # kept, as escaped text
     assert [r["seq"] for r in archive.lines("events/")] == [1]
-    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+    assert [i["event_id"] for i in store.feed()] == [create_id(1)]
 
 
 # --- duplicates and idempotency -------------------------------------------------------------------
@@ -329,7 +334,7 @@ def test_ingest_archives_but_does_not_index_when_event_is_older_than_retention()
     result = run(ingestor, body(message(1, "2026-01-01T12:00:00+00:00")))
 
     assert counts(result) == (1, 0, 0)
-    assert [r["event_id"] for r in archive.lines("events/year=2026/month=01/day=01/")] == ["gw:s1:1"]
+    assert [r["event_id"] for r in archive.lines("events/year=2026/month=01/day=01/")] == [create_id(1)]
     assert "events_csv/year=2026/month=01/day=01/s1-0-1-9.csv.gz" in archive.objects
     assert store.items == {}
     assert store.counters == {}
@@ -355,7 +360,7 @@ def test_ingest_archives_but_does_not_index_when_the_channel_is_ignored() -> Non
     )
 
     assert len(archive.lines("events/")) == 2
-    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+    assert [i["event_id"] for i in store.feed()] == [create_id(1)]
     assert store.counters[f"G#{GUILD}#D#2026-03-07"]["messages"] == 1
 
 
@@ -503,7 +508,7 @@ def test_ingest_quarantines_an_event_with_the_reason_when_its_time_is_outside_th
     assert line["event"] == odd and "outside the accepted range" in line["reason"]
     assert [r["event"]["seq"] for r in archive.lines("raw/year=2026/month=03/day=07/")] == [1, 2]
     assert all(key.split("/")[1] == "year=2026" for key in archive.objects)
-    assert [i["event_id"] for i in store.feed()] == ["gw:s1:1"]
+    assert [i["event_id"] for i in store.feed()] == [create_id(1)]
 
 
 @pytest.mark.parametrize(
@@ -522,7 +527,7 @@ def test_ingest_accepts_an_event_when_its_time_is_on_the_edge_of_the_accepted_ra
     result = run(ingestor, body(received(message(1, timestamp), received_at)))
 
     assert counts(result) == (1, 0, 0)
-    assert [r["event_id"] for r in archive.lines(f"events/{day}/")] == ["gw:s1:1"]
+    assert [r["event_id"] for r in archive.lines(f"events/{day}/")] == [create_id(1)]
 
 
 def test_ingest_accepts_an_event_when_it_is_the_last_moment_the_partitions_project() -> None:
@@ -533,7 +538,7 @@ def test_ingest_accepts_an_event_when_it_is_the_last_moment_the_partitions_proje
     result = run(ingestor, body(received(message(1, "2099-12-31T23:59:59.999Z"), "2099-12-31T12:00:00Z")))
 
     assert counts(result) == (1, 0, 0)
-    assert [r["event_id"] for r in archive.lines("events/year=2099/month=12/day=31/")] == ["gw:s1:1"]
+    assert [r["event_id"] for r in archive.lines("events/year=2099/month=12/day=31/")] == [create_id(1)]
 
 
 # --- snowflakes -----------------------------------------------------------------------------------
