@@ -353,9 +353,7 @@ def test_ingest_answers_4xx_without_writing_when_body_is_bad(ingest, aws, body, 
         ("/gateway/events", "PUT", 405),
     ],
 )
-def test_ingest_answers_404_or_405_without_writing_when_the_route_is_not_the_webhook(
-    ingest, aws, path, method, status
-):
+def test_ingest_answers_404_or_405_without_writing_when_the_route_is_not_the_webhook(ingest, aws, path, method, status):
     got, answer = ingest(envelope([message_create()]), path=path, method=method)
 
     assert got == status

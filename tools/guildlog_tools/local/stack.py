@@ -3,8 +3,8 @@
 `LocalStack` starts moto (threaded, fresh state), creates the table, the archive bucket and the
 queues from template.yaml's own resource definitions, keeps dev keys in dev.json, and serves every HttpApi
 route and function URL of the template (on one loopback address) with the function's handler running
-in-process under the environment the template gives it, resolved to local values. `guildlog dev`, `guildlog demo` and the integration
-tests all use it:
+in-process under the environment the template gives it, resolved to local values. `guildlog dev`,
+`guildlog demo` and the integration tests all use it:
 
     with LocalStack(dev_file=tmp / "dev.json") as stack:
         stack.gateway_events_url, stack.keys.relay_private_key, stack.client("s3")
