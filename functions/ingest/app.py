@@ -1,4 +1,5 @@
-"""IngestFunction: POST /gateway/events from the relay (protocol v1). Thin: verify, ingest, answer."""
+"""IngestFunction: POST /gateway/events from the relay (protocol v1), through its function URL. Thin: verify,
+ingest, answer."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from guildlog.errors import GuildlogError
 from guildlog.handlers.http import error_response, json_response, log_fields
-from guildlog.handlers.ingest import default_ingestor, handle_gateway_events
+from guildlog.handlers.ingest import check_route, default_ingestor, handle_gateway_events
 from guildlog.observability import Observability
 
 observe = Observability()
@@ -15,6 +16,7 @@ observe = Observability()
 @observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
+        check_route(event)  # before the adapters are built: a stray request costs nothing more
         settings, ingestor = default_ingestor()
         result = handle_gateway_events(event, settings, ingestor)
     except GuildlogError as exc:

@@ -65,16 +65,25 @@ class LambdaContext:
     aws_request_id = "00000000-0000-0000-0000-000000000000"
 
 
-def apigw_event(body: bytes, headers: dict[str, str], path: str = "/gateway/events") -> dict[str, Any]:
-    """An API Gateway HTTP API (payload v2) request as the Lambda receives it: binary bodies base64."""
+def function_url_event(
+    body: bytes, headers: dict[str, str], path: str = "/gateway/events", method: str = "POST"
+) -> dict[str, Any]:
+    """A request as IngestFunction's function URL hands it over (payload format 2.0, the shape an HTTP
+    API's v2 integration has too): `$default` route, lower-cased headers, binary bodies base64."""
     return {
         "version": "2.0",
-        "routeKey": f"POST {path}",
+        "routeKey": "$default",
         "rawPath": path,
+        "rawQueryString": "",
         "headers": {k.lower(): v for k, v in headers.items()},
         "body": base64.b64encode(body).decode("ascii"),
         "isBase64Encoded": True,
-        "requestContext": {"http": {"method": "POST", "path": path, "sourceIp": "127.0.0.1"}},
+        "requestContext": {
+            "accountId": "anonymous",
+            "routeKey": "$default",
+            "stage": "$default",
+            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
+        },
     }
 
 

@@ -2,7 +2,9 @@
 SAM translator, ready for moto's CloudFormation.
 
 Moto's CloudFormation skips the resource types it cannot create, with a UserWarning naming each;
-`created_types` collects them so the rehearsal can check those from the template instead.
+`created_types` collects them so the rehearsal can check those from the template instead. The one
+type it is taught here is AWS::Lambda::Url (what SAM makes of FunctionUrlConfig): the relay's endpoint
+output is built from its FunctionUrl, so the stack cannot be created without it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,55 @@ class _NoManagedPolicies:
         return {}
 
 
+def _teach_moto_function_urls() -> None:
+    """AWS::Lambda::Url in moto's CloudFormation: moto's own Lambda API creates the URL config."""
+    from moto.awslambda.models import lambda_backends
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    if "AWS::Lambda::Url" in parsing.get_model_map():
+        return
+
+    class FunctionUrl(CloudFormationModel):
+        def __init__(self, function: str, url: str) -> None:
+            self.function, self.url = function, url
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::Lambda::Url"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("FunctionUrl", "FunctionArn")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.url if attribute_name == "FunctionUrl" else self.function
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.function
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> FunctionUrl:
+            properties = cloudformation_json["Properties"]
+            config = {k: properties[k] for k in ("AuthType", "Cors", "InvokeMode") if k in properties}
+            created = lambda_backends[account_id][region_name].create_function_url_config(
+                properties["TargetFunctionArn"], config
+            )
+            # AWS gives the URL with a trailing slash (moto's API leaves it off).
+            return cls(properties["TargetFunctionArn"], created.url.rstrip("/") + "/")
+
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+
+
 def _zip(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -46,6 +97,7 @@ def built_template(s3: Any) -> dict[str, Any]:
 
     from guildlog_tools.local.template import load_template
 
+    _teach_moto_function_urls()
     template = load_template()
     s3.create_bucket(Bucket=CODE_BUCKET)
     for logical_id, resource in template["Resources"].items():

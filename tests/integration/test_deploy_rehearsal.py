@@ -169,10 +169,37 @@ def test_rehearsal_http_api_routes_reach_the_functions_when_read_from_the_templa
     [api] = _of_type(deployed["template"], "AWS::ApiGatewayV2::Api").values()
     paths = api["Properties"]["Body"]["paths"]
 
-    assert set(paths) == {"/gateway/events", "/interactions", "/app", "/app/{proxy+}"}
+    assert set(paths) == {"/interactions", "/app", "/app/{proxy+}"}
     for path in paths.values():
         for operation in path.values():
             assert operation["x-amazon-apigateway-integration"]["payloadFormatVersion"] == "2.0"
+
+
+def test_rehearsal_relay_endpoint_is_the_public_ingest_function_url_when_created(deployed: dict[str, Any]) -> None:
+    function = deployed["physical"]["IngestFunction"]
+    config = deployed["client"]("lambda").get_function_url_config(FunctionName=function)
+
+    assert config["AuthType"] == "NONE" and not config.get("Cors")
+    assert deployed["outputs"]["GatewayEventsUrl"] == config["FunctionUrl"].rstrip("/") + "/gateway/events"
+    assert deployed["outputs"]["GatewayEventsUrl"].startswith("https://") and ".lambda-url." in config["FunctionUrl"]
+
+
+def test_rehearsal_only_ingest_function_is_public_when_read_from_the_template(deployed: dict[str, Any]) -> None:
+    urls = _of_type(deployed["template"], "AWS::Lambda::Url").values()
+    public = [
+        (p["Properties"]["FunctionName"], p["Properties"]["Action"])
+        for p in _of_type(deployed["template"], "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "*"
+    ]
+
+    assert [(u["Properties"]["TargetFunctionArn"], u["Properties"]["AuthType"]) for u in urls] == [
+        ({"Ref": "IngestFunction"}, "NONE")
+    ]
+    # A function URL with AuthType NONE answers only when both actions are granted to everyone.
+    assert sorted(public) == [
+        ({"Ref": "IngestFunction"}, "lambda:InvokeFunction"),
+        ({"Ref": "IngestFunction"}, "lambda:InvokeFunctionUrl"),
+    ]
 
 
 def test_rehearsal_http_api_stage_is_throttled_and_logged_when_read_from_the_template(deployed: dict[str, Any]) -> None:

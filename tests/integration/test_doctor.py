@@ -6,7 +6,10 @@ it) and a fake Discord; and `--local` against the running local stack itself.
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +20,8 @@ from guildlog.services import keys
 from guildlog.services.commands.definitions import registration_payload
 from guildlog_tools import discord_permissions as perms
 from guildlog_tools.cli import main
+from guildlog_tools.doctor.checks import relay_function_url
+from guildlog_tools.doctor.target import Target
 from guildlog_tools.fakes.discord_app import BOT_TOKEN, FakeDiscordApp
 
 pytestmark = pytest.mark.integration
@@ -222,3 +227,77 @@ def test_doctor_local_passes_the_checks_that_apply_when_guildlog_dev_runs(
     for name in ("stack outputs", "table and bucket", "interactions endpoint", "relay endpoint"):
         assert f"✓ {name}:" in out
     assert "PONG to a signed PING" in out
+
+
+# --- the relay's function URL: read from Lambda, never posted to ------------------------------
+
+
+@pytest.fixture
+def ingest_function(world: dict[str, Any]) -> Iterator[str]:
+    """A function in the local stack's moto with no URL yet; deleted after the test."""
+    stack = world["stack"]
+    name = f"{STACK}-IngestFunction-{uuid.uuid4().hex[:8]}"
+    assume = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    trust = {"Version": "2012-10-17", "Statement": [assume]}
+    role = stack.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
+    lambda_ = stack.client("lambda")
+    lambda_.create_function(FunctionName=name, Runtime="python3.13", Role=role, Handler="app.lambda_handler",
+                            Code={"ZipFile": code.getvalue()})  # fmt: skip
+    yield name
+    lambda_.delete_function(FunctionName=name)
+    stack.client("iam").delete_role(RoleName=name)
+
+
+def url_target(world: dict[str, Any], function: str, gateway_events_url: str, kind: str = "stack") -> Target:
+    outputs = {"IngestFunctionName": function, "GatewayEventsUrl": gateway_events_url}
+    return Target(kind, STACK, "us-east-1", "UPDATE_COMPLETE", outputs, {}, [], world["stack"].client)
+
+
+def test_doctor_accepts_the_relay_endpoint_when_it_is_the_public_function_url(
+    world: dict[str, Any], ingest_function: str
+) -> None:
+    lambda_ = world["stack"].client("lambda")
+    url = lambda_.create_function_url_config(FunctionName=ingest_function, AuthType="NONE")["FunctionUrl"]
+
+    [result] = relay_function_url(url_target(world, ingest_function, url.rstrip("/") + "/gateway/events"))
+
+    assert (result.status, result.detail) == (
+        "ok",
+        f"{ingest_function}, AuthType NONE, {url.rstrip('/')}/gateway/events",
+    )
+
+
+def test_doctor_fails_naming_the_fix_when_the_function_has_no_url(world: dict[str, Any], ingest_function: str) -> None:
+    [result] = relay_function_url(url_target(world, ingest_function, "https://x.execute-api.example/gateway/events"))
+
+    assert (result.status, result.detail) == ("fail", f"{ingest_function} has no function URL")
+    assert "redeploy" in result.fix
+
+
+def test_doctor_fails_when_the_function_url_wants_aws_signatures(world: dict[str, Any], ingest_function: str) -> None:
+    lambda_ = world["stack"].client("lambda")
+    url = lambda_.create_function_url_config(FunctionName=ingest_function, AuthType="AWS_IAM")["FunctionUrl"]
+
+    [result] = relay_function_url(url_target(world, ingest_function, url.rstrip("/") + "/gateway/events"))
+
+    assert result.status == "fail" and "AuthType AWS_IAM" in result.detail
+
+
+def test_doctor_fails_when_gateway_events_url_is_not_the_function_url(
+    world: dict[str, Any], ingest_function: str
+) -> None:
+    world["stack"].client("lambda").create_function_url_config(FunctionName=ingest_function, AuthType="NONE")
+    old_route = "https://abc123.execute-api.us-east-1.amazonaws.com/gateway/events"
+
+    [result] = relay_function_url(url_target(world, ingest_function, old_route))
+
+    assert result.status == "fail" and result.detail.startswith(f"GatewayEventsUrl is {old_route}, not ")
+
+
+def test_doctor_skips_the_function_url_when_the_target_is_the_local_stack(world: dict[str, Any]) -> None:
+    [result] = relay_function_url(url_target(world, "IngestFunction", world["stack"].gateway_events_url, "local"))
+
+    assert result.status == "skip"

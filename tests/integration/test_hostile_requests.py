@@ -14,7 +14,7 @@ import pytest
 
 from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.handlers import ingest as ingest_handler
-from tests.integration.conftest import LambdaContext, apigw_event, gzip_json, load_function
+from tests.integration.conftest import LambdaContext, function_url_event, gzip_json, load_function
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def ingest(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     def post(payload: dict[str, Any], signer: Signer = relay) -> tuple[int, dict[str, Any]]:
         raw = gzip_json(payload)
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", **signer.headers(raw)}
-        answer = app.lambda_handler(apigw_event(raw, headers), LambdaContext())
+        answer = app.lambda_handler(function_url_event(raw, headers), LambdaContext())
         return answer["statusCode"], json.loads(answer["body"])
 
     yield post

@@ -15,7 +15,7 @@ from guildlog.handlers import ingest as ingest_handler
 from guildlog.services import keys
 from guildlog.services.commands.message import message_history
 from guildlog.services.commands.stats import day_counters
-from tests.integration.conftest import LambdaContext, apigw_event, gzip_json, load_function
+from tests.integration.conftest import LambdaContext, function_url_event, gzip_json, load_function
 
 pytestmark = pytest.mark.integration
 
@@ -94,13 +94,19 @@ def ingest(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     ingest_handler.default_ingestor.cache_clear()
     app = load_function("ingest")
 
-    def post(body: dict[str, Any] | bytes, headers: dict[str, str] | None = None, sign: bool = True):
+    def post(
+        body: dict[str, Any] | bytes,
+        headers: dict[str, str] | None = None,
+        sign: bool = True,
+        path: str = "/gateway/events",
+        method: str = "POST",
+    ):
         raw = body if isinstance(body, bytes) else gzip_json(body)
         sent = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if sign:
             sent.update(signer.headers(raw))
         sent.update(headers or {})
-        answer = app.lambda_handler(apigw_event(raw, sent), LambdaContext())
+        answer = app.lambda_handler(function_url_event(raw, sent, path=path, method=method), LambdaContext())
         return answer["statusCode"], json.loads(answer["body"])
 
     post.signer = signer  # type: ignore[attr-defined]
@@ -333,6 +339,27 @@ def test_ingest_answers_4xx_without_writing_when_body_is_bad(ingest, aws, body, 
     assert got == status
     assert "Traceback" not in json.dumps(answer)
     assert archive_dump(aws) == {}
+
+
+# The function URL hands IngestFunction every path and method; a signed, valid batch sent anywhere
+# but POST /gateway/events is refused before anything is verified or stored.
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/", "POST", 404),
+        ("/gateway/events/", "POST", 404),
+        ("/interactions", "POST", 404),
+        ("/gateway/events", "GET", 405),
+        ("/gateway/events", "PUT", 405),
+    ],
+)
+def test_ingest_answers_404_or_405_without_writing_when_the_route_is_not_the_webhook(ingest, aws, path, method, status):
+    got, answer = ingest(envelope([message_create()]), path=path, method=method)
+
+    assert got == status
+    assert set(answer) == {"error"} and "/gateway/events" in answer["error"]
+    assert archive_dump(aws) == {}
+    assert table_dump(aws) == []
 
 
 # --- the directory: before → after under real DynamoDB conditions ---------------------------------

@@ -10,7 +10,7 @@ import pytest
 
 from guildlog.errors import GuildlogError
 from guildlog.handlers import ingest as ingest_handler
-from tests.integration.conftest import apigw_event, gzip_json
+from tests.integration.conftest import function_url_event, gzip_json
 from tests.integration.test_ingest_handler import at, envelope, ingest  # noqa: F401 - `ingest` is a fixture
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def run(post: Any, body: dict[str, Any], signed: bool = True) -> None:
     if not signed:
         headers["X-Signature-Timestamp"] = post.signer.headers(raw)["X-Signature-Timestamp"]
     settings, ingestor = ingest_handler.default_ingestor()
-    ingest_handler.handle_gateway_events(apigw_event(raw, headers), settings, ingestor)
+    ingest_handler.handle_gateway_events(function_url_event(raw, headers), settings, ingestor)
 
 
 def heartbeat_points(stdout: str) -> list[dict[str, Any]]:

@@ -20,7 +20,13 @@ from guildlog.adapters.signatures import Signer, generate_keypair
 from guildlog.services.commands.message import message_history
 from guildlog_tools.local.apigw import ApiGatewayServer, Route
 from guildlog_tools.local.stack import LocalStack
-from guildlog_tools.local.template import http_routes, load_template, table_definition, ttl_attribute
+from guildlog_tools.local.template import (
+    function_url_routes,
+    http_routes,
+    load_template,
+    table_definition,
+    ttl_attribute,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -111,8 +117,27 @@ def test_local_stack_creates_bucket_with_template_settings_when_started(stack: L
 
 
 def test_local_stack_serves_every_template_route_when_started(stack: LocalStack) -> None:
-    declared = {f"{route.method} {route.path}" for route in http_routes(load_template())}
+    template = load_template()
+    declared = {f"{route.method} {route.path}" for route in http_routes(template)}
+    declared |= {f"{route.method} {route.path} (function URL)" for route in function_url_routes(template)}
     assert {key for key, _, _ in stack.endpoints()} == declared
+    assert "POST /gateway/events (function URL)" in declared
+
+
+def test_local_stack_serves_the_ingest_function_url_at_the_webhook_path_when_started(stack: LocalStack) -> None:
+    served = {(key, url, function) for key, url, function in stack.endpoints()}
+    assert ("POST /gateway/events (function URL)", stack.gateway_events_url, "IngestFunction") in served
+    # A function URL hands the handler every method: the handler itself answers 405, naming POST.
+    target = urlsplit(stack.gateway_events_url)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=HTTP_TIMEOUT_S)
+    try:
+        connection.request("GET", target.path)
+        answer = connection.getresponse()
+        status, allow, body = answer.status, answer.getheader("allow"), json.loads(answer.read())
+    finally:
+        connection.close()
+    assert (status, allow) == (405, "POST")
+    assert body == {"error": "method not allowed: /gateway/events takes POST"}
 
 
 def test_local_stack_lands_batch_in_s3_and_dynamodb_when_post_is_signed(stack: LocalStack) -> None:

@@ -1,7 +1,8 @@
 """`guildlog setup` against moto (the rehearsal's transformed template, created by CloudFormation) and a fake
 Discord that checks the interactions endpoint with a signed PING, as Discord does on PATCH.
 
-Moto cannot create the HTTP API, so its URL output stays `https://${HttpApi}.execute-api…`; the fake
+Moto cannot create the HTTP API, so its URL outputs stay `https://${HttpApi}.execute-api…` (the relay's
+endpoint is IngestFunction's function URL, which the rehearsal creates); the fake
 Discord resolves that prefix to a loopback stand-in (as DNS would), which runs the real interactions
 handler with the public key CloudFormation gave the deployed InteractionsFunction.
 """
@@ -157,11 +158,16 @@ def test_setup_writes_a_private_relay_key_the_stack_trusts_when_none_exists(worl
 def test_setup_prints_the_invite_url_and_the_relay_command_when_done(
     world: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import boto3
+
     assert setup(world) == 0
 
     out = capsys.readouterr().out
     assert f"permissions={perms.REQUIRED}" in out
-    assert f"guildlog relay --endpoint {UNRESOLVED_API}/gateway/events" in out
+    [stack] = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    function = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "IngestFunctionName")
+    function_url = boto3.client("lambda").get_function_url_config(FunctionName=function)["FunctionUrl"]
+    assert f"guildlog relay --endpoint {function_url.rstrip('/')}/gateway/events " in out
     assert BOT_TOKEN not in out
 
 

@@ -13,6 +13,7 @@ from guildlog_tools.local.template import (
     archive_bucket_id,
     function_environment,
     function_properties,
+    function_url_routes,
     http_routes,
     load_template,
     resources_of_type,
@@ -301,7 +302,8 @@ def test_every_function_gets_the_settings_environment_when_deployed(template: di
         assert function_properties(template, function_id).get("Tracing") == "Active"
 
 
-def test_ingest_function_gives_up_no_later_than_the_http_api_when_slow(template: dict[str, Any]) -> None:
+def test_ingest_function_gives_up_within_30_seconds_when_slow(template: dict[str, Any]) -> None:
+    # A function URL waits as long as the function runs; 30 s bounds a stuck batch (the relay retries it).
     properties = function_properties(template, "IngestFunction")
     assert properties["Timeout"] <= 30
     assert properties["MemorySize"] >= 1024
@@ -310,18 +312,62 @@ def test_ingest_function_gives_up_no_later_than_the_http_api_when_slow(template:
 # --- routes -----------------------------------------------------------------------------------
 
 
-def test_http_api_routes_reach_both_handlers_when_requested(template: dict[str, Any]) -> None:
+def test_http_api_routes_reach_interactions_and_the_web_viewer_when_requested(template: dict[str, Any]) -> None:
     routes = {(r.method, r.path): (r.function_id, r.module_path, r.handler_name) for r in http_routes(template)}
     assert routes == {
-        ("POST", "/gateway/events"): ("IngestFunction", "functions/ingest/app.py", "lambda_handler"),
         ("POST", "/interactions"): ("InteractionsFunction", "functions/interactions/app.py", "lambda_handler"),
         ("GET", "/app"): ("WebFunction", "functions/web/app.py", "lambda_handler"),
         ("ANY", "/app/{proxy+}"): ("WebFunction", "functions/web/app.py", "lambda_handler"),
     }
 
 
+def test_relay_webhook_is_ingest_function_url_at_gateway_events_when_requested(template: dict[str, Any]) -> None:
+    routes = [(r.method, r.path, r.function_id, r.module_path, r.handler_name) for r in function_url_routes(template)]
+    assert routes == [("POST", "/gateway/events", "IngestFunction", "functions/ingest/app.py", "lambda_handler")]
+
+
+# --- the ingest function URL ------------------------------------------------------------------
+
+
+def test_only_ingest_function_has_a_url_when_deployed(template: dict[str, Any]) -> None:
+    with_url = [f for f in function_ids(template) if "FunctionUrlConfig" in function_properties(template, f)]
+    assert with_url == ["IngestFunction"]
+    assert not resources_of_type(template, "AWS::Lambda::Url")
+    # A public invoke permission of its own would open a function the template means to keep closed.
+    permissions = resources_of_type(template, "AWS::Lambda::Permission").values()
+    assert not [p for p in permissions if p["Properties"].get("Principal") == "*"]
+
+
+def test_ingest_function_url_is_unauthenticated_without_cors_when_the_relay_signs_each_body(
+    template: dict[str, Any],
+) -> None:
+    # AuthType NONE: the handler answers 404/405 to other routes and 401 to an unsigned body first.
+    config = function_properties(template, "IngestFunction")["FunctionUrlConfig"]
+    assert config == {"AuthType": "NONE"}
+    environment = function_environment(template, "IngestFunction")
+    assert environment["GUILDLOG_RELAY_PUBLIC_KEY"] == {"Ref": "RelayPublicKey"}
+    skips = {s["id"]: s["comment"] for s in template["Resources"]["IngestFunction"]["Metadata"]["checkov"]["skip"]}
+    assert "signature" in skips["CKV_AWS_258"]
+
+
+def test_ingest_function_has_no_http_api_event_when_its_url_is_the_webhook(template: dict[str, Any]) -> None:
+    events = function_properties(template, "IngestFunction").get("Events") or {}
+    assert not [e for e in events.values() if e.get("Type") in ("HttpApi", "Api")]
+    _, api = only(template, "AWS::Serverless::HttpApi")
+    assert not [key for key in api["Properties"]["RouteSettings"] if "/gateway/events" in key]
+
+
+def test_relay_endpoint_is_the_ingest_function_url_when_output_and_hosted(template: dict[str, Any]) -> None:
+    expected = {"Fn::Sub": "${IngestFunctionUrl.FunctionUrl}gateway/events"}  # FunctionUrl ends in "/"
+    assert template["Outputs"]["GatewayEventsUrl"]["Value"] == expected
+    [task] = resources_of_type(template, "AWS::ECS::TaskDefinition").values()
+    [container] = task["Properties"]["ContainerDefinitions"]
+    endpoint = {e["Name"]: e["Value"] for e in container["Environment"]}["GUILDLOG_ENDPOINT"]
+    assert endpoint == expected
+
+
 def test_every_route_handler_exists_in_the_repo_when_sam_builds(template: dict[str, Any]) -> None:
-    for route in http_routes(template):
+    for route in [*http_routes(template), *function_url_routes(template)]:
         module = ast.parse((REPO / route.module_path).read_text(encoding="utf-8"))
         defined = {node.name for node in module.body if isinstance(node, ast.FunctionDef)}
         assigned = [t for node in module.body if isinstance(node, ast.Assign) for t in node.targets]
@@ -438,7 +484,7 @@ def test_outputs_name_every_url_and_resource_when_clients_need_them(template: di
         "WebFunctionName",
     }
     assert expected <= set(template["Outputs"])
-    assert template["Outputs"]["GatewayEventsUrl"]["Value"]["Fn::Sub"].endswith("/gateway/events")
+    assert template["Outputs"]["GatewayEventsUrl"]["Value"]["Fn::Sub"].endswith("}gateway/events")
     assert template["Outputs"]["InteractionsUrl"]["Value"]["Fn::Sub"].endswith("/interactions")
     assert template["Outputs"]["WebUrl"]["Value"]["Fn::Sub"].endswith("/app")
 

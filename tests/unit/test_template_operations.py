@@ -14,6 +14,7 @@ from guildlog_tools.local.template import (
     archive_bucket_id,
     dead_letter_queue_ids,
     function_properties,
+    function_url_routes,
     http_routes,
     load_template,
     on_failure_queue_id,
@@ -172,16 +173,19 @@ def test_every_dead_letter_queue_alarms_when_a_message_waits(template: dict[str,
     assert watched == set(dead_letter_queues(template))
 
 
-def test_ingest_alarm_watches_the_relay_route_when_its_5xx_rate_rises(template: dict[str, Any]) -> None:
+def test_ingest_alarm_watches_the_function_url_when_its_5xx_rate_rises(template: dict[str, Any]) -> None:
     alarm = alarms(template)["IngestServerErrorRateAlarm"]
     stats = {m["Id"]: m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m}
     [expression] = [m for m in alarm["Metrics"] if "Expression" in m]
-    ingest_route = next(r for r in http_routes(template) if r.function_id == "IngestFunction")
+    [url_route] = function_url_routes(template)
 
-    assert {m["MetricName"] for m in stats.values()} == {"5xx", "Count"}
+    assert {(m["Namespace"], m["MetricName"]) for m in stats.values()} == {
+        ("AWS/Lambda", "Url5xxCount"),
+        ("AWS/Lambda", "UrlRequestCount"),
+    }
+    assert stats["errors"]["MetricName"] == "Url5xxCount" and stats["requests"]["MetricName"] == "UrlRequestCount"
     for metric in stats.values():
-        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
-        assert dimensions["Route"] == f"{ingest_route.method} {ingest_route.path}"
+        assert metric["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": url_route.function_id}}]
     assert expression["ReturnData"] is True and "errors / requests" in expression["Expression"]
 
 
@@ -224,6 +228,18 @@ def test_dashboard_shows_every_alarm_when_opened(template: dict[str, Any]) -> No
 # --- throttles and concurrency ----------------------------------------------------------------
 
 
+def test_dashboard_shows_the_function_url_requests_and_errors_when_opened(template: dict[str, Any]) -> None:
+    [dashboard] = resources_of_type(template, "AWS::CloudWatch::Dashboard").values()
+    document = json.loads(re.sub(r"\$\{[^}]+\}", "x", dashboard["Properties"]["DashboardBody"]["Fn::Sub"]))
+    [widget] = [w for w in document["widgets"] if "/gateway/events" in w.get("properties", {}).get("title", "")]
+    metrics = widget["properties"]["metrics"]
+
+    assert metrics[0] == ["AWS/Lambda", "UrlRequestCount", "FunctionName", "x"]
+    assert [row[1] for row in metrics[1:]] == ["Url4xxCount", "Url5xxCount"]
+    assert "AWS/ApiGateway" not in json.dumps(widget)
+    assert '"FunctionName", "${IngestFunction}"]' in dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+
+
 def test_each_webhook_route_has_its_own_throttle_when_requests_flood(template: dict[str, Any]) -> None:
     [api] = resources_of_type(template, "AWS::Serverless::HttpApi").values()
     settings = api["Properties"]["RouteSettings"]
@@ -255,8 +271,14 @@ def test_every_function_reserves_concurrency_when_the_account_allows_it(template
 
 
 def test_both_webhooks_reserve_their_own_concurrency_when_one_is_flooded(template: dict[str, Any]) -> None:
-    for route in http_routes(template):
+    for route in [*http_routes(template), *function_url_routes(template)]:
         assert reserved(template, route.function_id) > 0, route.function_id
+
+
+def test_ingest_function_url_keeps_a_ceiling_of_20_when_concurrency_is_reserved(template: dict[str, Any]) -> None:
+    # No API Gateway throttle in front of the function URL: reserved concurrency is its only ceiling.
+    assert [r.function_id for r in function_url_routes(template)] == ["IngestFunction"]
+    assert reserved(template, "IngestFunction") == 20
 
 
 # --- archive access logs ----------------------------------------------------------------------

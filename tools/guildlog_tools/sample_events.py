@@ -1,7 +1,8 @@
 """Sample events for `sam local invoke -e`: one folder per function under events/.
 
 `python -m guildlog_tools.sample_events write` (re)writes the committed samples. The two webhook
-samples are API Gateway HTTP API (payload v2) events whose signature headers are placeholders,
+samples are payload format 2.0 events (the ingest one as IngestFunction's function URL delivers it,
+the interactions one as the HTTP API does) whose signature headers are placeholders,
 since a signature is valid for 300 seconds only; `python -m guildlog_tools.sample_events sign FILE
 --key-file KEY` prints FILE signed now with that Ed25519 private key (the relay's key for
 events/ingest, the fake Discord application's for events/interactions), ready for `sam local
@@ -32,11 +33,13 @@ GUILD, CHANNEL, USER, MESSAGE = (
 )
 
 
-def _webhook_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
+def _webhook_event(path: str, body: dict[str, Any], *, function_url: bool = False) -> dict[str, Any]:
     raw = json.dumps(body, separators=(",", ":")).encode()
+    domain = "lambda-url.us-east-1.on.aws" if function_url else "execute-api.us-east-1.amazonaws.com"
+    host = f"abcdef1234.{domain}"
     headers = [
         ("content-type", "application/json"),
-        ("host", "abcdef1234.execute-api.us-east-1.amazonaws.com"),
+        ("host", host),
         ("x-signature-ed25519", PLACEHOLDER_SIGNATURE),
         ("x-signature-timestamp", PLACEHOLDER_TIMESTAMP),
     ]
@@ -46,7 +49,7 @@ def _webhook_event(path: str, body: dict[str, Any]) -> dict[str, Any]:
         headers=headers,
         body=raw,
         source_ip="203.0.113.10",
-        route_key=f"POST {path}",
+        route_key="$default" if function_url else f"POST {path}",
         now=SAMPLE_EPOCH,
     )
     event["requestContext"]["requestId"] = "sample-request"
@@ -90,7 +93,7 @@ def samples() -> dict[str, dict[str, Any]]:
         ],
     }
     return {
-        "ingest/gateway-batch.json": _webhook_event("/gateway/events", batch),
+        "ingest/gateway-batch.json": _webhook_event("/gateway/events", batch, function_url=True),
         "interactions/ping.json": _webhook_event("/interactions", {"type": 1, "id": "1", "application_id": "1"}),
         "worker/command-logged.json": {
             "v": 1,

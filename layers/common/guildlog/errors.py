@@ -24,6 +24,14 @@ class MalformedRequestError(GuildlogError):
     """A request body that is not a valid envelope (HTTP 400, never retried)."""
 
 
+class RouteNotFoundError(GuildlogError):
+    """A request to a path the webhook does not serve (HTTP 404): a function URL answers every path."""
+
+
+class MethodNotAllowedError(GuildlogError):
+    """A request with a method the path does not take (HTTP 405); `allow` names the one it does."""
+
+
 class PayloadTooLargeError(GuildlogError):
     """A body over the compressed or decompressed cap (HTTP 413)."""
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from guildlog.errors import GuildlogError
+from guildlog.handlers.ingest import INGEST_PATH
 from guildlog_tools import discord_permissions as perms
 from guildlog_tools.doctor.target import REQUIRED_OUTPUTS, Target
 
@@ -134,6 +135,15 @@ def gateway_endpoint(target: Target) -> Iterator[Result]:
         yield Result("relay endpoint", SKIP, "no GatewayEventsUrl output")
         return
     status, _ = post(url, b'{"v":1}', {})
+    if status == 403 and target.kind == "stack":
+        yield Result(
+            "relay endpoint",
+            FAIL,
+            f"an unsigned batch got 403 from the function URL, before IngestFunction ran ({url})",
+            "the URL's public invoke permissions (lambda:InvokeFunctionUrl and lambda:InvokeFunction for "
+            "everyone) are missing: redeploy the stack with a current SAM CLI, which adds both",
+        )
+        return
     if status != 401:
         yield Result(
             "relay endpoint",
@@ -143,6 +153,40 @@ def gateway_endpoint(target: Target) -> Iterator[Result]:
         )
         return
     yield Result("relay endpoint", OK, f"401 to an unsigned batch ({url})")
+
+
+def relay_function_url(target: Target) -> Iterator[Result]:
+    """The relay's endpoint is IngestFunction's public function URL."""
+    if target.kind == "local":
+        yield Result("relay function URL", SKIP, "the local stack serves /gateway/events on its own address")
+        return
+    function, url = target.outputs.get("IngestFunctionName"), target.outputs.get("GatewayEventsUrl")
+    if not function or not url:
+        yield Result("relay function URL", SKIP, "no IngestFunctionName or GatewayEventsUrl output")
+        return
+    redeploy = "redeploy the stack (`guildlog setup` or `sam deploy`): the template gives IngestFunction its URL"
+    try:
+        config = target.client("lambda").get_function_url_config(FunctionName=function)
+    except Exception as exc:  # botocore's ResourceNotFoundException: the function has no URL
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        yield Result("relay function URL", FAIL, f"{function} has no function URL", redeploy)
+        return
+    if config.get("AuthType") != "NONE":
+        yield Result(
+            "relay function URL",
+            FAIL,
+            f"{function}'s URL takes AuthType {config.get('AuthType')}: the relay signs its batches, not AWS requests",
+            redeploy,
+        )
+        return
+    expected = str(config.get("FunctionUrl", "")).rstrip("/") + INGEST_PATH
+    if url != expected:
+        yield Result(
+            "relay function URL", FAIL, f"GatewayEventsUrl is {url}, not the function URL's {expected}", redeploy
+        )
+        return
+    yield Result("relay function URL", OK, f"{function}, AuthType NONE, {expected}")
 
 
 # -- Discord
@@ -477,6 +521,7 @@ CHECKS: list[Check] = [
     stack_outputs,
     storage,
     interactions_endpoint,
+    relay_function_url,
     gateway_endpoint,
     application_endpoint,
     commands,

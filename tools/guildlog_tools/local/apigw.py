@@ -1,12 +1,14 @@
-"""A loopback HTTP server that plays API Gateway (HTTP API, payload format 2.0) for the local stack.
+"""A loopback HTTP server that plays API Gateway (HTTP API, payload format 2.0) for the local stack,
+and on the same address the stack's Lambda function URLs (the same payload format).
 
 Each request becomes the event API Gateway would hand the function, and the function's own
 `lambda_handler` runs in this process, loaded from its file the way Lambda loads it (functions/
 is not a package). The answer is mapped back the way API Gateway maps it. What is emulated:
 route matching (`METHOD /path`, `{param}`, `{proxy+}`, `ANY`, `$default`), lower-cased headers,
 base64 bodies for binary or content-encoded requests, the 10 MB payload cap, a per-function
-environment, and the request context fields handlers read. What is not: authorizers, CORS,
-throttling and stages.
+environment, and the request context fields handlers read. A function URL is served at the one
+path its handler accepts, for every method, with the `$default` route key a function URL sends.
+What is not: authorizers, CORS, throttling and stages.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 @dataclass
 class Route:
-    """One HTTP API route: `method` (or ANY) and `path` (or $default) into a function's handler."""
+    """One HTTP API route: `method` (or ANY) and `path` (or $default) into a function's handler; or, with
+    `function_url`, the path a function URL's handler accepts, taking every method as a function URL does."""
 
     method: str
     path: str
@@ -58,18 +61,25 @@ class Route:
     environment: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: int = 3
     memory_mb: int = 128
+    function_url: bool = False
     _handler: Handler | None = field(default=None, init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 
     @property
     def route_key(self) -> str:
-        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+        """The event's routeKey: a function URL has no routes and always sends `$default`."""
+        return "$default" if self.path == "$default" or self.function_url else f"{self.method} {self.path}"
+
+    @property
+    def label(self) -> str:
+        """How the route is shown: its route key, or for a function URL the route its handler accepts."""
+        return f"{self.method} {self.path} (function URL)" if self.function_url else self.route_key
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Path parameters when this route takes the request, else None."""
         if self.path == "$default":
             return {}
-        if self.method != "ANY" and self.method != method:
+        if self.method != "ANY" and self.method != method and not self.function_url:
             return None
         if self._pattern is None:
             self._pattern = _path_pattern(self.path)

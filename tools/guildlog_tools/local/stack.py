@@ -2,9 +2,9 @@
 
 `LocalStack` starts moto (threaded, fresh state), creates the table, the archive bucket and the
 queues from template.yaml's own resource definitions, keeps dev keys in dev.json, and serves every HttpApi
-route of the template with the function's handler running in-process under the environment the
-template gives it, resolved to local values. `guildlog dev`, `guildlog demo` and the integration
-tests all use it:
+route and function URL of the template (on one loopback address) with the function's handler running
+in-process under the environment the template gives it, resolved to local values. `guildlog dev`,
+`guildlog demo` and the integration tests all use it:
 
     with LocalStack(dev_file=tmp / "dev.json") as stack:
         stack.gateway_events_url, stack.keys.relay_private_key, stack.client("s3")
@@ -217,8 +217,8 @@ class LocalStack:
         return f"{self.api_url}/app"
 
     def endpoints(self) -> list[tuple[str, str, str]]:
-        """(route key, URL, function logical id) of every served route."""
-        return [(route.route_key, f"{self.api_url}{route.path}", route.function_id) for route in self.routes]
+        """(route, URL, function logical id) of every served route; a function URL's route is marked so."""
+        return [(route.label, f"{self.api_url}{route.path}", route.function_id) for route in self.routes]
 
     def dev_info(self) -> dict[str, Any]:
         """What dev.json holds: endpoints, resource names and the dev keys."""
@@ -503,11 +503,12 @@ class LocalStack:
         return targets
 
     def _routes(self, template: Mapping[str, Any], template_dir: Path) -> list[Route]:
-        from guildlog_tools.local.template import function_properties, http_routes
+        from guildlog_tools.local.template import function_properties, function_url_routes, http_routes
 
         references = self._references(template)
         routes = []
-        for declared in http_routes(template):
+        # Function URLs share the HTTP API's loopback address: the relay posts to {api_url}/gateway/events.
+        for declared in [*http_routes(template), *function_url_routes(template)]:
             properties = function_properties(template, declared.function_id)
             env = self._function_env(template, declared.function_id, references)
             routes.append(
@@ -520,10 +521,11 @@ class LocalStack:
                     environment=env,
                     timeout_seconds=int(properties.get("Timeout", 3)),
                     memory_mb=int(properties.get("MemorySize", 128)),
+                    function_url=declared.function_url,
                 )
             )
         if not routes:
-            raise ConfigurationError("the template declares no HttpApi routes")
+            raise ConfigurationError("the template declares no HttpApi routes and no function URLs")
         return routes
 
     def _references(self, template: Mapping[str, Any]) -> dict[str, Any]:

@@ -40,13 +40,15 @@ _INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", 
 
 
 class HttpRoute(NamedTuple):
-    """One HTTP API route as the template declares it, and the code that answers it."""
+    """One HTTP route as the template declares it (an HTTP API event or a function URL), and the code
+    that answers it."""
 
     method: str  # upper case, or ANY
-    path: str  # e.g. /gateway/events, or $default
+    path: str  # e.g. /interactions, or $default
     function_id: str  # the function's logical id
     module_path: str  # the handler's file relative to the template, e.g. functions/ingest/app.py
     handler_name: str  # the callable in that file, e.g. lambda_handler
+    function_url: bool = False  # reached through the function's own URL (FunctionUrlConfig), not the HTTP API
 
 
 def default_template_path() -> Path:
@@ -200,6 +202,36 @@ def http_routes(template: Mapping[str, Any]) -> list[HttpRoute]:
                 )
             )
     return sorted(routes, key=lambda route: (route.path, route.method))
+
+
+def function_url_routes(template: Mapping[str, Any]) -> list[HttpRoute]:
+    """The route of every function with a `FunctionUrlConfig`, at the one path its handler accepts.
+
+    A function URL hands the function every path and method; the handler refuses all but its own
+    route. Which route that is lives in the handler's code, so it is named here explicitly, per
+    function (see `function_url_route`); a function URL this does not know is a ConfigurationError.
+    """
+    routes = []
+    for function_id in resources_of_type(template, FUNCTION_TYPE):
+        properties = function_properties(template, function_id)
+        if not properties.get("FunctionUrlConfig"):
+            continue
+        method, path = function_url_route(function_id)
+        module_path, handler_name = _handler_location(function_id, properties)
+        routes.append(HttpRoute(method, path, function_id, module_path, handler_name, function_url=True))
+    return sorted(routes, key=lambda route: (route.path, route.method))
+
+
+def function_url_route(function_id: str) -> tuple[str, str]:
+    """(method, path) the handler behind `function_id`'s function URL accepts."""
+    if function_id == "IngestFunction":
+        from guildlog.handlers.ingest import INGEST_METHOD, INGEST_PATH  # the relay's webhook
+
+        return INGEST_METHOD, INGEST_PATH
+    raise ConfigurationError(
+        "function URL with no known route: name the path its handler accepts in function_url_route",
+        function=function_id,
+    )
 
 
 def _handler_location(function_id: str, properties: Mapping[str, Any]) -> tuple[str, str]:

@@ -15,7 +15,9 @@ from guildlog.errors import (
     ConfigurationError,
     GuildlogError,
     MalformedRequestError,
+    MethodNotAllowedError,
     PayloadTooLargeError,
+    RouteNotFoundError,
     SignatureError,
     SignInError,
     StorageError,
@@ -26,6 +28,8 @@ ERROR_STATUS: tuple[tuple[type[GuildlogError], int], ...] = (
     (AccessDeniedError, 403),
     (SignInError, 400),
     (MalformedRequestError, 400),
+    (RouteNotFoundError, 404),
+    (MethodNotAllowedError, 405),
     (PayloadTooLargeError, 413),
     (StorageError, 503),
     (ConfigurationError, 500),
@@ -62,7 +66,11 @@ def error_body(exc: GuildlogError, *, public_message: str | None = None) -> dict
 
 def error_response(exc: GuildlogError, *, public_message: str | None = None) -> dict[str, Any]:
     """The HTTP answer for a domain error: never a traceback, never a 5xx for bad input."""
-    return json_response(status_for(exc), error_body(exc, public_message=public_message))
+    answer = json_response(status_for(exc), error_body(exc, public_message=public_message))
+    if isinstance(exc, MethodNotAllowedError):
+        # RFC 9110: a 405 names the methods the resource does take.
+        answer["headers"]["allow"] = str(exc.fields["allow"])
+    return answer
 
 
 def log_fields(exc: GuildlogError) -> dict[str, object]:

@@ -7,9 +7,15 @@ from typing import Any
 
 from guildlog.adapters.heartbeat_metric import record_heartbeats
 from guildlog.adapters.signatures import header, raw_body, verify_request
+from guildlog.errors import MethodNotAllowedError, RouteNotFoundError
 from guildlog.handlers.settings import Settings
 from guildlog.services.ingest import Ingestor, IngestResult
 from guildlog.services.webhook_body import parse_envelope
+
+# The webhook's one route (docs/protocol.md). IngestFunction is reached through a Lambda function
+# URL, which hands the function every path and method: `check_route` refuses the others.
+INGEST_METHOD = "POST"
+INGEST_PATH = "/gateway/events"
 
 
 @lru_cache(maxsize=1)
@@ -69,8 +75,21 @@ def _invite_lister(settings: Settings) -> Any:
     return RestInviteLister(lambda: DiscordRest(settings.discord_api_base, token.value, timeout=3.0, attempts=2))
 
 
+def check_route(event: dict[str, Any]) -> None:
+    """Refuse a request (payload format 2.0) to any path but INGEST_PATH (404) or with any method but
+    INGEST_METHOD (405). It reads the request line only: nothing is verified, built or written."""
+    http = (event.get("requestContext") or {}).get("http") or {}
+    path = event.get("rawPath") or http.get("path")
+    if path != INGEST_PATH:
+        raise RouteNotFoundError(f"not found: the relay's webhook is {INGEST_METHOD} {INGEST_PATH}")
+    if str(http.get("method") or "").upper() != INGEST_METHOD:
+        raise MethodNotAllowedError(f"method not allowed: {INGEST_PATH} takes {INGEST_METHOD}", allow=INGEST_METHOD)
+
+
 def handle_gateway_events(event: dict[str, Any], settings: Settings, ingestor: Ingestor) -> IngestResult:
-    """Run one API Gateway v2 request through ingest; raises GuildlogError subclasses for bad input."""
+    """Run one request (payload format 2.0: a function URL or API Gateway) through ingest; raises
+    GuildlogError subclasses for a wrong route or bad input."""
+    check_route(event)
     headers = event.get("headers") or {}
     body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
     verify_request(body, headers, settings.relay_public_key)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from guildlog.errors import MalformedRequestError, PayloadTooLargeError
 from guildlog.models.envelope import Envelope
 
-# API Gateway takes 10 MB and Lambda's synchronous payload 6 MB; the relay flushes well below.
+# A function URL, like any synchronous Lambda invoke, takes 6 MB of request; the relay flushes well below.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 # A gzip bomb stops here instead of exhausting the function's memory.
 MAX_DECOMPRESSED_BYTES = 48 * 1024 * 1024

@@ -14,6 +14,7 @@ from guildlog_tools.local.template import (
     default_template_path,
     function_environment,
     function_properties,
+    function_url_routes,
     http_routes,
     load_template,
     table_definition,
@@ -303,3 +304,27 @@ def test_http_routes_raise_configuration_error_when_code_is_not_local(stack: dic
     stack["Resources"]["Worker"]["Properties"]["CodeUri"] = {"Bucket": "b", "Key": "k"}
     with pytest.raises(ConfigurationError, match="CodeUri"):
         http_routes(stack)
+
+
+def test_function_url_routes_serve_ingest_at_its_webhook_path_when_it_has_a_function_url(
+    stack: dict[str, Any],
+) -> None:
+    assert function_url_routes(stack) == []
+    stack["Resources"]["IngestFunction"] = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"CodeUri": "functions/ingest/", "Handler": "app.lambda_handler",
+                       "FunctionUrlConfig": {"AuthType": "NONE"}},
+    }  # fmt: skip
+    assert function_url_routes(stack) == [
+        HttpRoute("POST", "/gateway/events", "IngestFunction", "functions/ingest/app.py", "lambda_handler", True)
+    ]
+    assert all(not route.function_url for route in http_routes(stack))
+
+
+def test_function_url_routes_raise_configuration_error_when_a_function_url_has_no_known_path(
+    stack: dict[str, Any],
+) -> None:
+    stack["Resources"]["Worker"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
+    with pytest.raises(ConfigurationError, match="function URL") as raised:
+        function_url_routes(stack)
+    assert raised.value.fields == {"function": "Worker"}
