@@ -109,7 +109,7 @@ def relay_throughput(frames: list[bytes], events: int) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of the live relay taking every frame to an acknowledged batch:
     inflate, parse, queue, batch, spool to disk (fsync), gzip, sign, POST, checkpoint."""
     from guildlog.adapters.signatures import Signer, generate_keypair
-    from guildlog_relay.batcher import Batcher
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS, Batcher
     from guildlog_relay.discovery import GatewayInfo
     from guildlog_relay.live import LiveRelay, LiveSettings
     from guildlog_relay.pipeline import Pipeline
@@ -122,7 +122,8 @@ def relay_throughput(frames: list[bytes], events: int) -> tuple[float, float]:
     async def run(state: Path) -> tuple[float, float]:
         def make(folder: Path) -> Pipeline:
             poster = Poster("http://null.invalid/gateway/events", signer, transport=_null_transport)
-            return Pipeline(spool=Spool(folder), poster=poster, batcher=Batcher())
+            # The batcher as `guildlog relay` makes it by default: routine events may linger.
+            return Pipeline(spool=Spool(folder), poster=poster, batcher=Batcher(linger_ms=DEFAULT_LINGER_MS))
 
         async def connect(url: str) -> _FramesConnection:
             return _FramesConnection(frames)
