@@ -1,6 +1,8 @@
 """Relay figures: throughput of the live relay's receive-and-forward path beside a bare zlib +
 json.loads loop over the same zlib-stream frames; the relay process's RSS at idle and while the
-webhook is down; frames sent to Discord per 60 s in steady state and in a reconnect storm.
+webhook is down; frames sent to Discord per 60 s in steady state and in a reconnect storm; requests
+per 1,000 events of a quiet server at --linger-ms 0 and at the default, the pure batcher driven on a
+synthetic clock.
 
 The fake Discord of the tests (tests/fakes/discord_gateway.py) plays Discord here: over loopback
 websockets for the RSS figures, in memory on a virtual clock for the frame counts.
@@ -107,7 +109,7 @@ def relay_throughput(frames: list[bytes], events: int) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of the live relay taking every frame to an acknowledged batch:
     inflate, parse, queue, batch, spool to disk (fsync), gzip, sign, POST, checkpoint."""
     from guildlog.adapters.signatures import Signer, generate_keypair
-    from guildlog_relay.batcher import Batcher
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS, Batcher
     from guildlog_relay.discovery import GatewayInfo
     from guildlog_relay.live import LiveRelay, LiveSettings
     from guildlog_relay.pipeline import Pipeline
@@ -120,7 +122,8 @@ def relay_throughput(frames: list[bytes], events: int) -> tuple[float, float]:
     async def run(state: Path) -> tuple[float, float]:
         def make(folder: Path) -> Pipeline:
             poster = Poster("http://null.invalid/gateway/events", signer, transport=_null_transport)
-            return Pipeline(spool=Spool(folder), poster=poster, batcher=Batcher())
+            # The batcher as `guildlog relay` makes it by default: routine events may linger.
+            return Pipeline(spool=Spool(folder), poster=poster, batcher=Batcher(linger_ms=DEFAULT_LINGER_MS))
 
         async def connect(url: str) -> _FramesConnection:
             return _FramesConnection(frames)
@@ -331,11 +334,121 @@ def frames_per_minute() -> dict[str, int]:
     }
 
 
+# -- requests of a quiet server ----------------------------------------------------------------
+
+QUIET_EVENTS = 10_000  # one day of a small server: one event every 8.64 s on average
+QUIET_SEED = 5
+HEARTBEAT_S = 60.0  # --status-interval's default: one GUILDLOG_HEARTBEAT per shard per minute
+# A small chat server's day as the relay sees it: mostly new messages, reactions and typing (routine);
+# edits, deletes and joins, which the moderation log posts, about one event in ten.
+CHAT_MIX = {
+    "MESSAGE_CREATE": 0.70,
+    "MESSAGE_REACTION_ADD": 0.12,
+    "TYPING_START": 0.08,
+    "MESSAGE_UPDATE": 0.06,
+    "MESSAGE_DELETE": 0.03,
+    "GUILD_MEMBER_ADD": 0.01,
+}
+
+
+def quiet_server_requests(types: list[str], linger_ms: int) -> dict[str, float]:
+    """Drive the pure batcher as the live relay does (its timer seals a batch at its deadline), on a
+    synthetic clock: `types` arrive one by one, Poisson at QUIET_EVENTS a day, with a heartbeat every
+    HEARTBEAT_S. Returns the batches (requests) sealed and how long events waited before theirs."""
+    import random
+    from datetime import UTC, datetime
+
+    from guildlog_relay.batcher import DEFAULT_MAX_AGE_MS, URGENT_TYPES, Batcher
+    from guildlog_relay.events import RelayEvent, relay_event
+
+    rng = random.Random(QUIET_SEED)
+    mean_gap = 86_400 / QUIET_EVENTS
+    batcher = Batcher(max_age_ms=DEFAULT_MAX_AGE_MS, linger_ms=linger_ms)
+    arrived: dict[int, float] = {}
+    waits = {"routine": 0.0, "urgent": 0.0}
+    counts = {"requests": 0, "heartbeat_requests": 0}
+
+    def sealed(batches: list[Any], at: float) -> None:
+        for batch in batches:
+            counts["requests"] += 1
+            if not batch.gateway:
+                counts["heartbeat_requests"] += 1
+                continue
+            for data, seq in zip(batch.events, range(batch.first_seq, batch.last_seq + 1), strict=True):
+                kind = "urgent" if json.loads(data)["t"] in URGENT_TYPES else "routine"
+                waits[kind] = max(waits[kind], at - arrived[seq])
+
+    def until(now: float) -> None:
+        deadline = batcher.deadline()
+        while deadline is not None and deadline <= now:
+            sealed([batcher.due(deadline)], deadline)
+            deadline = batcher.deadline()
+
+    def at(moment: float) -> datetime:
+        return datetime.fromtimestamp(1_780_000_000 + moment, tz=UTC)
+
+    now, beat = 0.0, HEARTBEAT_S
+    for seq, t in enumerate(types, start=1):
+        now += rng.expovariate(1 / mean_gap)
+        while beat <= now:
+            until(beat)
+            event = relay_event("GUILDLOG_HEARTBEAT", {"shard": [0, 1]}, event_id=f"hb-{beat}", received_at=at(beat))
+            sealed(batcher.add(event, beat), beat)
+            beat += HEARTBEAT_S
+        until(now)
+        arrived[seq] = now
+        sealed(batcher.add(RelayEvent(t=t, d={"n": seq}, received_at=at(now), seq=seq, session_id="s"), now), now)
+    until(now + 3600)
+    per = 1000 / len(types)
+    urgent = sum(t in URGENT_TYPES for t in types)
+    return {
+        "requests": counts["requests"] * per,
+        "heartbeats": counts["heartbeat_requests"] * per,
+        "urgent_share": urgent / len(types),
+        "routine_wait": waits["routine"],
+        "urgent_wait": waits["urgent"],
+    }
+
+
+def quiet_server_mixes() -> dict[str, list[str]]:
+    """The two mixes: CHAT_MIX, and bench/synthetic.py's (the ingest cost model's events)."""
+    import random
+
+    rng = random.Random(QUIET_SEED)
+    chat = rng.choices(list(CHAT_MIX), weights=list(CHAT_MIX.values()), k=QUIET_EVENTS)
+    synthetic = [e["t"] for e in gateway_events(QUIET_EVENTS, seed=QUIET_SEED)]
+    return {"chat (CHAT_MIX)": chat, "bench/synthetic.py": synthetic}
+
+
+def report_quiet_server() -> None:
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS
+
+    print(
+        f"Requests per 1,000 events of a quiet server ({QUIET_EVENTS:,} events a day, Poisson arrivals, one "
+        f"heartbeat a minute), the batcher on a synthetic clock:"
+    )
+    print(f"  {'mix':<20} {'urgent':>6} {'linger':>7} {'requests':>9} {'heartbeats':>11} {'ratio':>6}  longest wait")
+    for name, types in quiet_server_mixes().items():
+        today = quiet_server_requests(types, 0)
+        for linger in (0, DEFAULT_LINGER_MS):
+            row = quiet_server_requests(types, linger) if linger else today
+            print(
+                f"  {name:<20} {row['urgent_share']:>6.0%} {linger / 1000:>6.0f}s {row['requests']:>9.0f} "
+                f"{row['heartbeats']:>11.0f} {row['requests'] / today['requests']:>6.2f}  "
+                f"routine {row['routine_wait']:.1f} s, urgent {row['urgent_wait']:.1f} s"
+            )
+    print(
+        "    (requests include the heartbeats' own batches; ratio is against --linger-ms 0 in the same run;"
+        " a wait is from an event's arrival to its batch being sealed)"
+    )
+
+
 # -- report -------------------------------------------------------------------------------------
 
 
 def report() -> None:
     print("== relay ==")
+    report_quiet_server()
     frames, raw_bytes = zlib_stream_frames(THROUGHPUT_EVENTS)
     wire = sum(len(f) for f in frames)
     warm, _ = zlib_stream_frames(5_000)

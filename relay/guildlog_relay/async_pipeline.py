@@ -2,7 +2,8 @@
 
 `submit` buffers in the event loop and writes sealed batches to the spool in a worker thread; a
 sender task posts spooled batches one at a time (`Pipeline.send_next` in a worker thread) and a
-timer task seals a batch when it is `flush_ms` old. During a webhook outage the sender keeps
+timer task seals a batch at its deadline (`flush_ms` or `linger_ms` old; an urgent event that
+brings the deadline forward wakes the timer). During a webhook outage the sender keeps
 retrying with a capped backoff while batches pile up on disk, not in memory. `on_ack` runs in the
 event loop after acknowledged gateway batches: that is where the gateway checkpoints; an
 acknowledged batch's file is deleted only after `on_ack` returned for it. With `ack_interval`,
@@ -62,6 +63,8 @@ class AsyncPipeline:
         self._spool_lock = asyncio.Lock()
         self._work = asyncio.Event()  # something is in the spool
         self._buffered = asyncio.Event()  # the batcher holds events (the timer has a deadline)
+        self._sooner = asyncio.Event()  # the deadline moved before the one the timer sleeps toward
+        self._sleeping_until: float | None = None
         self._failure: DeliveryError | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -86,8 +89,7 @@ class AsyncPipeline:
             if sealed:
                 await asyncio.to_thread(self._spool_all, sealed)
                 self._work.set()
-        if len(self.core.batcher):
-            self._buffered.set()
+        self._note_buffered()
 
     async def submit_many(self, events: list[RelayEvent | DispatchRun]) -> None:
         """`submit` for several events in order, at one time and under one lock: the live relay's
@@ -100,8 +102,20 @@ class AsyncPipeline:
             if sealed:
                 await asyncio.to_thread(self._spool_all, sealed)
                 self._work.set()
-        if len(self.core.batcher):
-            self._buffered.set()
+        self._note_buffered()
+
+    def _note_buffered(self) -> None:
+        """Tell the timer there is a deadline, and wake it when the deadline came forward (an
+        urgent event joined events that were lingering)."""
+        batcher = self.core.batcher
+        if not len(batcher):
+            return
+        self._buffered.set()
+        until = self._sleeping_until
+        if until is not None:
+            deadline = batcher.deadline()
+            if deadline is not None and deadline < until:
+                self._sooner.set()
 
     async def flush(self) -> None:
         """Seal whatever is buffered and spool it now (made durable before this returns)."""
@@ -225,7 +239,15 @@ class AsyncPipeline:
                 continue
             delay = deadline - self.clock()
             if delay > 0:
-                await asyncio.sleep(delay)
+                self._sleeping_until = deadline
+                self._sooner.clear()
+                try:
+                    await asyncio.wait_for(self._sooner.wait(), delay)
+                    continue  # brought forward: look at the deadline again
+                except TimeoutError:
+                    pass
+                finally:
+                    self._sleeping_until = None
             async with self._spool_lock:
                 batch = self.core.batcher.due(self.clock())
                 if batch is not None:

@@ -1,5 +1,8 @@
-"""Groups events into envelopes: flush at N events, T ms after the first buffered one, a byte cap,
-or when the session changes.
+"""Groups events into envelopes: flush at N events, a byte cap, when the session changes, or by age:
+`flush_ms` after an urgent event (one the live moderation log posts, or the relay's own: gaps,
+connects, heartbeats) and `linger_ms` after the first routine one (a message created, a reaction,
+typing, presence), whichever comes first. An urgent event takes every routine one buffered before
+it along, in order. `linger_ms` 0 means `flush_ms` for every event.
 
 The batcher is pure (no I/O, no clock of its own): every call says what time it is. The live relay
 passes the wall clock; a replay passes each frame's `received_at`, so the same recording always
@@ -17,10 +20,16 @@ from datetime import datetime
 
 from guildlog import __version__
 from guildlog.models.envelope import BATCH_ID_PATTERN, MAX_EVENTS_PER_BATCH
+from guildlog.services.modlog.kinds import POSTED_EVENT_TYPES
 from guildlog_relay.events import DispatchRun, RelayEvent, Shard, dumps, iso_text
 
 DEFAULT_MAX_EVENTS = 500
 DEFAULT_MAX_AGE_MS = 1000
+# How long `guildlog relay` holds routine events by default (the class's default is 0: no holding).
+DEFAULT_LINGER_MS = 60_000
+# Gateway events sent on within flush_ms: what the moderation log posts, and the session's start
+# (READY, RESUMED). The relay's own events (source "relay") are all urgent.
+URGENT_TYPES: frozenset[str] = POSTED_EVENT_TYPES | {"READY", "RESUMED"}
 # The ingest refuses bodies over 6 MiB as sent (gzip) or 48 MiB inflated; 4 MB of events is far below
 # both, and a bigger single event still goes out alone (see Batcher.add).
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
@@ -139,13 +148,14 @@ def _make_batch(
 class _Buffer:
     """The events of the batch being filled: all of one kind (gateway or not), session and shard."""
 
-    __slots__ = ("gateway", "session_id", "shard", "started", "events", "seqs", "size", "last_received")
+    __slots__ = ("gateway", "session_id", "shard", "started", "urgent_at", "events", "seqs", "size", "last_received")
 
     def __init__(self, gateway: bool, session_id: str | None, shard: Shard | None, started: float) -> None:
         self.gateway = gateway
         self.session_id = session_id
         self.shard = shard
         self.started = started
+        self.urgent_at: float | None = None  # when the first urgent event was added (with a linger)
         self.events: list[bytes] = []
         self.seqs: list[int | None] = []
         self.size = 0
@@ -157,6 +167,9 @@ class Batcher:
 
     Gateway events and the relay's own events never share a batch (gateway batches get
     deterministic ids; mixed ones could not), and neither do two sessions or two shards.
+
+    `max_age_ms` is the flush of urgent events (`urgent_types`, and every relay event), `linger_ms`
+    that of routine ones: 0, or at least `max_age_ms`.
     """
 
     def __init__(
@@ -165,14 +178,21 @@ class Batcher:
         max_events: int = DEFAULT_MAX_EVENTS,
         max_age_ms: int = DEFAULT_MAX_AGE_MS,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        linger_ms: int = 0,
+        urgent_types: frozenset[str] = URGENT_TYPES,
     ) -> None:
         if not 1 <= max_events <= MAX_EVENTS_PER_BATCH:
             raise ValueError(f"max_events must be between 1 and {MAX_EVENTS_PER_BATCH}")
         if max_age_ms < 0 or max_bytes < 1:
             raise ValueError("max_age_ms must be >= 0 and max_bytes >= 1")
+        if linger_ms != 0 and linger_ms < max_age_ms:
+            raise ValueError("linger_ms must be 0 or at least max_age_ms")
         self.max_events = max_events
         self.max_age = max_age_ms / 1000
         self.max_bytes = max_bytes
+        self.linger = max(linger_ms, max_age_ms) / 1000
+        # With no linger every event is urgent: no type needs looking at.
+        self.urgent_types = urgent_types if linger_ms else None
         self._buffer: _Buffer | None = None
 
     def __len__(self) -> int:
@@ -190,12 +210,13 @@ class Batcher:
             if type(event) is DispatchRun:
                 self._add_run(event, now, sealed)
             else:
-                self._add(event.to_json(), event.seq, event.received_at, event, now, sealed)  # type: ignore[union-attr]
+                self._add(event.to_json(), event.t, event.seq, event.received_at, event, now, sealed)  # type: ignore[union-attr]
         return sealed
 
     def _add(
         self,
         data: bytes,
+        t: str,
         seq: int | None,
         received_at: datetime,
         key: RelayEvent | DispatchRun,
@@ -208,13 +229,16 @@ class Batcher:
             key.session_id != buffer.session_id
             or key.shard != buffer.shard
             or gateway is not buffer.gateway
-            or now - buffer.started >= self.max_age
+            or self._aged(buffer, now)
             or buffer.size + len(data) > self.max_bytes
         ):
             sealed.append(self._seal())
             buffer = None
         if buffer is None:
             buffer = self._buffer = _Buffer(gateway, key.session_id, key.shard, now)
+        urgent = self.urgent_types
+        if urgent is not None and buffer.urgent_at is None and (not gateway or t in urgent):
+            buffer.urgent_at = now
         buffer.events.append(data)
         buffer.seqs.append(seq)
         buffer.size += len(data)
@@ -234,7 +258,7 @@ class Batcher:
                 run.session_id != buffer.session_id
                 or run.shard != buffer.shard
                 or not buffer.gateway
-                or now - buffer.started >= self.max_age
+                or self._aged(buffer, now)
             ):
                 sealed.append(self._seal())
                 buffer = None
@@ -248,8 +272,11 @@ class Batcher:
                 if not buffer.events:
                     self._buffer = None
                 for j in range(i, count):
-                    self._add(events[j], seqs[j], received[j], run, now, sealed)
+                    self._add(events[j], run.types[j], seqs[j], received[j], run, now, sealed)
                 return
+            urgent = self.urgent_types
+            if urgent is not None and buffer.urgent_at is None and not urgent.isdisjoint(run.types[i:end]):
+                buffer.urgent_at = now
             buffer.events += part
             buffer.seqs += seqs[i:end]
             buffer.size += size
@@ -258,12 +285,23 @@ class Batcher:
                 sealed.append(self._seal())
             i = end
 
+    def _aged(self, buffer: _Buffer, now: float) -> bool:
+        """Whether `buffer` is due by age at `now` (the linger of its first event, or flush_ms
+        after its first urgent one)."""
+        urgent_at = buffer.urgent_at
+        return now - buffer.started >= self.linger or (urgent_at is not None and now - urgent_at >= self.max_age)
+
     def deadline(self) -> float | None:
         """When the buffered batch is due by age, or None when nothing is buffered."""
-        return self._buffer.started + self.max_age if self._buffer else None
+        buffer = self._buffer
+        if buffer is None:
+            return None
+        if buffer.urgent_at is None:
+            return buffer.started + self.linger
+        return min(buffer.started + self.linger, buffer.urgent_at + self.max_age)
 
     def due(self, now: float) -> Batch | None:
-        """The buffered batch if it is `max_age` old at `now`."""
+        """The buffered batch if its deadline is reached at `now`."""
         deadline = self.deadline()
         if deadline is not None and now >= deadline:
             return self._seal()

@@ -121,7 +121,16 @@ def register(
         "--flush-ms",
         type=int,
         metavar="T",
-        help="send a batch T ms after its first event (env GUILDLOG_FLUSH_MS; 1000)",
+        help="send a batch T ms after its first event the moderation log posts (a delete, an edit, a join, a "
+        "ban…) or the relay's own (a gap, a heartbeat) (env GUILDLOG_FLUSH_MS; 1000)",
+    )
+    target.add_argument(
+        "--linger-ms",
+        type=int,
+        metavar="T",
+        help="hold routine events (messages created, reactions, typing, presence…) up to T ms, so that a quiet "
+        "server sends fewer, fuller batches; an urgent event sends them along at once. 0 sends them after "
+        "--flush-ms like any other (env GUILDLOG_LINGER_MS; 60000, or --flush-ms if longer)",
     )
     target.add_argument(
         "--max-retries", type=int, metavar="N", help="retries per batch before pausing (env GUILDLOG_MAX_RETRIES; 8)"
@@ -251,6 +260,7 @@ def _fill_defaults(args: argparse.Namespace) -> None:
     defaults: dict[str, tuple[str, Any, Callable[[str], Any]]] = {
         "batch_size": ("GUILDLOG_BATCH_SIZE", 500, int),
         "flush_ms": ("GUILDLOG_FLUSH_MS", 1000, int),
+        "linger_ms": ("GUILDLOG_LINGER_MS", None, int),
         "max_retries": ("GUILDLOG_MAX_RETRIES", 8, int),
         "timeout": ("GUILDLOG_TIMEOUT", 10.0, float),
         "backoff_ms": ("GUILDLOG_BACKOFF_MS", 500, int),
@@ -533,7 +543,15 @@ def _poster(args: argparse.Namespace, endpoint: str, signer: Any) -> Any:
 def _batcher(args: argparse.Namespace) -> Any:
     from guildlog_relay.batcher import Batcher
 
-    return Batcher(max_events=args.batch_size, max_age_ms=args.flush_ms)
+    return Batcher(max_events=args.batch_size, max_age_ms=args.flush_ms, linger_ms=_linger_ms(args))
+
+
+def _linger_ms(args: argparse.Namespace) -> int:
+    """--linger-ms as given, else the default (never below --flush-ms, which it could not honour)."""
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS
+
+    given: int | None = getattr(args, "linger_ms", None)
+    return given if given is not None else max(DEFAULT_LINGER_MS, args.flush_ms)
 
 
 def _say(message: str) -> None:
@@ -622,6 +640,14 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise ConfigurationError(f"--batch-size must be between 1 and {MAX_EVENTS_PER_BATCH}")
     if args.flush_ms < 0 or args.max_retries < 0 or args.backoff_ms < 0 or args.max_backoff_ms < 0:
         raise ConfigurationError("--flush-ms, --max-retries and the backoff settings must not be negative")
+    linger = getattr(args, "linger_ms", None)
+    if linger is not None and linger < 0:
+        raise ConfigurationError(f"--linger-ms {linger}: must not be negative (0 sends every event after --flush-ms)")
+    if linger is not None and linger != 0 and linger < args.flush_ms:
+        raise ConfigurationError(
+            f"--linger-ms {linger}: must be 0 (no holding) or at least --flush-ms ({args.flush_ms}), "
+            "since routine events are never sent sooner than urgent ones"
+        )
     if not args.timeout > 0:
         raise ConfigurationError("--timeout must be positive")
     if args.reconnect_backoff_ms < 0 or args.max_reconnect_backoff_ms < 0:

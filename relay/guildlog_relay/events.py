@@ -118,12 +118,13 @@ class DispatchRun:
     (`DispatchEncoder`): what the live gateway queues instead of a RelayEvent per dispatch. The
     batcher takes a run as it would take the same dispatches as RelayEvents, to the byte."""
 
-    __slots__ = ("session_id", "shard", "events", "seqs", "received")
+    __slots__ = ("session_id", "shard", "events", "types", "seqs", "received")
 
     def __init__(self, session_id: str, shard: Shard | None) -> None:
         self.session_id = session_id
         self.shard = shard
         self.events: list[bytes] = []
+        self.types: list[str] = []  # each dispatch's `t`: the batcher holds routine ones longer
         self.seqs: list[int] = []
         self.received: list[datetime] = []
 
@@ -134,8 +135,9 @@ class DispatchRun:
         first, last = (self.seqs[0], self.seqs[-1]) if self.seqs else (None, None)
         return f"DispatchRun(session_id={self.session_id!r}, shard={self.shard}, seqs={first}..{last})"
 
-    def add(self, data: bytes, seq: int, received_at: datetime) -> None:
+    def add(self, data: bytes, t: str, seq: int, received_at: datetime) -> None:
         self.events.append(data)
+        self.types.append(t)
         self.seqs.append(seq)
         self.received.append(received_at)
 

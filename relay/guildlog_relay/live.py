@@ -148,7 +148,7 @@ class EventQueue:
         self._items.append(event)
         self._added()
 
-    def put_dispatch(self, session_id: str, shard: Shard, data: bytes, seq: int, received_at: datetime) -> bool:
+    def put_dispatch(self, session_id: str, shard: Shard, data: bytes, t: str, seq: int, received_at: datetime) -> bool:
         """Queue a dispatch already in its envelope JSON (see DispatchEncoder): True, or False,
         queuing nothing, when the queue is full (wait with `room`, then put it again)."""
         if self._size >= self.maxsize:
@@ -160,6 +160,7 @@ class EventQueue:
             items.append(run)
         # run.add() and self._added(), inlined: this is once per dispatch.
         run.events.append(data)
+        run.types.append(t)
         run.seqs.append(seq)
         run.received.append(received_at)
         self._size += 1

@@ -91,7 +91,9 @@ Connector = Callable[[str], Awaitable[Connection]]
 class DispatchQueue(Protocol):
     """Takes dispatches already in their envelope JSON (live.EventQueue)."""
 
-    def put_dispatch(self, session_id: str, shard: Shard, data: bytes, seq: int, received_at: datetime) -> bool: ...
+    def put_dispatch(
+        self, session_id: str, shard: Shard, data: bytes, t: str, seq: int, received_at: datetime
+    ) -> bool: ...
     async def room(self) -> None: ...
 
 
@@ -607,7 +609,7 @@ class ShardSession:
             if encoder is None or encoder.session_id != session_id:
                 encoder = self._encoder = DispatchEncoder(session_id, shard)
             data = encoder(t, seq, now, raw_d)
-            while not queue.put_dispatch(session_id, shard, data, seq, now):
+            while not queue.put_dispatch(session_id, shard, data, t, seq, now):
                 await queue.room()
 
     async def _send(self, ws: Connection, payload: dict[str, Any], *, priority: bool = False) -> None:

@@ -120,12 +120,12 @@ def test_relay_command_uses_the_dev_stack_when_no_endpoint_is_given(tmp_path, ke
         monkeypatch.delenv("GUILDLOG_ENDPOINT", raising=False)
         monkeypatch.delenv("GUILDLOG_SIGNING_KEY_FILE", raising=False)
 
-        code = main(["relay", "--replay", str(recording), "--json"])
+        code = main(["relay", "--replay", str(recording), "--json", "--linger-ms", "0"])
 
     counts = json.loads(capsys.readouterr().out)
     assert code == 0
     assert (counts["frames"], counts["dispatches"], counts["skipped"], counts["accepted"]) == (45, 40, 5, 40)
-    # Default flush of 1000 ms on the frames' own clock: events 0.5 s apart go two by two.
+    # No linger, the default flush of 1000 ms on the frames' own clock: events 0.5 s apart go two by two.
     assert counts["batches"] == counts["acknowledged"] == 20 and counts["pending"] == 0
     assert (tmp_path / "state" / "spool").is_dir()
 

@@ -202,7 +202,7 @@ def test_batcher_seals_the_same_batches_from_a_dispatch_run_as_from_its_events_w
     encode = DispatchEncoder("s", (0, 1))
     run = DispatchRun("s", (0, 1))
     for i in range(11):
-        run.add(encode("MESSAGE_CREATE", i + 1, at[i], raw[i]), i + 1, at[i])
+        run.add(encode("MESSAGE_CREATE", i + 1, at[i], raw[i]), "MESSAGE_CREATE", i + 1, at[i])
     gap = relay_event("GUILDLOG_GAP", {"x": 1}, event_id="gap-1", received_at=at[0])
     one_by_one = Batcher(max_events=max_events, max_bytes=max_bytes)
     as_run = Batcher(max_events=max_events, max_bytes=max_bytes)
@@ -221,9 +221,9 @@ def test_batcher_seals_a_dispatch_run_by_age_and_session_when_added_after_other_
     batcher = Batcher(max_events=100, max_age_ms=1000)
     batcher.add(make_event(1, session="a"), now=0.0)
     run = DispatchRun("a", (0, 1))
-    run.add(DispatchEncoder("a", (0, 1))("MESSAGE_CREATE", 2, at, b"{}"), 2, at)
+    run.add(DispatchEncoder("a", (0, 1))("MESSAGE_CREATE", 2, at, b"{}"), "MESSAGE_CREATE", 2, at)
     other = DispatchRun("b", (0, 1))
-    other.add(DispatchEncoder("b", (0, 1))("MESSAGE_CREATE", 1, at, b"{}"), 1, at)
+    other.add(DispatchEncoder("b", (0, 1))("MESSAGE_CREATE", 1, at, b"{}"), "MESSAGE_CREATE", 1, at)
 
     late = batcher.add_many([run], now=1.5)  # the buffered batch is 1.5 s old: sealed first
     switched = batcher.add_many([other], now=1.6)  # another session: sealed first

@@ -138,7 +138,7 @@ def test_relay_command_says_so_when_the_replay_file_is_missing(capsys):
 @pytest.mark.parametrize(
     "flag",
     [["--batch-size", "0"], ["--batch-size", "10001"], ["--flush-ms", "-1"], ["--shard-groups", "0"],
-     ["--shard-groups", "17"]],
+     ["--shard-groups", "17"], ["--linger-ms", "-1"], ["--linger-ms", "999"]],
 )  # fmt: skip
 def test_relay_command_refuses_settings_when_out_of_range(tmp_path, capsys, flag):
     (tmp_path / "r.jsonl").write_text("")
@@ -234,3 +234,35 @@ def test_relay_module_exits_2_naming_the_file_when_the_replay_file_is_missing(ca
 
     assert code == 2
     assert "--replay missing.jsonl: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        ([], {}, (1000, 60_000)),
+        (["--linger-ms", "0"], {}, (1000, 1000)),
+        ([], {"GUILDLOG_LINGER_MS": "0"}, (1000, 1000)),
+        ([], {"GUILDLOG_LINGER_MS": "5000"}, (1000, 5000)),
+        (["--linger-ms", "2000"], {"GUILDLOG_LINGER_MS": "5000"}, (1000, 2000)),
+        (["--flush-ms", "600000"], {}, (600_000, 600_000)),
+    ],
+)
+def test_relay_command_builds_the_batcher_with_the_linger_from_flag_env_or_default(monkeypatch, argv, env, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    given = args(*argv)
+    relay_command._fill_defaults(given)
+    relay_command._check_numbers(given)
+
+    batcher = relay_command._batcher(given)
+
+    assert (round(batcher.max_age * 1000), round(batcher.linger * 1000)) == expected
+
+
+def test_relay_command_says_the_linger_must_reach_the_flush_when_it_is_shorter(tmp_path, capsys, monkeypatch):
+    (tmp_path / "r.jsonl").write_text("")
+    monkeypatch.setenv("GUILDLOG_LINGER_MS", "500")
+
+    assert main(["relay", "--replay", "r.jsonl"]) == 1
+
+    assert "--linger-ms 500: must be 0 (no holding) or at least --flush-ms (1000)" in capsys.readouterr().err

@@ -133,11 +133,11 @@ def test_event_queue_gathers_dispatches_in_one_run_between_other_events_when_put
         queue = EventQueue(100)
         at = datetime(2026, 3, 1, tzinfo=UTC)
         for seq in (1, 2):
-            assert queue.put_dispatch("s", (0, 1), b"{}", seq, at)
+            assert queue.put_dispatch("s", (0, 1), b"{}", "MESSAGE_CREATE", seq, at)
         await queue.put(make_event(3))
         for seq in (4, 5):
-            assert queue.put_dispatch("s", (0, 1), b"{}", seq, at)
-        assert queue.put_dispatch("other", (0, 1), b"{}", 1, at)
+            assert queue.put_dispatch("s", (0, 1), b"{}", "MESSAGE_CREATE", seq, at)
+        assert queue.put_dispatch("other", (0, 1), b"{}", "MESSAGE_CREATE", 1, at)
         return await queue.get_all()
 
     items, count = asyncio.run(scenario())
@@ -150,14 +150,14 @@ def test_event_queue_refuses_a_dispatch_until_room_when_full() -> None:
     async def scenario() -> list[str]:
         queue = EventQueue(2)
         at = datetime(2026, 3, 1, tzinfo=UTC)
-        seen = [str(queue.put_dispatch("s", (0, 1), b"{}", seq, at)) for seq in (1, 2, 3)]
+        seen = [str(queue.put_dispatch("s", (0, 1), b"{}", "MESSAGE_CREATE", seq, at)) for seq in (1, 2, 3)]
         waiting = asyncio.create_task(queue.room())
         await asyncio.sleep(0)
         seen.append(f"room {waiting.done()}")
         items, _ = await queue.get_all()
         await asyncio.sleep(0)
         seen.append(f"room {waiting.done()}, taken {_seqs(items)}")
-        seen.append(str(queue.put_dispatch("s", (0, 1), b"{}", 3, at)))
+        seen.append(str(queue.put_dispatch("s", (0, 1), b"{}", "MESSAGE_CREATE", 3, at)))
         items, _ = await queue.get_all()
         seen.append(f"a new run {_seqs(items)}")
         return seen

@@ -435,3 +435,42 @@ def test_async_pipeline_keeps_the_files_and_hands_the_acks_over_again_when_on_ac
     # makes that likely. Never another ack.
     assert all(seq == 2 for seq, _ in calls[2:])
     assert not list(pipeline.spool.dir.iterdir()) and transport.delivered_seqs() == [1, 2]
+
+
+def test_async_pipeline_sends_lingering_events_within_the_flush_when_an_urgent_event_joins_them(
+    tmp_path, make_poster, make_event, transport
+):
+    batcher = Batcher(max_events=100, max_age_ms=20, linger_ms=600_000)
+    pipeline = Pipeline(spool=Spool(tmp_path / "state"), poster=make_poster(), batcher=batcher)
+
+    async def main() -> list[int]:
+        acked = asyncio.Event()
+        pipe = AsyncPipeline(pipeline, on_ack=lambda ack: acked.set())
+        pipe.start()
+        await pipe.submit(make_event(1))
+        await asyncio.sleep(0)  # the timer now sleeps toward the linger, ten minutes away
+        held = transport.delivered_seqs()
+        await pipe.submit(make_event(2, t="MESSAGE_DELETE"))
+        await asyncio.wait_for(acked.wait(), timeout=30)
+        await pipe.close()
+        return held
+
+    assert asyncio.run(main()) == []
+    assert transport.delivered_seqs() == [1, 2]
+
+
+def test_async_pipeline_sends_lingering_events_when_closed_as_a_drain_does(
+    tmp_path, make_poster, make_event, transport
+):
+    batcher = Batcher(max_events=100, max_age_ms=20, linger_ms=600_000)
+    pipeline = Pipeline(spool=Spool(tmp_path / "state"), poster=make_poster(), batcher=batcher)
+
+    async def main() -> int:
+        pipe = AsyncPipeline(pipeline)
+        pipe.start()
+        for seq in (1, 2):
+            await pipe.submit(make_event(seq))
+        return await pipe.close(timeout=30)
+
+    assert asyncio.run(main()) == 0
+    assert transport.delivered_seqs() == [1, 2]

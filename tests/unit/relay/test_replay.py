@@ -157,3 +157,26 @@ def test_run_replay_delivers_events_read_before_a_malformed_line_and_fails(tmp_p
     assert result.errors == [f"{path}:3: not JSON (Expecting value: line 1 column 1 (char 0))"]
     assert transport.delivered_seqs() == [1, 2]
     assert result.pending == 0
+
+
+def test_run_replay_holds_routine_events_by_the_frames_own_clock_and_the_same_way_when_replayed_again(
+    tmp_path, transport, make_poster
+):
+    timeline = [(1, 0.0, "MESSAGE_CREATE"), (2, 20.0, "MESSAGE_REACTION_ADD"), (3, 59.0, "MESSAGE_CREATE")]
+    timeline += [(4, 60.0, "MESSAGE_CREATE"), (5, 80.0, "MESSAGE_DELETE"), (6, 80.5, "MESSAGE_CREATE")]
+    timeline += [(7, 81.0, "TYPING_START"), (8, 300.0, "MESSAGE_CREATE")]
+    frames = [dispatch(seq, t, received_at=1767323045 + at) for seq, at, t in timeline]
+    path = write_lines(tmp_path / "r.jsonl", *frames)
+
+    def replay(state: str) -> list[list[int]]:
+        start = len(transport.calls)
+        batcher = Batcher(max_age_ms=1000, linger_ms=60_000)
+        assert run_replay(path, Pipeline(spool=Spool(tmp_path / state), poster=make_poster(), batcher=batcher)).ok
+        return [[e["seq"] for e in c["envelope"]["events"]] for c in transport.calls[start:]]
+
+    first, ids = replay("state1"), transport.batch_ids[:]
+    second = replay("state2")
+
+    # 4 comes 60 s after 1: the linger is over. The delete sends 4-6 within 1 s; 7 comes at 1 s: a new batch.
+    assert first == second == [[1, 2, 3], [4, 5, 6], [7], [8]]
+    assert transport.batch_ids[len(ids) :] == ids

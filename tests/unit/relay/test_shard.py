@@ -195,7 +195,7 @@ class Dispatches:
         self.full = False
         self.waits = 0
 
-    def put_dispatch(self, session_id: str, shard: Any, data: bytes, seq: int, received_at: Any) -> bool:
+    def put_dispatch(self, session_id: str, shard: Any, data: bytes, t: str, seq: int, received_at: Any) -> bool:
         if self.full:
             return False
         self.taken.append((session_id, shard, data, seq, received_at))

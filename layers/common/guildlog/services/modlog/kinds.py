@@ -60,6 +60,10 @@ _BY_TYPE: dict[str, str] = {
 }
 # Audit-log entries with no gateway event of their own: the only word of a kick or a prune.
 _AUDIT_KINDS = {"member_kick": "member_kick", "member_prune": "member_kick"}
+_AUDIT_TYPE = "GUILD_AUDIT_LOG_ENTRY_CREATE"
+# Every gateway event type the log may post (kind_of may still pass over a row of one): what the
+# relay sends on within --flush-ms instead of holding it with routine events (--linger-ms).
+POSTED_EVENT_TYPES: frozenset[str] = frozenset(_BY_TYPE) | {_AUDIT_TYPE}
 
 
 def details_of(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +99,7 @@ def kind_of(row: Mapping[str, Any]) -> str | None:
     event_type = str(row.get("event_type") or "")
     if not row.get("guild_id"):
         return None
-    if event_type == "GUILD_AUDIT_LOG_ENTRY_CREATE":
+    if event_type == _AUDIT_TYPE:
         return _AUDIT_KINDS.get(str(row.get("action") or ""))
     kind = _BY_TYPE.get(event_type)
     if kind == "message_edit":
