@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench import archive_hold
 from bench.archive_hold import HoldDay
 from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
@@ -310,6 +311,8 @@ PRICE = {
     "s3_gb_month": 0.023,
     "lambda_gb_s": 0.0000133334,  # arm64
     "lambda_request": 0.20 / 1e6,
+    # Not charged any more: IngestFunction is reached through its function URL (template.yaml), which costs
+    # nothing beyond the Lambda request. Kept to price the HTTP API route it replaced.
     "apigw_request": 1.00 / 1e6,  # HTTP API, first 300 M a month, per 512 KB
     "athena_tb": 5.0,
     "sqs_request": 0.40 / 1e6,  # standard queue, per request and per 64 KB of its payload
@@ -333,18 +336,21 @@ IDLE_POLL_REQUESTS_PER_MONTH = 5 * 3 * 60 * 24 * 30
 # Before archive batching (commit f81d2ac, the same benchmark): total USD per million events.
 BEFORE_BATCHING = {"small": 20.84, "busy": 3.72, "largest": 2.09}
 # Before the per-batch shard activity item went and the shard's day index became once per container
-# and day (commit 7a2b2e1, the same benchmark): total USD per million events, and a 1-event batch's units.
-PREVIOUS = {"small": 6.49, "busy": 2.47, "largest": 2.06}
+# and day (commit 7a2b2e1, the same benchmark): a 1-event batch's units.
 PREVIOUS_ONE_EVENT_UNITS = 6.13
+# At a8b23e3 (the HTTP API route, a relay flushing every batch after 1 s, ArchiveFunction writing every
+# window; three guilds per server): total USD per million events, the same benchmark.
+PREVIOUS = {"small": 5.24, "busy": 2.36, "largest": 2.05}
 GOAL_PER_MILLION = 2.50
 # Turns of the two tables (10,000 and 100,000 events stored) in the flat-throughput measurement.
 STORED_ROUNDS = 5
-# What the relay would send if it held a quiet server's events this long before flushing (the live
-# moderation log would wait as long): batch sizes for the small server, for comparison only.
-LINGER_S = (60, 300)
-# Servers by events per day; the relay flushes a batch at 500 events or after 1 s, so a batch holds
-# what a server sends in a second (at least 1, at most 500).
+# Servers by events per day, each one guild; the relay flushes a batch at 500 events or 1 s after an event
+# the moderation log posts, and holds routine events up to its linger (60 s): a busy server's batch
+# holds what it sends in a second, a quiet one's is measured by driving the relay's batcher
+# (bench/relay.py, quiet_server_requests).
 SERVERS = {"small": 10_000, "busy": 1_000_000, "largest": 50_000_000}
+# template.yaml: ArchiveHoldMinutes' default.
+HOLD_MINUTES = 60
 # Measured with this benchmark at commit 2acfbcf (counters in TransactWriteItems, GSI3 on every
 # event), before the write path changed: per 1,000 events, write calls; per event, write units
 # (transactions at 2x) and read units; per batch size.
@@ -410,8 +416,8 @@ def report_one_event_batch(m: dict[str, float], own_seconds_per_event: float) ->
     calls_per_batch = (m["writes"] + m["read_calls"]) / 1000
     seconds = own_seconds_per_event + calls_per_batch * AWS_CALL_SECONDS
     print(
-        "  its requests, USD per million such batches: API Gateway"
-        f" {PRICE['apigw_request'] * 1e6:.2f}, Lambda request {PRICE['lambda_request'] * 1e6:.2f}, Lambda time"
+        "  its requests, USD per million such batches: function URL 0.00 (the HTTP API route cost"
+        f" {PRICE['apigw_request'] * 1e6:.2f}), Lambda request {PRICE['lambda_request'] * 1e6:.2f}, Lambda time"
         f" {seconds * INGEST_MEMORY_GB * PRICE['lambda_gb_s'] * 1e6:.2f} ({calls_per_batch:.2f} AWS calls at"
         f" {AWS_CALL_SECONDS * 1000:.0f} ms), SQS hand-off {m['send_requests'] * PRICE['sqs_request'] * 1e6:.2f},"
         f" DynamoDB {m['units'] * PRICE['ddb_write'] * 1e6 + m['read_units'] * PRICE['ddb_read'] * 1e6:.2f}"
@@ -419,26 +425,31 @@ def report_one_event_batch(m: dict[str, float], own_seconds_per_event: float) ->
     )
 
 
-def report_floor(small: dict[str, float], held: dict[str, float], per_day: int, queries: int, own: float) -> None:
-    """The small server's floor: at one event per request, and however long the relay held its events."""
+def report_floor(small: dict[str, float]) -> None:
+    """The small server's floor at one event per request (no linger)."""
     event_units = small["units"] - small["counter_units"]
     ddb_event = event_units * PRICE["ddb_write"] * 1e6
-    requests = (PRICE["apigw_request"] + PRICE["lambda_request"]) * 1e6
+    requests = PRICE["lambda_request"] * 1e6
     print(
         f"Floor of the small server at one event per request: the event's own items and index entries"
-        f" ({event_units:.2f} units, ${ddb_event:.2f}) + API Gateway and Lambda requests (${requests:.2f})"
-        f" = ${ddb_event + requests:.2f} per million, before its counter delta, reads, archive and compute:"
-        f" over ${GOAL_PER_MILLION:.2f} by itself."
+        f" ({event_units:.2f} units, ${ddb_event:.2f}) + the Lambda request (${requests:.2f})"
+        f" = ${ddb_event + requests:.2f} per million, before its counter delta, reads, archive and compute."
     )
-    cost = cost_per_million(held, own, per_day, queries)
-    held_event = (held["units"] - held["counter_units"]) * PRICE["ddb_write"] * 1e6
-    floor = held_event + cost["s3"] + cost["athena"]
-    print(
-        f"Floor however long the relay held its events (requests, counters and compute shrinking toward 0):"
-        f" the events' own units (${held_event:.2f}) + ArchiveFunction's PUTs, one per dataset per 5-minute"
-        f" window, and storage (${cost['s3']:.2f}) + Athena (${cost['athena']:.2f}) = ${floor:.2f}; measured at"
-        f" {held['batch_size']:.0f} events a batch: ${sum(cost.values()):.2f}."
-    )
+
+
+def archive_window_bytes(m: dict[str, float], per_day: int) -> float:
+    """The archive hand-off's bytes in one 5-minute window at this server's rate."""
+    return m["messages"] * per_day / 86_400 * ARCHIVE_WINDOW_S * m["message_bytes"]
+
+
+def quiet_batch_size(linger_ms: int) -> float:
+    """Events per relay request for the small server (its gateway batches; heartbeats are a fixed cost a
+    minute, not per event), from the relay's batcher on a synthetic clock with the benchmark's event mix."""
+    from bench.relay import quiet_server_mixes, quiet_server_requests
+
+    mix = quiet_server_mixes()["synthetic"]
+    measured = quiet_server_requests(mix, linger_ms)
+    return 1000 / (measured["requests"] - measured["heartbeats"])
 
 
 def _money(value: float | None) -> str:
@@ -498,11 +509,10 @@ def cost_per_million(
         + archive_seconds * ARCHIVE_MEMORY_GB * PRICE["lambda_gb_s"]
         + requests * PRICE["lambda_request"]
     )
-    api = million * m["batches"] * PRICE["apigw_request"]
     # Each named query once a day over that day's `events/` objects (gzip JSON, as stored).
     day_bytes = max(ATHENA_MIN_BYTES, per_day * m["s3_bytes"] / 3)
     athena = queries * day_bytes / 1e12 * PRICE["athena_tb"] * million / per_day
-    return {"dynamodb": ddb, "s3": s3, "sqs": sqs, "lambda": lam, "api_gateway": api, "athena": athena}
+    return {"dynamodb": ddb, "s3": s3, "sqs": sqs, "lambda": lam, "athena": athena}
 
 
 _IMPORT_SNIPPETS = {
@@ -519,9 +529,12 @@ def report() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     print("== ingest ==")
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS
+
     small = SERVERS["small"]
-    lingered = {seconds: batch_size_for(small * seconds) for seconds in LINGER_S}
-    sizes = sorted({100, 250, 500, *(batch_size_for(n) for n in SERVERS.values()), *lingered.values()})
+    quiet = quiet_batch_size(DEFAULT_LINGER_MS)
+    quiet_size = max(1, round(quiet))
+    sizes = sorted({1, 100, 250, 500, *(batch_size_for(n) for n in SERVERS.values())})
     results = {size: write_calls(size) for size in sizes}
     print(
         "AWS write calls per 1,000 events (botocore hook) beside the floor (items in BatchWriteItem chunks"
@@ -550,38 +563,59 @@ def report() -> None:
     print(
         f"Cost per million events, USD, list prices (on-demand DynamoDB, S3, SQS standard per 64 KB request,"
         f" Lambda arm64 at {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call for"
-        f" IngestFunction and ArchiveFunction, HTTP API, Athena running the {queries} named queries once a day;"
-        " Glue: none),"
-        " beside the same model at 7a2b2e1 and before archive batching:"
+        f" IngestFunction and ArchiveFunction, IngestFunction's function URL (no request charge), Athena running"
+        f" the {queries} named queries once a day; Glue: none), each server one guild, beside this model at"
+        " a8b23e3 (HTTP API, 1 s flush, every archive window written) and before archive batching (f81d2ac):"
     )
     print(
-        f"{'server':>8} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
-        f" {'API GW':>7} {'Athena':>7} {'total':>7} {'7a2b2e1':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
+        f"The small server's relay sends {quiet:.1f} events a request at the default linger"
+        f" ({DEFAULT_LINGER_MS / 1000:g} s for routine events; what the moderation log posts goes within 1 s);"
+        f" ArchiveFunction holds its lines up to {HOLD_MINUTES} minutes (ArchiveHoldMinutes), simulated over a day:"
+    )
+    holds = {
+        (size, minutes): archive_hold.simulate(small, size, minutes)
+        for size, minutes in ((quiet_size, HOLD_MINUTES), (1, HOLD_MINUTES), (quiet_size, 0))
+    }
+    for (size, minutes), day in holds.items():
+        print(
+            f"    batches of {size:>3}, hold {minutes:>2} min: {day.puts:5.0f} S3 PUTs, {day.invocations:4.0f}"
+            f" invocations, {day.held_sends:4.0f} held messages a day; {day.events_written:,}/{day.events_accepted:,}"
+            " events written"
+        )
+    one = {name: write_calls(batch, guilds=1) for name, batch in (("quiet", quiet_size), ("one", 1))}
+    one.update({name: write_calls(batch_size_for(n), guilds=1) for name, n in SERVERS.items() if name != "small"})
+    print(
+        f"{'server':>22} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
+        f" {'Athena':>7} {'total':>7} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
     )
     rows = [
-        (name, per_day, batch_size_for(per_day), PREVIOUS[name], BEFORE_BATCHING[name])
-        for name, per_day in SERVERS.items()
+        ("small", small, one["quiet"], holds[(quiet_size, HOLD_MINUTES)], PREVIOUS["small"], BEFORE_BATCHING["small"]),
+        ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], None, None),
+        ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], None, None),
+        ("busy", SERVERS["busy"], one["busy"], None, PREVIOUS["busy"], BEFORE_BATCHING["busy"]),
+        ("largest", SERVERS["largest"], one["largest"], None, PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
     ]
-    rows += [(f"small+{t}s", small, size, None, None) for t, size in lingered.items()]
-    for name, per_day, size, previous, before in rows:
-        now = cost_per_million(results[size], 1 / own, per_day, queries)
+    for name, per_day, m, hold, previous, before in rows:
+        now = cost_per_million(m, 1 / own, per_day, queries, hold)
         print(
-            f"{name:>8} {per_day:>11,} {size:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f} {now['sqs']:>7.3f}"
-            f" {now['lambda']:>7.3f} {now['api_gateway']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
+            f"{name:>22} {per_day:>11,} {m['batch_size']:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f}"
+            f" {now['sqs']:>7.3f} {now['lambda']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
             f" {_money(previous):>8} {_money(before):>8}"
         )
-    print("7a2b2e1: this model before this change; f81d2ac: before archive batching (an object per dataset per batch).")
     print(
-        "small+Ns: the small server if the relay held a quiet server's events N s before sending (batches of"
-        " that many seconds' events): what longer batching would save, at the price of the moderation log"
-        " posting up to N s later. The relay still sends after 1 s."
+        "busy and largest: one 5-minute window's lines outgrow one SQS message"
+        f" ({archive_window_bytes(one['busy'], SERVERS['busy']) / 1e6:.1f} MB and"
+        f" {archive_window_bytes(one['largest'], SERVERS['largest']) / 1e6:.1f} MB a window), so ArchiveFunction"
+        " writes every window as before; no hold applies."
     )
-    report_one_event_batch(results[batch_size_for(small)], 1 / own)
-    report_floor(results[batch_size_for(small)], results[lingered[max(LINGER_S)]], small, queries, 1 / own)
+    report_one_event_batch(results[1], 1 / own)
+    report_floor(one["one"])
     print("ArchiveQueue and ArchiveFunction per server (one invocation per 5-minute window, 6 MB or 10,000 messages):")
     for name, per_day in SERVERS.items():
         m = results[batch_size_for(per_day)]
         archive = archive_per_event(m, per_day)
+        if name == "small":
+            continue  # held: see above
         print(
             f"{name:>8}: {m['messages'] * per_day:>11,.0f} messages/day of {m['message_bytes'] / 1024:.1f} KB,"
             f" {archive['invocations'] * per_day:>9,.0f} invocations/day of {archive['events_per_invocation']:,.0f}"
