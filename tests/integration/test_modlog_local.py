@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from guildlog.errors import ConfigurationError
-from guildlog_tools.fakes.discord_rest import FakeDiscordRest
+from guildlog_tools.fakes.discord_rest import FakeDiscordRest, Posted
 from guildlog_tools.local.stack import LocalStack
 from tests.integration.test_local_stack import post, signed_headers
 
@@ -84,6 +84,11 @@ def events() -> list[dict[str, Any]]:
     return [created, deleted, *joins]
 
 
+# What the log posts for events(), in one message or more: the queue may hand a batch's rows over
+# in two receives (one while ingest is still queueing the rest), and each receive is a message.
+POSTED = [(LOG, "Message deleted")] + [(LOG, "Member joined")] * 3
+
+
 def leave() -> dict[str, Any]:
     """A later event of the guild: once its post is out, the log has dealt with everything queued before it."""
     return {
@@ -107,24 +112,25 @@ def send(stack: LocalStack, batch_id: str, batch: list[dict[str, Any]] | None = 
     assert status == 200
 
 
+def entries(messages: list[Posted]) -> list[tuple[str, str]]:
+    """(channel, title) of every post, in order, however the posts were grouped into messages."""
+    return [(m.channel_id, e["title"]) for m in messages for e in m.body["embeds"]]
+
+
 def test_local_stack_posts_the_log_once_in_order_when_a_batch_is_sent_twice(stack: LocalStack) -> None:
     assert stack.discord is not None and stack.sqs_poller is not None
 
     send(stack, "log-batch-1")
-    # In one message or more: the queue may hand the batch's rows to NotifyFunction in two receives.
-    stack.discord.wait_for_embeds(4, timeout=WAIT_S)
+    stack.discord.wait_for_embeds(len(POSTED), timeout=WAIT_S)
     assert stack.sqs_poller.wait_idle(WAIT_S)  # the first delivery is over before the retry
     send(stack, "log-batch-1")  # the relay's retry of the same batch
     send(stack, "log-batch-2", [leave()])  # queued behind the retry, in the guild's FIFO group
-    stack.discord.wait_for_embeds(5, timeout=WAIT_S)
+    stack.discord.wait_for_embeds(len(POSTED) + 1, timeout=WAIT_S)
     assert stack.sqs_poller.wait_idle(WAIT_S)
 
     messages = stack.discord.messages
-    embeds = [e for m in messages for e in m.body["embeds"]]
-    titles = [e["title"] for e in embeds]
-    assert titles == ["Message deleted"] + ["Member joined"] * 3 + ["Member left"]
-    assert embeds[0]["description"] == "rude words @everyone"
-    assert {m.channel_id for m in messages} == {LOG}
+    assert entries(messages) == [*POSTED, (LOG, "Member left")]
+    assert messages[0].body["embeds"][0]["description"] == "rude words @everyone"
     assert all(m.body["allowed_mentions"] == {"parse": []} for m in messages)
 
 
@@ -136,8 +142,7 @@ def test_local_stack_posts_to_the_given_discord_when_discord_api_base_is_set(tmp
         configure(stack)
         send(stack, "log-batch-elsewhere")
 
-        # Every entry, in one message or more: the queue may hand the batch's rows over in two receives.
-        assert {m.channel_id for m in elsewhere.wait_for_embeds(4, timeout=WAIT_S)} == {LOG}
+        assert entries(elsewhere.wait_for_embeds(len(POSTED), timeout=WAIT_S)) == POSTED
         assert stack.discord is None
 
 
@@ -152,7 +157,7 @@ def test_local_stack_reads_discord_api_base_from_the_dev_file_when_no_argument_i
             configure(stack)
             send(stack, "log-batch-from-file")
 
-            assert {m.channel_id for m in elsewhere.wait_for_embeds(4, timeout=WAIT_S)} == {LOG}
+            assert entries(elsewhere.wait_for_embeds(len(POSTED), timeout=WAIT_S)) == POSTED
         assert json.loads(dev_file.read_text())["discord_api_base"] == elsewhere.api_base
 
 
