@@ -17,6 +17,9 @@ from tests.fakes import interactions as fx
 
 pytestmark = pytest.mark.integration
 
+# An upper bound for the async invocations to finish on a busy machine; never reached when things work.
+DRAIN_S = 120.0
+
 
 @pytest.fixture
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
@@ -51,7 +54,7 @@ def valid_job() -> dict[str, Any]:
 def test_dlq_list_shows_a_worker_job_when_its_retries_ran_out(stack: LocalStack) -> None:
     assert stack.lambda_api is not None
     stack.lambda_api.submit("WorkerFunction", json.dumps({"v": 99}).encode())
-    assert stack.lambda_api.drain()
+    assert stack.lambda_api.drain(DRAIN_S)
 
     [letter] = listed(stack)["WorkerDeadLetterQueue"]
 
@@ -67,7 +70,7 @@ def test_dlq_replay_runs_the_worker_and_empties_the_queue_when_the_job_now_succe
     stack.client("sqs").send_message(QueueUrl=worker_queue(stack), MessageBody=json.dumps(record))
 
     done = dlq(stack, "replay", "--queue", "worker")
-    assert stack.lambda_api.drain()
+    assert stack.lambda_api.drain(DRAIN_S)
 
     assert done.returncode == 0 and "replayed: 1, left in the queues: 0" in done.stdout
     assert listed(stack)["WorkerDeadLetterQueue"] == []

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from guildlog.errors import ConfigurationError
-from guildlog_tools.fakes.discord_rest import FakeDiscordRest
+from guildlog_tools.fakes.discord_rest import FakeDiscordRest, Posted
 from guildlog_tools.local.stack import LocalStack
 from tests.integration.test_local_stack import post, signed_headers
 
@@ -23,7 +23,7 @@ LOG = "900000000000000020"
 CHAT = "900000000000000010"
 AUTHOR = "900000000000000100"
 MOMENT = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
-WAIT_S = 60
+WAIT_S = 120  # an upper bound on a busy machine, never a wait
 
 
 def configure(stack: LocalStack) -> None:
@@ -84,28 +84,54 @@ def events() -> list[dict[str, Any]]:
     return [created, deleted, *joins]
 
 
-def send(stack: LocalStack, batch_id: str) -> None:
-    envelope = {"v": 1, "batch_id": batch_id, "relay": {"shard": [0, 1], "session_id": "sess-log"}, "events": events()}
+# What the log posts for events(), in one message or more: the queue may hand a batch's rows over
+# in two receives (one while ingest is still queueing the rest), and each receive is a message.
+POSTED = [(LOG, "Message deleted")] + [(LOG, "Member joined")] * 3
+
+
+def leave() -> dict[str, Any]:
+    """A later event of the guild: once its post is out, the log has dealt with everything queued before it."""
+    return {
+        "t": "GUILD_MEMBER_REMOVE",
+        "seq": 10,
+        "received_at": at(30),
+        "d": {"guild_id": GUILD, "user": {"id": str(int(AUTHOR) + 1), "username": "m0"}},
+    }
+
+
+def send(stack: LocalStack, batch_id: str, batch: list[dict[str, Any]] | None = None) -> None:
+    envelope = {
+        "v": 1,
+        "batch_id": batch_id,
+        "relay": {"shard": [0, 1], "session_id": "sess-log"},
+        "events": events() if batch is None else batch,
+    }
     raw = gzip.compress(json.dumps(envelope).encode("utf-8"))
     assert stack.keys is not None
     status, _ = post(stack.gateway_events_url, raw, signed_headers(stack.keys.relay_private_key, raw))
     assert status == 200
 
 
+def entries(messages: list[Posted]) -> list[tuple[str, str]]:
+    """(channel, title) of every post, in order, however the posts were grouped into messages."""
+    return [(m.channel_id, e["title"]) for m in messages for e in m.body["embeds"]]
+
+
 def test_local_stack_posts_the_log_once_in_order_when_a_batch_is_sent_twice(stack: LocalStack) -> None:
     assert stack.discord is not None and stack.sqs_poller is not None
 
     send(stack, "log-batch-1")
-    posted = stack.discord.wait_for_messages(1, timeout=WAIT_S)
+    stack.discord.wait_for_embeds(len(POSTED), timeout=WAIT_S)
+    assert stack.sqs_poller.wait_idle(WAIT_S)  # the first delivery is over before the retry
     send(stack, "log-batch-1")  # the relay's retry of the same batch
+    send(stack, "log-batch-2", [leave()])  # queued behind the retry, in the guild's FIFO group
+    stack.discord.wait_for_embeds(len(POSTED) + 1, timeout=WAIT_S)
     assert stack.sqs_poller.wait_idle(WAIT_S)
 
-    assert len(posted) == 1 and len(stack.discord.messages) == 1
-    [message] = stack.discord.messages
-    titles = [e["title"] for e in message.body["embeds"]]
-    assert message.channel_id == LOG and titles == ["Message deleted"] + ["Member joined"] * 3
-    assert message.body["embeds"][0]["description"] == "rude words @everyone"
-    assert message.body["allowed_mentions"] == {"parse": []}
+    messages = stack.discord.messages
+    assert entries(messages) == [*POSTED, (LOG, "Member left")]
+    assert messages[0].body["embeds"][0]["description"] == "rude words @everyone"
+    assert all(m.body["allowed_mentions"] == {"parse": []} for m in messages)
 
 
 def test_local_stack_posts_to_the_given_discord_when_discord_api_base_is_set(tmp_path: Path) -> None:
@@ -116,7 +142,7 @@ def test_local_stack_posts_to_the_given_discord_when_discord_api_base_is_set(tmp
         configure(stack)
         send(stack, "log-batch-elsewhere")
 
-        assert len(elsewhere.wait_for_messages(1, timeout=WAIT_S)) == 1
+        assert entries(elsewhere.wait_for_embeds(len(POSTED), timeout=WAIT_S)) == POSTED
         assert stack.discord is None
 
 
@@ -131,7 +157,7 @@ def test_local_stack_reads_discord_api_base_from_the_dev_file_when_no_argument_i
             configure(stack)
             send(stack, "log-batch-from-file")
 
-            assert len(elsewhere.wait_for_messages(1, timeout=WAIT_S)) == 1
+            assert entries(elsewhere.wait_for_embeds(len(POSTED), timeout=WAIT_S)) == POSTED
         assert json.loads(dev_file.read_text())["discord_api_base"] == elsewhere.api_base
 
 

@@ -26,7 +26,7 @@ sends and a 429 (`retry_after`, `X-RateLimit-Scope`) when exceeded. Faults come 
 `script()` serves a given answer (429 route, global or shared; 403; 404; 5xx; a slow answer that
 times the client out) to the next matching requests; `forbid(channel)` and `delete_channel(channel)`
 make a channel answer 403 or 404 from then on. Every request is recorded (`requests`), without its
-tokens, and every message posted is kept (`messages`, `wait_for_messages`).
+tokens, and every message posted is kept (`messages`, `wait_for_messages`, `wait_for_embeds`).
 
 `bot_token=None` accepts any `Bot …` authorization (the local stack's token is a random dev value);
 `strict_interactions=False` accepts any interaction token (the local stack does not know them).
@@ -275,6 +275,13 @@ class FakeDiscordRest(LoopbackServer):
         """The channel messages once there are at least `count` of them (or all there are after `timeout` s)."""
         with self._changed:
             self._changed.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+            return list(self.messages)
+
+    def wait_for_embeds(self, count: int, timeout: float = 30.0) -> list[Posted]:
+        """The channel messages once they carry at least `count` embeds in all, however they were
+        grouped into messages (or all there are after `timeout` s)."""
+        with self._changed:
+            self._changed.wait_for(lambda: _embeds(self.messages) >= count, timeout=timeout)
             return list(self.messages)
 
     def statuses(self) -> list[int]:
@@ -704,6 +711,10 @@ def _message_problem(body: Any) -> str | None:
     if not body.get("content") and not embeds and not body.get("attachments"):
         return "empty message"
     return None
+
+
+def _embeds(messages: list[Posted]) -> int:
+    return sum(len(m.body.get("embeds") or []) for m in messages)
 
 
 def _message_answer(posted: Posted) -> dict[str, Any]:

@@ -289,8 +289,9 @@ def test_execute_webhook_sends_no_bot_token_and_hides_its_token_when_it_fails(di
 
 
 def test_request_retries_when_an_answer_times_out(discord: FakeDiscordRest) -> None:
-    discord.script(Scripted(r"GET /applications/@me", 200, {"id": "slow"}, delay=1.5))
-    rest, waits = client(discord, timeout=0.5)
+    # The slow answer outlasts the timeout however loaded the machine; the retry's answer comes well within it.
+    discord.script(Scripted(r"GET /applications/@me", 200, {"id": "slow"}, delay=10.0))
+    rest, waits = client(discord, timeout=2.0)
 
     assert rest.get_application()["id"] == APP
     assert len(waits) == 1

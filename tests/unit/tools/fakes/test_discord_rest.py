@@ -90,6 +90,16 @@ def test_fake_returns_the_first_message_when_a_nonce_is_enforced_twice(discord: 
     assert len(discord.messages) == 1
 
 
+def test_fake_waits_for_embeds_across_messages_when_posts_were_grouped_differently(discord: FakeDiscordRest) -> None:
+    two = {"embeds": [{"title": "member joined"}, {"title": "member left"}], "allowed_mentions": {"parse": []}}
+    send(discord, "POST", f"/channels/{CHANNEL}/messages", two)
+    send(discord, "POST", f"/channels/{CHANNEL}/messages", POST)
+
+    messages = discord.wait_for_embeds(3, timeout=120)
+
+    assert [len(m.body["embeds"]) for m in messages] == [2, 1]
+
+
 def test_fake_refuses_a_post_when_the_embeds_pass_discords_limits(discord: FakeDiscordRest) -> None:
     status, body, _ = send(discord, "POST", f"/channels/{CHANNEL}/messages", {"embeds": [{"description": "x" * 6001}]})
 

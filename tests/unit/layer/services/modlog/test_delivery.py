@@ -189,7 +189,8 @@ def test_deliver_posts_every_event_once_in_order_when_discord_answers_429(
 def test_deliver_posts_nothing_when_the_request_times_out_until_retried(
     discord: FakeDiscordRest, table: MemoryTable
 ) -> None:
-    discord.script(Scripted(r"POST /channels/\d+/messages", 200, {"id": "1"}, delay=3.0))
+    # Five times the client's timeout: the slow answer never comes in time, however loaded the machine.
+    discord.script(Scripted(r"POST /channels/\d+/messages", 200, {"id": "1"}, delay=10.0))
 
     report = deliverer(discord, table).deliver(jobs([join_row(1)]))
 
