@@ -447,7 +447,7 @@ def quiet_batch_size(linger_ms: int) -> float:
     minute, not per event), from the relay's batcher on a synthetic clock with the benchmark's event mix."""
     from bench.relay import quiet_server_mixes, quiet_server_requests
 
-    mix = quiet_server_mixes()["synthetic"]
+    mix = quiet_server_mixes()["bench/synthetic.py"]
     measured = quiet_server_requests(mix, linger_ms)
     return 1000 / (measured["requests"] - measured["heartbeats"])
 
