@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,30 +64,52 @@ def received(port: int, t: str) -> float:
     return metric(port, "guildlog_relay_events_total", shard="0", type=t)
 
 
-def test_relay_command_sends_a_held_create_with_its_delete_in_one_batch_when_the_delete_arrives(
-    stack: LocalStack, tmp_path: Path, key_file: Path
-) -> None:
+@dataclass
+class Running:
+    fake: FakeDiscordThread
+    discord: Any
+    relay: subprocess.Popen[str]
+    state: Path
+    port: int
+
+    def started(self) -> None:
+        wait(lambda: checkpoint(self.state).get("seq") == 1, self.relay)  # READY starts a session: urgent
+
+    def stop(self) -> None:
+        code, err = stop(self.relay, signal.SIGTERM)
+        assert code == 0, err
+
+
+@contextmanager
+def relay_process(stack: LocalStack, tmp_path: Path, key_file: Path, *flags: str) -> Iterator[Running]:
+    """`guildlog relay` (batches of 500, urgent events within 200 ms) against the fake Discord and the stack."""
     state, port = tmp_path / "state", free_port()
     with FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake:
-        discord = fake.discord
-        assert discord is not None
+        assert fake.discord is not None
         relay = start_relay(
-            discord.api_base, stack.gateway_events_url, key_file, state,
-            "--batch-size", "500", "--flush-ms", "200", "--linger-ms", LONG_LINGER_MS, "--health-port", str(port),
+            fake.discord.api_base, stack.gateway_events_url, key_file, state,
+            "--batch-size", "500", "--flush-ms", "200", "--health-port", str(port), *flags,
         )  # fmt: skip
         try:
-            wait(lambda: checkpoint(state).get("seq") == 1, relay)  # READY starts a session: urgent
-            created = message(1)
-            send(fake, ("MESSAGE_CREATE", created))
-            wait(lambda: received(port, "MESSAGE_CREATE") == 1, relay)
-            send(fake, ("MESSAGE_DELETE", {"id": created["id"], "channel_id": created["channel_id"]}))
-            wait(lambda: checkpoint(state).get("seq") == 3, relay)
-            code, err = stop(relay, signal.SIGTERM)
+            running = Running(fake, fake.discord, relay, state, port)
+            running.started()
+            yield running
         finally:
             relay.kill()
 
-    assert code == 0, err
-    stored = check_invariant(stack, discord)
+
+def test_relay_command_sends_a_held_create_with_its_delete_in_one_batch_when_the_delete_arrives(
+    stack: LocalStack, tmp_path: Path, key_file: Path
+) -> None:
+    with relay_process(stack, tmp_path, key_file, "--linger-ms", LONG_LINGER_MS) as run:
+        created = message(1)
+        send(run.fake, ("MESSAGE_CREATE", created))
+        wait(lambda: received(run.port, "MESSAGE_CREATE") == 1, run.relay)
+        send(run.fake, ("MESSAGE_DELETE", {"id": created["id"], "channel_id": created["channel_id"]}))
+        wait(lambda: checkpoint(run.state).get("seq") == 3, run.relay)
+        run.stop()
+
+    stored = check_invariant(stack, run.discord)
     assert {seq for (_, seq) in stored["gateway"]} == {1, 2, 3}
     assert batches_of(stored["lines"]) == [[1], [2, 3]]  # READY's, then the create and the delete together
 
@@ -91,25 +117,12 @@ def test_relay_command_sends_a_held_create_with_its_delete_in_one_batch_when_the
 def test_relay_command_sends_held_events_when_a_heartbeat_is_due(
     stack: LocalStack, tmp_path: Path, key_file: Path
 ) -> None:
-    state, port = tmp_path / "state", free_port()
-    with FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake:
-        discord = fake.discord
-        assert discord is not None
-        relay = start_relay(
-            discord.api_base, stack.gateway_events_url, key_file, state,
-            "--batch-size", "500", "--flush-ms", "200", "--linger-ms", LONG_LINGER_MS, "--health-port", str(port),
-            "--status-interval", "1",
-        )  # fmt: skip
-        try:
-            wait(lambda: checkpoint(state).get("seq") == 1, relay)
-            send(fake, ("MESSAGE_CREATE", message(1)), ("MESSAGE_CREATE", message(2)))
-            wait(lambda: checkpoint(state).get("seq") == 3, relay)
-            code, err = stop(relay, signal.SIGTERM)
-        finally:
-            relay.kill()
+    with relay_process(stack, tmp_path, key_file, "--linger-ms", LONG_LINGER_MS, "--status-interval", "1") as run:
+        send(run.fake, ("MESSAGE_CREATE", message(1)), ("MESSAGE_CREATE", message(2)))
+        wait(lambda: checkpoint(run.state).get("seq") == 3, run.relay)
+        run.stop()
 
-    assert code == 0, err
-    stored = check_invariant(stack, discord)
+    stored = check_invariant(stack, run.discord)
     assert {seq for (_, seq) in stored["gateway"]} == {1, 2, 3}
     assert any(line["event"]["t"] == "GUILDLOG_HEARTBEAT" for line in stored["lines"])
 
@@ -117,24 +130,12 @@ def test_relay_command_sends_held_events_when_a_heartbeat_is_due(
 def test_relay_command_sends_what_it_holds_when_stopped_with_sigterm_at_the_default_linger(
     stack: LocalStack, tmp_path: Path, key_file: Path
 ) -> None:
-    state, port = tmp_path / "state", free_port()
-    with FakeDiscordThread(TOKEN, heartbeat_interval_ms=5000) as fake:
-        discord = fake.discord
-        assert discord is not None
-        relay = start_relay(
-            discord.api_base, stack.gateway_events_url, key_file, state,
-            "--batch-size", "500", "--flush-ms", "200", "--health-port", str(port),
-        )  # fmt: skip
-        try:
-            wait(lambda: checkpoint(state).get("seq") == 1, relay)
-            send(fake, ("MESSAGE_CREATE", message(1)), ("MESSAGE_CREATE", message(2)))
-            wait(lambda: received(port, "MESSAGE_CREATE") == 2, relay)
-            held = checkpoint(state).get("seq")
-            code, err = stop(relay, signal.SIGTERM)
-        finally:
-            relay.kill()
+    with relay_process(stack, tmp_path, key_file) as run:
+        send(run.fake, ("MESSAGE_CREATE", message(1)), ("MESSAGE_CREATE", message(2)))
+        wait(lambda: received(run.port, "MESSAGE_CREATE") == 2, run.relay)
+        held = checkpoint(run.state).get("seq")
+        run.stop()
 
-    assert code == 0, err
-    assert held == 1 and checkpoint(state)["seq"] == 3
-    stored = check_invariant(stack, discord)
+    assert held == 1 and checkpoint(run.state)["seq"] == 3
+    stored = check_invariant(stack, run.discord)
     assert {seq for (_, seq) in stored["gateway"]} == {1, 2, 3}
