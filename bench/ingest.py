@@ -442,12 +442,13 @@ def archive_window_bytes(m: dict[str, float], per_day: int) -> float:
     return m["messages"] * per_day / 86_400 * ARCHIVE_WINDOW_S * m["message_bytes"]
 
 
-def quiet_batch_size(linger_ms: int) -> float:
+def quiet_batch_size(linger_ms: int, mix_name: str = "bench/synthetic.py") -> float:
     """Events per relay request for the small server (its gateway batches; heartbeats are a fixed cost a
-    minute, not per event), from the relay's batcher on a synthetic clock with the benchmark's event mix."""
+    minute, not per event), from the relay's batcher on a synthetic clock with an event mix of
+    bench/relay.py (by default the one this benchmark's write units are measured with)."""
     from bench.relay import quiet_server_mixes, quiet_server_requests
 
-    mix = quiet_server_mixes()["bench/synthetic.py"]
+    mix = quiet_server_mixes()[mix_name]
     measured = quiet_server_requests(mix, linger_ms)
     return 1000 / (measured["requests"] - measured["heartbeats"])
 
@@ -534,6 +535,10 @@ def report() -> None:
     small = SERVERS["small"]
     quiet = quiet_batch_size(DEFAULT_LINGER_MS)
     quiet_size = max(1, round(quiet))
+    # A chat server's mix (bench/relay.py CHAT_MIX: one event in ten is one the log posts, against one in
+    # five in bench/synthetic.py): the relay's batches, priced with this benchmark's items.
+    chat = quiet_batch_size(DEFAULT_LINGER_MS, "chat (CHAT_MIX)")
+    chat_size = max(1, round(chat))
     sizes = sorted({1, 100, 250, 500, *(batch_size_for(n) for n in SERVERS.values())})
     results = {size: write_calls(size) for size in sizes}
     print(
@@ -574,7 +579,7 @@ def report() -> None:
     )
     holds = {
         (size, minutes): archive_hold.simulate(small, size, minutes)
-        for size, minutes in ((quiet_size, HOLD_MINUTES), (1, HOLD_MINUTES), (quiet_size, 0))
+        for size, minutes in ((quiet_size, HOLD_MINUTES), (1, HOLD_MINUTES), (quiet_size, 0), (chat_size, HOLD_MINUTES))
     }
     for (size, minutes), day in holds.items():
         print(
@@ -582,7 +587,8 @@ def report() -> None:
             f" invocations, {day.held_sends:4.0f} held messages a day; {day.events_written:,}/{day.events_accepted:,}"
             " events written"
         )
-    one = {name: write_calls(batch, guilds=1) for name, batch in (("quiet", quiet_size), ("one", 1))}
+    small_batches = (("quiet", quiet_size), ("one", 1), ("chat", chat_size))
+    one = {name: write_calls(batch, guilds=1) for name, batch in small_batches}
     one.update({name: write_calls(batch_size_for(n), guilds=1) for name, n in SERVERS.items() if name != "small"})
     print(
         f"{'server':>22} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
@@ -592,6 +598,7 @@ def report() -> None:
         ("small", small, one["quiet"], holds[(quiet_size, HOLD_MINUTES)], PREVIOUS["small"], BEFORE_BATCHING["small"]),
         ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], None, None),
         ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], None, None),
+        ("small, chat mix", small, one["chat"], holds[(chat_size, HOLD_MINUTES)], None, None),
         ("busy", SERVERS["busy"], one["busy"], None, PREVIOUS["busy"], BEFORE_BATCHING["busy"]),
         ("largest", SERVERS["largest"], one["largest"], None, PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
     ]
@@ -602,6 +609,10 @@ def report() -> None:
             f" {now['sqs']:>7.3f} {now['lambda']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
             f" {_money(previous):>8} {_money(before):>8}"
         )
+    print(
+        f"small, chat mix: the relay sends {chat:.1f} events a request with bench/relay.py's CHAT_MIX (10 % of"
+        " events posted by the log, against 20 % in bench/synthetic.py), priced with this benchmark's items."
+    )
     print(
         "busy and largest: one 5-minute window's lines outgrow one SQS message"
         f" ({archive_window_bytes(one['busy'], SERVERS['busy']) / 1e6:.1f} MB and"
