@@ -7,7 +7,7 @@ from typing import Any
 
 from guildlog.errors import GuildlogError
 from guildlog.handlers.http import error_response, json_response, log_fields
-from guildlog.handlers.ingest import check_route, default_ingestor, handle_gateway_events
+from guildlog.handlers.ingest import handle_gateway_events
 from guildlog.observability import Observability
 
 observe = Observability()
@@ -16,9 +16,8 @@ observe = Observability()
 @observe.instrument
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
-        check_route(event)  # before the adapters are built: a stray request costs nothing more
-        settings, ingestor = default_ingestor()
-        result = handle_gateway_events(event, settings, ingestor)
+        # The route is checked before the adapters are built: a stray request costs nothing more.
+        result = handle_gateway_events(event)
     except GuildlogError as exc:
         answer = error_response(exc)
         observe.logger.warning("ingest refused", extra=log_fields(exc))

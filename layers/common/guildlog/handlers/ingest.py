@@ -86,10 +86,15 @@ def check_route(event: dict[str, Any]) -> None:
         raise MethodNotAllowedError(f"method not allowed: {INGEST_PATH} takes {INGEST_METHOD}", allow=INGEST_METHOD)
 
 
-def handle_gateway_events(event: dict[str, Any], settings: Settings, ingestor: Ingestor) -> IngestResult:
+def handle_gateway_events(
+    event: dict[str, Any], settings: Settings | None = None, ingestor: Ingestor | None = None
+) -> IngestResult:
     """Run one request (payload format 2.0: a function URL or API Gateway) through ingest; raises
-    GuildlogError subclasses for a wrong route or bad input."""
+    GuildlogError subclasses for a wrong route or bad input. The route is checked first, and the
+    container's adapters (`default_ingestor`, unless given) are built only for a request to it."""
     check_route(event)
+    if settings is None or ingestor is None:
+        settings, ingestor = default_ingestor()
     headers = event.get("headers") or {}
     body = raw_body(event.get("body"), bool(event.get("isBase64Encoded")))
     verify_request(body, headers, settings.relay_public_key)
