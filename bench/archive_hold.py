@@ -61,11 +61,11 @@ def simulate(per_day: int, batch_size: int, hold_minutes: int, hours: float = 24
     writer = ArchiveWriter(archive, hold=Hold(hold_minutes * 60.0, queue.send, lambda: clock[0]))
     gap = 86_400 / per_day * batch_size
     pending = [(n * gap, envelope, raw) for n, (envelope, raw) in enumerate(_envelopes(events, batch_size, "hold"))]
-    end = hours * 3600
     invocations = sqs = held = 0
     taken = 0
     window_end = float(WINDOW_S)
-    while pending or taken < len(queue.sent) or window_end <= end:
+    # Until every batch is ingested and nothing is left on the queue (windows without a record invoke nothing).
+    while pending or taken < len(queue.sent):
         while pending and pending[0][0] < window_end:
             at, envelope, raw = pending.pop(0)
             clock[0] = at
@@ -87,8 +87,6 @@ def simulate(per_day: int, batch_size: int, hold_minutes: int, hours: float = 24
                 sqs += math.ceil(len(body) / SQS_CHUNK)
             taken = before  # what the writer queued again comes round in the next window
         window_end += WINDOW_S
-        if not pending and taken == len(queue.sent) and window_end > end:
-            break
     scale = 24 / hours
     return HoldDay(
         invocations=invocations * scale,

@@ -324,11 +324,11 @@ AWS_CALL_SECONDS = 0.010
 ATHENA_MIN_BYTES = 10 * 1024**2  # Athena bills at least 10 MB per query
 # ArchiveFunction's event source (template.yaml): a batch closes after the window, at BatchSize messages,
 # or at Lambda's 6 MB synchronous payload, whichever comes first.
-ARCHIVE_WINDOW_S = 300
+ARCHIVE_WINDOW_S = archive_hold.WINDOW_S
 ARCHIVE_BATCH_SIZE = 10_000
 ARCHIVE_PAYLOAD_BYTES = 6 * 1024 * 1024
 ARCHIVE_MEMORY_GB = 1.0  # template.yaml: ArchiveFunction MemorySize 1024
-SQS_CHUNK = 65_536
+SQS_CHUNK = archive_hold.SQS_CHUNK
 # Lambda's pollers long-poll an idle queue (20 s): about 5 pollers x 3 requests a minute, a fixed monthly
 # cost like the alarms and NotifyQueue's pollers, not a cost per event (an assumption: AWS does not
 # publish the poller count).

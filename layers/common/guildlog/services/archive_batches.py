@@ -215,7 +215,7 @@ class ArchiveWriter:
         report.batches = len(batches)
         if batches and self._held(batches, sent_at or {}):
             report.held = len(batches)
-            report.failed = [record_id for record_id, _ in records if record_id in set(report.malformed)]
+            report.failed = list(report.malformed)  # in the records' order, as they were met
             return report
         edits = self._edits([b for b, _ in batches.values()])
         objects: dict[tuple[str, date], list[ArchiveBatch]] = defaultdict(list)
