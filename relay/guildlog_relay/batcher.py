@@ -1,8 +1,12 @@
 """Groups events into envelopes: flush at N events, a byte cap, when the session changes, or by age:
 `flush_ms` after an urgent event (one the live moderation log posts, or the relay's own: gaps,
-connects, heartbeats) and `linger_ms` after the first routine one (a message created, a reaction,
-typing, presence), whichever comes first. An urgent event takes every routine one buffered before
-it along, in order. `linger_ms` 0 means `flush_ms` for every event.
+connects, resumes, disconnects) and `linger_ms` after the first routine one (a message created, a
+reaction, typing, presence), whichever comes first. An urgent event takes every routine one buffered
+before it along, in order. `linger_ms` 0 means `flush_ms` for every event.
+
+With a linger the relay's heartbeat is routine too, and rides along with the gateway events of its
+shard: it joins the batch being held instead of sealing it and going out alone, so a quiet server
+does not pay a request a minute for it.
 
 The batcher is pure (no I/O, no clock of its own): every call says what time it is. The live relay
 passes the wall clock; a replay passes each frame's `received_at`, so the same recording always
@@ -21,14 +25,15 @@ from datetime import datetime
 from guildlog import __version__
 from guildlog.models.envelope import BATCH_ID_PATTERN, MAX_EVENTS_PER_BATCH
 from guildlog.services.modlog.kinds import POSTED_EVENT_TYPES
-from guildlog_relay.events import DispatchRun, RelayEvent, Shard, dumps, iso_text
+from guildlog_relay.events import HEARTBEAT, DispatchRun, RelayEvent, Shard, dumps, iso_text
 
 DEFAULT_MAX_EVENTS = 500
 DEFAULT_MAX_AGE_MS = 1000
 # How long `guildlog relay` holds routine events by default (the class's default is 0: no holding).
 DEFAULT_LINGER_MS = 60_000
 # Gateway events sent on within flush_ms: what the moderation log posts, and the session's start
-# (READY, RESUMED). The relay's own events (source "relay") are all urgent.
+# (READY, RESUMED). The relay's own events (source "relay") are all urgent but the heartbeat, which
+# with a linger waits with the routine ones.
 URGENT_TYPES: frozenset[str] = POSTED_EVENT_TYPES | {"READY", "RESUMED"}
 # The ingest refuses bodies over 6 MiB as sent (gzip) or 48 MiB inflated; 4 MB of events is far below
 # both, and a bigger single event still goes out alone (see Batcher.add).
@@ -51,9 +56,12 @@ class Batch:
     events: tuple[bytes, ...]
     first_seq: int | None = None
     last_seq: int | None = None
-    # True when every event is a gateway dispatch: then (session, last_seq) can be checkpointed.
+    # True when the batch holds gateway dispatches, every one with its seq, and besides them at most
+    # the relay's heartbeats: then (session, last_seq) can be checkpointed. The seqs and
+    # last_received_at are the dispatches' alone.
     gateway: bool = True
-    # received_at of the last event (ISO-8601): where a checkpoint at last_seq stands in time.
+    # received_at of the last gateway event (of the last event, in a batch without any; ISO-8601):
+    # where a checkpoint at last_seq stands in time.
     last_received_at: str | None = None
 
     @property
@@ -81,9 +89,10 @@ def gateway_batch_id(
     session_id: str, shard: Shard | None, first_seq: int, last_seq: int, *, digest: str | None = None
 ) -> str:
     """`<session>-<shard>-<first seq>-<last seq>`: the same events always get the same id, so a
-    re-run or a retry rewrites the same S3 objects instead of adding new ones. `digest` (of the
-    events) is appended when the sequence numbers are not contiguous, since then first and last
-    alone do not say which events the batch holds."""
+    re-run or a retry rewrites the same S3 objects instead of adding new ones. `digest` (of all the
+    events) is appended when the batch is not exactly the gateway events first..last (a sequence
+    number missing, or heartbeats among them), since then first and last alone do not say which
+    events the batch holds."""
     candidate = f"{batch_id_prefix(session_id, shard)}{first_seq}-{last_seq}"
     if digest:
         candidate += f"-h{digest}"
@@ -113,7 +122,8 @@ def make_batch(
     gateway: bool,
     last_received_at: str | None = None,
 ) -> Batch:
-    """A Batch from (serialized event, seq) pairs, with the id rule above."""
+    """A Batch from (serialized event, seq) pairs, with the id rule above. In a gateway batch an
+    event without a seq is a heartbeat; a gateway batch of heartbeats alone is none."""
     return _make_batch(session_id, shard, [e for e, _ in events], [s for _, s in events], gateway, last_received_at)
 
 
@@ -127,9 +137,10 @@ def _make_batch(
 ) -> Batch:
     numbered = [s for s in seqs if s is not None]
     first, last = (min(numbered), max(numbered)) if numbered else (None, None)
-    if gateway and session_id and first is not None and last is not None and len(numbered) == len(events):
-        contiguous = numbered == list(range(first, last + 1))
-        digest = None if contiguous else hashlib.sha256(b"\n".join(events)).hexdigest()[:12]
+    gateway = gateway and first is not None
+    if gateway and session_id and first is not None and last is not None:
+        exact = len(numbered) == len(events) and numbered == list(range(first, last + 1))
+        digest = None if exact else hashlib.sha256(b"\n".join(events)).hexdigest()[:12]
         batch_id = gateway_batch_id(session_id, shard, first, last, digest=digest)
     else:
         batch_id = random_batch_id()
@@ -145,13 +156,29 @@ def _make_batch(
     )
 
 
+# What a buffer holds (_Buffer.kind): gateway events (and maybe heartbeats), heartbeats alone (with
+# a linger), or the relay's other events (and maybe heartbeats).
+_GATEWAY, _BEATS, _RELAY = "gateway", "beats", "relay"
+
+
 class _Buffer:
-    """The events of the batch being filled: all of one kind (gateway or not), session and shard."""
+    """The events of the batch being filled: one session and shard, and of one kind (see above)."""
 
-    __slots__ = ("gateway", "session_id", "shard", "started", "urgent_at", "events", "seqs", "size", "last_received")
+    __slots__ = (
+        "kind",
+        "session_id",
+        "shard",
+        "started",
+        "urgent_at",
+        "events",
+        "seqs",
+        "size",
+        "last_received",
+        "last_gateway_received",
+    )
 
-    def __init__(self, gateway: bool, session_id: str | None, shard: Shard | None, started: float) -> None:
-        self.gateway = gateway
+    def __init__(self, kind: str, session_id: str | None, shard: Shard | None, started: float) -> None:
+        self.kind = kind
         self.session_id = session_id
         self.shard = shard
         self.started = started
@@ -160,13 +187,33 @@ class _Buffer:
         self.seqs: list[int | None] = []
         self.size = 0
         self.last_received: datetime | None = None
+        self.last_gateway_received: datetime | None = None
+
+    def takes(self, kind: str, session_id: str | None, shard: Shard | None) -> bool:
+        """Whether an event of `kind`, `session_id` and `shard` may join this batch."""
+        if shard != self.shard:
+            return False
+        if kind == _BEATS:
+            # A heartbeat joins held gateway events whatever their session.
+            return self.kind != _RELAY or session_id == self.session_id
+        if kind == _GATEWAY:
+            return self.kind == _BEATS or (self.kind == _GATEWAY and session_id == self.session_id)
+        return self.kind != _GATEWAY and session_id == self.session_id
+
+    def become(self, kind: str, session_id: str | None) -> None:
+        """A buffer of heartbeats alone takes the kind (and the session) of the first other event."""
+        if self.kind == _BEATS and kind != _BEATS:
+            self.kind = kind
+            self.session_id = session_id
 
 
 class Batcher:
     """Buffers events for one envelope at a time and seals it on the first limit reached.
 
     Gateway events and the relay's own events never share a batch (gateway batches get
-    deterministic ids; mixed ones could not), and neither do two sessions or two shards.
+    deterministic ids and are checkpointed), and neither do two sessions or two shards, except the
+    heartbeat when there is a linger: it joins the batch held for its shard, gateway events of any
+    session or heartbeats, or starts one that the next gateway event of the shard joins.
 
     `max_age_ms` is the flush of urgent events (`urgent_types`, and every relay event), `linger_ms`
     that of routine ones: 0, or at least `max_age_ms`.
@@ -223,26 +270,33 @@ class Batcher:
         now: float,
         sealed: list[Batch],
     ) -> None:
-        gateway = type(key) is DispatchRun or key.source == "gateway"  # type: ignore[union-attr]
+        if type(key) is DispatchRun or key.source == "gateway":  # type: ignore[union-attr]
+            kind = _GATEWAY
+        elif t == HEARTBEAT and self.urgent_types is not None:
+            kind = _BEATS
+        else:
+            kind = _RELAY
         buffer = self._buffer
         if buffer is not None and (
-            key.session_id != buffer.session_id
-            or key.shard != buffer.shard
-            or gateway is not buffer.gateway
+            not buffer.takes(kind, key.session_id, key.shard)
             or self._aged(buffer, now)
             or buffer.size + len(data) > self.max_bytes
         ):
             sealed.append(self._seal())
             buffer = None
         if buffer is None:
-            buffer = self._buffer = _Buffer(gateway, key.session_id, key.shard, now)
+            buffer = self._buffer = _Buffer(kind, key.session_id, key.shard, now)
+        else:
+            buffer.become(kind, key.session_id)
         urgent = self.urgent_types
-        if urgent is not None and buffer.urgent_at is None and (not gateway or t in urgent):
+        if urgent is not None and buffer.urgent_at is None and (kind == _RELAY or (kind == _GATEWAY and t in urgent)):
             buffer.urgent_at = now
         buffer.events.append(data)
-        buffer.seqs.append(seq)
+        buffer.seqs.append(None if kind == _BEATS else seq)
         buffer.size += len(data)
         buffer.last_received = received_at
+        if kind == _GATEWAY:
+            buffer.last_gateway_received = received_at
         # A single event over the byte cap still goes out, alone: the webhook's 413 decides its fate.
         if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
             sealed.append(self._seal())
@@ -255,15 +309,14 @@ class Batcher:
         while i < count:
             buffer = self._buffer
             if buffer is not None and (
-                run.session_id != buffer.session_id
-                or run.shard != buffer.shard
-                or not buffer.gateway
-                or self._aged(buffer, now)
+                not buffer.takes(_GATEWAY, run.session_id, run.shard) or self._aged(buffer, now)
             ):
                 sealed.append(self._seal())
                 buffer = None
             if buffer is None:
-                buffer = self._buffer = _Buffer(True, run.session_id, run.shard, now)
+                buffer = self._buffer = _Buffer(_GATEWAY, run.session_id, run.shard, now)
+            else:
+                buffer.become(_GATEWAY, run.session_id)
             end = min(count, i + self.max_events - len(buffer.events))
             part = events[i:end]
             size = sum(map(len, part))
@@ -280,7 +333,7 @@ class Batcher:
             buffer.events += part
             buffer.seqs += seqs[i:end]
             buffer.size += size
-            buffer.last_received = received[end - 1]
+            buffer.last_received = buffer.last_gateway_received = received[end - 1]
             if len(buffer.events) >= self.max_events or buffer.size >= self.max_bytes:
                 sealed.append(self._seal())
             i = end
@@ -315,5 +368,7 @@ class Batcher:
         buffer = self._buffer
         assert buffer is not None
         self._buffer = None
-        last = iso_text(buffer.last_received) if buffer.last_received is not None else None
-        return _make_batch(buffer.session_id, buffer.shard, buffer.events, buffer.seqs, buffer.gateway, last)
+        gateway = buffer.kind == _GATEWAY
+        received = buffer.last_gateway_received if gateway else buffer.last_received
+        last = iso_text(received) if received is not None else None
+        return _make_batch(buffer.session_id, buffer.shard, buffer.events, buffer.seqs, gateway, last)

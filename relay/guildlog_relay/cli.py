@@ -122,7 +122,8 @@ def register(
         type=int,
         metavar="T",
         help="send a batch T ms after its first event the moderation log posts (a delete, an edit, a join, a "
-        "ban…) or the relay's own (a gap, a heartbeat) (env GUILDLOG_FLUSH_MS; 1000)",
+        "ban…) or the relay's own (a gap, a connect; the heartbeat only with --linger-ms 0) "
+        "(env GUILDLOG_FLUSH_MS; 1000)",
     )
     target.add_argument(
         "--linger-ms",

@@ -17,6 +17,9 @@ from typing import Any, Literal
 from guildlog.services.timefmt import iso
 
 Shard = tuple[int, int]
+# The relay's periodic sign of life (status.py makes it): with a linger it rides along with the
+# gateway events held at the time instead of being sent on its own (batcher.py).
+HEARTBEAT = "GUILDLOG_HEARTBEAT"
 # A lone shard, as Discord numbers it when the bot is not sharded.
 DEFAULT_SHARD: Shard = (0, 1)
 

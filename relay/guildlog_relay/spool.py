@@ -33,7 +33,7 @@ from guildlog.errors import RelayError
 from guildlog.models.envelope import Envelope
 from guildlog.services.timefmt import iso, utcnow
 from guildlog_relay.batcher import Batch, batch_id_prefix
-from guildlog_relay.events import Shard, dumps
+from guildlog_relay.events import HEARTBEAT, Shard, dumps
 
 log = logging.getLogger(__name__)
 
@@ -277,15 +277,24 @@ def read_meta(body: bytes, entry: SpoolEntry) -> BatchMeta:
         raise SpoolCorruptError(f"not a valid envelope ({where}: {first.get('type')})", file=entry.name) from None
     if envelope.batch_id != entry.batch_id:
         raise SpoolCorruptError("batch_id inside does not match the file name", file=entry.name)
-    seqs = [e.seq for e in envelope.events if e.seq is not None]
-    last = max((e for e in envelope.events if e.seq is not None), key=lambda e: e.seq or 0, default=None)
+    events = envelope.events
+    dispatches = [e for e in events if e.source == "gateway"]
+    # As the batcher seals them: gateway events, each with its seq, and at most heartbeats besides.
+    gateway = (
+        bool(dispatches)
+        and all(e.seq is not None for e in dispatches)
+        and all(e.source == "gateway" or (e.source == "relay" and e.t == HEARTBEAT) for e in events)
+    )
+    numbered = [e for e in (dispatches if gateway else events) if e.seq is not None]
+    seqs = [e.seq for e in numbered if e.seq is not None]
+    last = max(numbered, key=lambda e: e.seq or 0, default=None)
     return BatchMeta(
         session_id=envelope.relay.session_id,
         shard=envelope.relay.shard,
-        count=len(envelope.events),
+        count=len(events),
         first_seq=min(seqs) if seqs else None,
         last_seq=max(seqs) if seqs else None,
-        gateway=all(e.source == "gateway" and e.seq is not None for e in envelope.events),
+        gateway=gateway,
         last_received_at=iso(last.received_at) if last is not None else None,
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from guildlog.services.timefmt import iso, parse_time
 from guildlog_relay.checkpoint import PendingGap
+from guildlog_relay.events import HEARTBEAT as HEARTBEAT  # defined beside the events: the batcher reads it
 from guildlog_relay.events import RelayEvent, Shard, relay_event
 from guildlog_relay.pipeline import Dropped
 
@@ -24,7 +25,6 @@ CONNECT = "GUILDLOG_CONNECT"
 RESUME = "GUILDLOG_RESUME"
 DISCONNECT = "GUILDLOG_DISCONNECT"
 GAP = "GUILDLOG_GAP"
-HEARTBEAT = "GUILDLOG_HEARTBEAT"
 
 # Gap reasons (d.reason).
 SESSION_EXPIRED = "session_expired"  # a saved or interrupted session could not be resumed (op 9 false)

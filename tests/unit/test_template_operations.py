@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from guildlog.adapters.heartbeat_metric import DEFAULT_NAMESPACE, DEFAULT_SERVICE, METRIC_NAME
+from guildlog_relay.batcher import DEFAULT_LINGER_MS, DEFAULT_MAX_AGE_MS
 from guildlog_tools.local.template import (
     archive_bucket_id,
     dead_letter_queue_ids,
@@ -210,6 +211,35 @@ def test_heartbeat_alarm_fires_when_no_heartbeat_arrives_for_the_parameter_minut
         "breaching",
     )
     assert 2 <= minutes["MinValue"] <= minutes["Default"] <= minutes["MaxValue"] <= 1440
+
+
+def test_heartbeat_alarm_cannot_fire_on_a_healthy_relay_whose_heartbeats_wait_out_the_linger(
+    template: dict[str, Any],
+) -> None:
+    # The heartbeat waits up to the linger (and the flush) in the relay, then the post, the
+    # invocation and the log-to-metric step: a minute allowed for those.
+    delay = (DEFAULT_LINGER_MS + DEFAULT_MAX_AGE_MS) / 1000 + 60
+    minutes = template["Parameters"]["RelayHeartbeatAlarmMinutes"]
+
+    assert empty_minutes_in_a_row(delay) < minutes["MinValue"] <= minutes["Default"]
+    assert empty_minutes_in_a_row(delay + 60) >= minutes["MinValue"]  # what the margin is: a minute
+
+
+def empty_minutes_in_a_row(delay: float, interval: float = 60.0, drift: float = 0.25) -> int:
+    """The most one-minute periods in a row without a heartbeat data point, as the alarm sees them
+    at the start of each minute, when every heartbeat reaches the metric `delay` seconds after it
+    was made and one is made every `interval` + `drift` seconds (the drift now and then leaves a
+    minute without one), over many phases of the heartbeats against the minute."""
+    worst = 0
+    for phase in range(0, 60, 3):
+        made = [phase + k * (interval + drift) for k in range(int(6 * 3600 / interval))]
+        for now in range(600, int(made[-1]) - 600, 60):
+            seen = {int(t // 60) for t in made if now - 900 <= t < now and t + delay <= now}
+            run = 0
+            while run < 15 and now // 60 - 1 - run not in seen:
+                run += 1
+            worst = max(worst, run)
+    return worst
 
 
 def test_dashboard_shows_every_alarm_when_opened(template: dict[str, Any]) -> None:

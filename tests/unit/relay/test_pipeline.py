@@ -3,14 +3,18 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from guildlog_relay.async_pipeline import AsyncPipeline
-from guildlog_relay.batcher import Batcher
+from guildlog_relay.batcher import Batcher, batch_id_prefix
+from guildlog_relay.events import RelayEvent
 from guildlog_relay.pipeline import DeliveryError, Pipeline, Settled
 from guildlog_relay.poster import Response, TransportError
 from guildlog_relay.spool import Spool
+from guildlog_relay.status import StatusEvents
+from tests.unit.relay.conftest import EPOCH
 
 
 @pytest.fixture
@@ -474,3 +478,51 @@ def test_async_pipeline_sends_lingering_events_when_closed_as_a_drain_does(
 
     assert asyncio.run(main()) == 0
     assert transport.delivered_seqs() == [1, 2]
+
+
+def beat(at: float) -> RelayEvent:
+    return StatusEvents((0, 1)).heartbeat(datetime.fromtimestamp(EPOCH + at, tz=UTC), {"connected": True})
+
+
+def lingering_pipeline(tmp_path, make_poster, acks: list) -> Pipeline:
+    batcher = Batcher(max_age_ms=1000, linger_ms=60_000)
+    return Pipeline(spool=Spool(tmp_path / "state"), poster=make_poster(), batcher=batcher, on_ack=acks.append)
+
+
+def test_pipeline_checkpoints_the_last_gateway_seq_when_a_batch_with_heartbeats_is_acknowledged(
+    tmp_path, make_poster, make_event, transport
+):
+    acks: list = []
+    pipeline = lingering_pipeline(tmp_path, make_poster, acks)
+    for event, now in ((make_event(1, at=1.0), 1.0), (beat(2.0), 2.0), (make_event(2, at=3.0), 3.0), (beat(4.0), 4.0)):
+        pipeline.submit(event, now=now)
+    assert pipeline.tick(61.0) is not None
+
+    assert pipeline.drain() == []
+
+    [envelope] = transport.delivered()
+    assert [e["t"] for e in envelope["events"]] == ["MESSAGE_CREATE", "GUILDLOG_HEARTBEAT"] * 2
+    assert [(a.session_id, a.seq, a.received_at, a.batch_id) for a in acks] == [
+        ("sess1", 2, "2026-03-01T12:00:03.000Z", envelope["batch_id"])
+    ]
+
+
+def test_pipeline_splits_a_batch_with_heartbeats_into_halves_it_checkpoints_by_their_gateway_events_when_413(
+    tmp_path, make_poster, make_event, transport
+):
+    acks: list = []
+    pipeline = lingering_pipeline(tmp_path, make_poster, acks)
+    for event, now in ((make_event(1), 1.0), (make_event(2), 2.0), (beat(3.0), 3.0), (beat(4.0), 4.0)):
+        pipeline.submit(event, now=now)
+    pipeline.flush()
+    transport.on_call = lambda call: 413 if len(call["envelope"]["events"]) > 2 else None
+
+    assert pipeline.drain() == []
+
+    first, second = transport.delivered()
+    assert [e["t"] for e in first["events"]] == ["MESSAGE_CREATE"] * 2
+    assert first["batch_id"] == batch_id_prefix("sess1", (0, 1)) + "1-2"
+    assert [e["t"] for e in second["events"]] == ["GUILDLOG_HEARTBEAT"] * 2
+    assert second["batch_id"].startswith("relay-")
+    assert [(a.seq, a.batch_id) for a in acks] == [(2, first["batch_id"])]
+    assert pipeline.stats.splits == 1 and len(pipeline.spool) == 0

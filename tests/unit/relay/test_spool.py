@@ -4,12 +4,16 @@ import gzip
 import json
 import os
 import stat
+from datetime import UTC, datetime
 
 import pytest
 
 from guildlog_relay import spool as spool_module
-from guildlog_relay.batcher import Batcher
-from guildlog_relay.spool import Spool, SpoolCorruptError
+from guildlog_relay.batcher import Batch, Batcher, make_batch
+from guildlog_relay.events import relay_event
+from guildlog_relay.spool import BatchMeta, Spool, SpoolCorruptError
+from guildlog_relay.status import StatusEvents
+from tests.unit.relay.conftest import EPOCH
 
 
 @pytest.fixture
@@ -262,3 +266,49 @@ def test_spool_hands_back_the_payloads_it_wrote_without_reading_them_when_within
     third = spool.put(batches(1, start=20)[0], b"z" * 600)
     third.path.write_bytes(b"changed on disk")
     assert spool.load(third).data == b"z" * 600
+
+
+def mixed_batch(make_event) -> Batch:
+    """Gateway events 7 and 8 with the shard's heartbeats among them, as a batcher with a linger seals them."""
+    beats = StatusEvents((0, 1))
+    batcher = Batcher(linger_ms=60_000)
+    batcher.add(make_event(7, at=1.0), now=1.0)
+    batcher.add(beats.heartbeat(datetime.fromtimestamp(EPOCH + 2.0, tz=UTC), {"connected": True}), now=2.0)
+    batcher.add(make_event(8, at=3.0), now=3.0)
+    batcher.add(beats.heartbeat(datetime.fromtimestamp(EPOCH + 4.0, tz=UTC), {"connected": True}), now=4.0)
+    batch = batcher.flush()
+    assert batch is not None
+    return batch
+
+
+def test_spool_reads_back_the_meta_it_was_given_when_a_batch_holds_heartbeats_and_is_reopened(tmp_path, make_event):
+    batch = mixed_batch(make_event)
+    given = Spool(tmp_path).put(batch).meta
+
+    reopened = Spool(tmp_path)
+    meta = reopened.load(reopened.peek()).meta
+
+    assert meta == given == BatchMeta.of(batch)
+    assert (meta.gateway, meta.first_seq, meta.last_seq, meta.count) == (True, 7, 8, 4)
+    assert meta.last_received_at == "2026-03-01T12:00:03.000Z"
+    assert reopened.newest_of_session("sess1", (0, 1)) == meta
+
+
+def test_spool_reads_a_batch_back_as_no_gateway_batch_when_it_holds_heartbeats_alone_or_another_relay_event(
+    tmp_path, make_event
+):
+    beats = StatusEvents((0, 1))
+    alone = make_batch(
+        None, (0, 1), [(beats.heartbeat(datetime.fromtimestamp(EPOCH, tz=UTC), {}).to_json(), None)], True
+    )
+    gap = relay_event("GUILDLOG_GAP", {"shard": [0, 1]}, event_id="gap-0-s-1", received_at=datetime.now(UTC))
+    with_gap = make_batch("sess1", (0, 1), [(make_event(1).to_json(), 1), (gap.to_json(), None)], False)
+    spool = Spool(tmp_path)
+    spool.put(alone)
+    spool.put(with_gap)
+
+    reopened = Spool(tmp_path)
+    metas = [reopened.load(entry).meta for entry in reopened.pending()]
+
+    assert [m.gateway for m in metas] == [False, False] and not alone.gateway
+    assert reopened.newest_of_session("sess1", (0, 1)) is None
