@@ -14,6 +14,7 @@ from bench import archive_hold
 from bench.archive_hold import HoldDay
 from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
+from guildlog.services.counter_windows import RIDE_MAX_ROWS
 
 REPO = Path(__file__).resolve().parents[1]
 WRITE_OPERATIONS = {
@@ -130,13 +131,17 @@ def _gsi_entries(item: dict[str, Any]) -> int:
     return sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in item)
 
 
-def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[str, float]:
+def write_calls(
+    batch_size: int, events: int = 1000, guilds: int = 3, window_messages: int | None = None
+) -> dict[str, float]:
     """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto, with
     the archive hand-off (ArchiveQueue) and ArchiveFunction's writer reading every queued message as one
     invocation: write calls and their floor (every item in BatchWriteItem chunks of 25, one SendMessage or,
     for a batch too large to queue, one PutObject per dataset and partition day), write units (each item
     and each GSI entry, 1 per KB started) and their floor (1 each: the items and index entries of the
-    documented access patterns), reads, the messages' sizes, the writer's PUTs and seconds, S3 bytes."""
+    documented access patterns), reads, the messages' sizes, the writer's PUTs and seconds, S3 bytes, and
+    the counter windows it writes for small batches (services/counter_windows.py) when its invocations
+    take `window_messages` messages each (all of them in one when None)."""
     import boto3
     from moto import mock_aws
 
@@ -173,10 +178,16 @@ def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[st
         while answer := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
             records += [(m["MessageId"], m["Body"]) for m in answer]
         counter.reset()
+        writer = ArchiveWriter(S3Archive("bench-archive", s3), counters=DynamoStore("bench", ddb).put_items)
+        per_window = window_messages or max(1, len(records))
+        windows = [records[start : start + per_window] for start in range(0, len(records), per_window)]
         started = time.process_time()
-        ArchiveWriter(S3Archive("bench-archive", s3)).write(records)
+        for window in windows:
+            writer.write(window)
         archive_cpu = time.process_time() - started
-        archive_puts, archive_bytes = counter.calls["PutObject"], counter.put_bytes
+        archive_puts, archive_bytes = counter.calls["PutObject"] / len(windows), counter.put_bytes
+        window_items = list(counter.written)
+        window_calls = counter.calls["BatchWriteItem"]
     units = sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items)
     floor_units = sum(1 + _gsi_entries(i) for i in items)
     counters = [i for i in items if i.get("kind") in ("counter_delta", "shard_activity", "shard_seen")]
@@ -189,6 +200,9 @@ def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[st
         "units": units / events,
         "floor_units": floor_units / events,
         "counter_units": sum(_write_units(i) for i in counters) / events,
+        # ArchiveFunction's counter windows: their write units and BatchWriteItem calls, per event.
+        "window_units": sum(_write_units(i) for i in window_items) / events,
+        "window_calls": window_calls / events,
         "read_units": 0.5 * read_keys / events,  # eventually consistent, items under 4 KB
         "read_calls": read_calls * 1000 / events,
         "puts": direct_puts / events,
@@ -457,6 +471,12 @@ def _money(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "—"
 
 
+def window_messages(per_day: int, batch_size: int) -> int:
+    """Hand-off messages in one of ArchiveFunction's 5-minute windows at this server's rate: the batches
+    whose counter deltas it writes as one window (services/counter_windows.py)."""
+    return max(1, round(per_day / 86_400 * ARCHIVE_WINDOW_S / batch_size))
+
+
 def batch_size_for(per_day: int) -> int:
     return max(1, min(500, round(per_day / 86_400)))
 
@@ -498,12 +518,12 @@ def cost_per_million(
     with `hold`, ArchiveFunction's invocations, PUTs and SQS requests as the simulated day measured them."""
     million = 1e6
     archive = archive_per_event(m, per_day) if hold is None else held_per_event(m, hold, per_day)
-    ddb = million * (m["units"] * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
+    ddb = million * ((m["units"] + m["window_units"]) * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
     s3 = million * ((m["puts"] + archive["puts"]) * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
     sqs = million * (m["send_requests"] + archive["sqs"]) * PRICE["sqs_request"]
     calls_per_event = (m["writes"] + m["read_calls"]) / 1000
     seconds = million * (own_seconds_per_event + calls_per_event * AWS_CALL_SECONDS)
-    archive_seconds = million * (m["archive_cpu_per_event"] + archive["puts"] * AWS_CALL_SECONDS)
+    archive_seconds = million * (m["archive_cpu_per_event"] + (archive["puts"] + m["window_calls"]) * AWS_CALL_SECONDS)
     requests = million * (m["batches"] + archive["invocations"])
     lam = (
         seconds * INGEST_MEMORY_GB * PRICE["lambda_gb_s"]
@@ -555,12 +575,19 @@ def report() -> None:
     print("DynamoDB write units per event (1 per KB started, per item and per GSI entry) beside the floor of the")
     print("documented access patterns (1 per item and per GSI entry); 'at 2acfbcf': the same measure before")
     print("(counters in transactions at 2×, GSI3 on every event):")
-    print(f"{'batch size':>10} {'units':>7} {'counters':>9} {'floor':>7} {'ratio':>6} {'at 2acfbcf':>11}")
+    print(
+        f"(ingest's own writes; 'windows': what ArchiveFunction adds for batches under {RIDE_MAX_ROWS} events,"
+        " their counter deltas as one item per window, every message in one window here)"
+    )
+    print(
+        f"{'batch size':>10} {'units':>7} {'counters':>9} {'windows':>8} {'floor':>7} {'ratio':>6} {'at 2acfbcf':>11}"
+    )
     for size, r in results.items():
         before = TODAY.get(size, {}).get("units")
         print(
-            f"{size:>10} {r['units']:>7.2f} {r['counter_units']:>9.2f} {r['floor_units']:>7.2f}"
-            f" {r['units'] / r['floor_units']:>5.2f}× {before if before is not None else '—':>11}"
+            f"{size:>10} {r['units']:>7.2f} {r['counter_units']:>9.2f} {r['window_units']:>8.3f}"
+            f" {r['floor_units']:>7.2f} {r['units'] / r['floor_units']:>5.2f}×"
+            f" {before if before is not None else '—':>11}"
         )
     own = throughput(20_000, under_moto=False)
     print(f"Ingest throughput in process, in-memory stores (guildlog's own work): {own:,.0f} events/s (20,000 events)")
@@ -588,8 +615,17 @@ def report() -> None:
             " events written"
         )
     small_batches = (("quiet", quiet_size), ("one", 1), ("chat", chat_size))
-    one = {name: write_calls(batch, guilds=1) for name, batch in small_batches}
-    one.update({name: write_calls(batch_size_for(n), guilds=1) for name, n in SERVERS.items() if name != "small"})
+    one = {
+        name: write_calls(batch, guilds=1, window_messages=window_messages(small, batch))
+        for name, batch in small_batches
+    }
+    one.update(
+        {
+            name: write_calls(batch_size_for(n), guilds=1, window_messages=window_messages(n, batch_size_for(n)))
+            for name, n in SERVERS.items()
+            if name != "small"
+        }
+    )
     print(
         f"{'server':>22} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
         f" {'Athena':>7} {'total':>7} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
