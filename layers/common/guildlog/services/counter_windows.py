@@ -22,7 +22,7 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guildlog.services import keys
 
@@ -48,6 +48,17 @@ class CounterDelta(BaseModel):
     pk: str = Field(pattern=DAY_PK_PATTERN)
     expires_at: int = Field(ge=0)
     counts: dict[str, int]
+
+
+def riding(deltas: dict[str, tuple[int, dict[str, int]]], rows: int) -> list[CounterDelta] | None:
+    """A batch's deltas (`hot_items.counter_deltas`) as its hand-off carries them, or None when the batch
+    writes its own delta item: `rows` at RIDE_MAX_ROWS or more, or a key ArchiveFunction may not write."""
+    if not deltas or rows >= RIDE_MAX_ROWS:
+        return None
+    try:
+        return [CounterDelta(pk=pk, expires_at=ttl, counts=counts) for pk, (ttl, counts) in deltas.items()]
+    except ValidationError:
+        return None
 
 
 def window_items(entries: list[tuple[str, CounterDelta]]) -> list[Item]:

@@ -520,10 +520,7 @@ class Ingestor:
         carried = False
         if archive is not None:
             queued_before = any(stored_by == batch_id for stored_by in stored.values())
-            riding = None
-            if deltas and len(mine) < counter_windows.RIDE_MAX_ROWS and not queued_before:
-                riding = [CounterDelta(pk=pk, expires_at=ttl, counts=counts) for pk, (ttl, counts) in deltas.items()]
-            carried = archive(queued_before, riding)
+            carried = archive(queued_before, None if queued_before else counter_windows.riding(deltas, len(mine)))
         items: list[hot_items.Item] = []
         for row in mine:
             ttl = ttl_by_row[row.event_id]

@@ -182,3 +182,12 @@ def test_window_entries_are_empty_when_the_item_cannot_be_read() -> None:
 def test_counter_delta_refuses_a_key_outside_the_day_counters() -> None:
     with pytest.raises(ValueError):
         CounterDelta(pk=f"G#{GUILD}#ERASE", expires_at=1, counts={})
+
+
+def test_riding_leaves_a_batch_its_own_delta_item_when_a_key_is_not_a_day_counter() -> None:
+    deltas = {DAY_PK: (1, {"k#message": 1})}
+
+    assert counter_windows.riding(deltas, 1) == [CounterDelta(pk=DAY_PK, expires_at=1, counts={"k#message": 1})]
+    assert counter_windows.riding(deltas, counter_windows.RIDE_MAX_ROWS) is None
+    assert counter_windows.riding({"G#-#D#2026-03-08": (1, {"k#message": 1})}, 1) is None
+    assert counter_windows.riding({}, 1) is None
