@@ -7,6 +7,8 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -355,6 +357,9 @@ PREVIOUS_ONE_EVENT_UNITS = 6.13
 # At a8b23e3 (the HTTP API route, a relay flushing every batch after 1 s, ArchiveFunction writing every
 # window; three guilds per server): total USD per million events, the same benchmark.
 PREVIOUS = {"small": 5.24, "busy": 2.36, "largest": 2.05}
+# At e1edb2c (every batch wrote its own counter delta item; the relay's heartbeat sealed what it held,
+# 3 events a request): the same benchmark.
+LAST = {"small": 2.72, "busy": 2.19, "largest": 2.05}
 GOAL_PER_MILLION = 2.50
 # Turns of the two tables (10,000 and 100,000 events stored) in the flat-throughput measurement.
 STORED_ROUNDS = 5
@@ -373,6 +378,19 @@ TODAY: dict[int, dict[str, float]] = {
     250: {"writes": 96.0, "units": 6.01},
     500: {"writes": 87.0, "units": 5.85},
 }
+
+
+@contextmanager
+def _own_delta_items() -> Iterator[None]:
+    """Every batch writes its own counter delta item, as before counter windows (for the side-by-side row)."""
+    from guildlog.services import counter_windows
+
+    saved = counter_windows.RIDE_MAX_ROWS
+    counter_windows.RIDE_MAX_ROWS = 0
+    try:
+        yield
+    finally:
+        counter_windows.RIDE_MAX_ROWS = saved
 
 
 def one_event_batches() -> tuple[list[list[dict[str, Any]]], list[Counter[str]]]:
@@ -597,7 +615,8 @@ def report() -> None:
         f" Lambda arm64 at {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call for"
         f" IngestFunction and ArchiveFunction, IngestFunction's function URL (no request charge), Athena running"
         f" the {queries} named queries once a day; Glue: none), each server one guild, beside this model at"
-        " a8b23e3 (HTTP API, 1 s flush, every archive window written) and before archive batching (f81d2ac):"
+        " e1edb2c (a delta item per batch), a8b23e3 (HTTP API, 1 s flush, every archive window written) and before"
+        " archive batching (f81d2ac):"
     )
     print(
         f"The small server's relay sends {quiet:.1f} events a request at the default linger"
@@ -626,25 +645,40 @@ def report() -> None:
             if name != "small"
         }
     )
+    with _own_delta_items():
+        one["own"] = write_calls(quiet_size, guilds=1, window_messages=window_messages(small, quiet_size))
     print(
         f"{'server':>22} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
-        f" {'Athena':>7} {'total':>7} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
+        f" {'Athena':>7} {'total':>7} {'e1edb2c':>8} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
     )
+    quiet_hold = holds[(quiet_size, HOLD_MINUTES)]
     rows = [
-        ("small", small, one["quiet"], holds[(quiet_size, HOLD_MINUTES)], PREVIOUS["small"], BEFORE_BATCHING["small"]),
-        ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], None, None),
-        ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], None, None),
-        ("small, chat mix", small, one["chat"], holds[(chat_size, HOLD_MINUTES)], None, None),
-        ("busy", SERVERS["busy"], one["busy"], None, PREVIOUS["busy"], BEFORE_BATCHING["busy"]),
-        ("largest", SERVERS["largest"], one["largest"], None, PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
+        ("small", small, one["quiet"], quiet_hold, (LAST["small"], PREVIOUS["small"], BEFORE_BATCHING["small"])),
+        ("small, own delta items", small, one["own"], quiet_hold, (None, None, None)),
+        ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], (None, None, None)),
+        ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], (None, None, None)),
+        ("small, chat mix", small, one["chat"], holds[(chat_size, HOLD_MINUTES)], (None, None, None)),
+        ("busy", SERVERS["busy"], one["busy"], None, (LAST["busy"], PREVIOUS["busy"], BEFORE_BATCHING["busy"])),
+        (
+            "largest",
+            SERVERS["largest"],
+            one["largest"],
+            None,
+            (LAST["largest"], PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
+        ),
     ]
-    for name, per_day, m, hold, previous, before in rows:
+    for name, per_day, m, hold, earlier in rows:
         now = cost_per_million(m, 1 / own, per_day, queries, hold)
         print(
             f"{name:>22} {per_day:>11,} {m['batch_size']:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f}"
             f" {now['sqs']:>7.3f} {now['lambda']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
-            f" {_money(previous):>8} {_money(before):>8}"
+            + "".join(f" {_money(value):>8}" for value in earlier)
         )
+    print(
+        f"small, own delta items: the same batches with every batch writing its own counter delta item, as at"
+        f" e1edb2c (services/counter_windows.py: batches under {RIDE_MAX_ROWS} events now hand theirs to"
+        " ArchiveFunction, which writes one item per 5-minute window)."
+    )
     print(
         f"small, chat mix: the relay sends {chat:.1f} events a request with bench/relay.py's CHAT_MIX (10 % of"
         " events posted by the log, against 20 % in bench/synthetic.py), priced with this benchmark's items."
