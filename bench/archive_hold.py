@@ -57,8 +57,12 @@ def simulate(per_day: int, batch_size: int, hold_minutes: int, hours: float = 24
     events = gateway_events(count, seed=seed, guilds=1)
     clock = [0.0]
     queue, archive = _Recorder(clock), _Recorder(clock)
-    ingestor = Ingestor(archive, _MemoryStore(), archive_queue=queue)
-    writer = ArchiveWriter(archive, hold=Hold(hold_minutes * 60.0, queue.send, lambda: clock[0]))
+    store = _MemoryStore()
+    ingestor = Ingestor(archive, store, archive_queue=queue)
+    # Small batches' counter deltas ride their messages: the writer puts their windows in the same store.
+    writer = ArchiveWriter(
+        archive, hold=Hold(hold_minutes * 60.0, queue.send, lambda: clock[0]), counters=store.put_items
+    )
     gap = 86_400 / per_day * batch_size
     pending = [(n * gap, envelope, raw) for n, (envelope, raw) in enumerate(_envelopes(events, batch_size, "hold"))]
     invocations = sqs = held = 0

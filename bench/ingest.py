@@ -7,6 +7,8 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from bench import archive_hold
 from bench.archive_hold import HoldDay
 from bench.imports import function_snippet, import_times
 from bench.synthetic import gateway_events
+from guildlog.services.counter_windows import RIDE_MAX_ROWS
 
 REPO = Path(__file__).resolve().parents[1]
 WRITE_OPERATIONS = {
@@ -130,13 +133,17 @@ def _gsi_entries(item: dict[str, Any]) -> int:
     return sum(1 for g in (1, 2, 3) if f"GSI{g}PK" in item)
 
 
-def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[str, float]:
+def write_calls(
+    batch_size: int, events: int = 1000, guilds: int = 3, window_messages: int | None = None
+) -> dict[str, float]:
     """One run of `events` synthetic events in batches of `batch_size` through Ingestor under moto, with
     the archive hand-off (ArchiveQueue) and ArchiveFunction's writer reading every queued message as one
     invocation: write calls and their floor (every item in BatchWriteItem chunks of 25, one SendMessage or,
     for a batch too large to queue, one PutObject per dataset and partition day), write units (each item
     and each GSI entry, 1 per KB started) and their floor (1 each: the items and index entries of the
-    documented access patterns), reads, the messages' sizes, the writer's PUTs and seconds, S3 bytes."""
+    documented access patterns), reads, the messages' sizes, the writer's PUTs and seconds, S3 bytes, and
+    the counter windows it writes for small batches (services/counter_windows.py) when its invocations
+    take `window_messages` messages each (all of them in one when None)."""
     import boto3
     from moto import mock_aws
 
@@ -173,10 +180,16 @@ def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[st
         while answer := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
             records += [(m["MessageId"], m["Body"]) for m in answer]
         counter.reset()
+        writer = ArchiveWriter(S3Archive("bench-archive", s3), counters=DynamoStore("bench", ddb).put_items)
+        per_window = window_messages or max(1, len(records))
+        windows = [records[start : start + per_window] for start in range(0, len(records), per_window)]
         started = time.process_time()
-        ArchiveWriter(S3Archive("bench-archive", s3)).write(records)
+        for window in windows:
+            writer.write(window)
         archive_cpu = time.process_time() - started
-        archive_puts, archive_bytes = counter.calls["PutObject"], counter.put_bytes
+        archive_puts, archive_bytes = counter.calls["PutObject"] / len(windows), counter.put_bytes
+        window_items = list(counter.written)
+        window_calls = counter.calls["BatchWriteItem"]
     units = sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items)
     floor_units = sum(1 + _gsi_entries(i) for i in items)
     counters = [i for i in items if i.get("kind") in ("counter_delta", "shard_activity", "shard_seen")]
@@ -189,6 +202,9 @@ def write_calls(batch_size: int, events: int = 1000, guilds: int = 3) -> dict[st
         "units": units / events,
         "floor_units": floor_units / events,
         "counter_units": sum(_write_units(i) for i in counters) / events,
+        # ArchiveFunction's counter windows: their write units and BatchWriteItem calls, per event.
+        "window_units": sum(_write_units(i) for i in window_items) / events,
+        "window_calls": window_calls / events,
         "read_units": 0.5 * read_keys / events,  # eventually consistent, items under 4 KB
         "read_calls": read_calls * 1000 / events,
         "puts": direct_puts / events,
@@ -341,6 +357,9 @@ PREVIOUS_ONE_EVENT_UNITS = 6.13
 # At a8b23e3 (the HTTP API route, a relay flushing every batch after 1 s, ArchiveFunction writing every
 # window; three guilds per server): total USD per million events, the same benchmark.
 PREVIOUS = {"small": 5.24, "busy": 2.36, "largest": 2.05}
+# At e1edb2c (every batch wrote its own counter delta item; the relay's heartbeat sealed what it held,
+# 3 events a request): the same benchmark.
+LAST = {"small": 2.72, "busy": 2.19, "largest": 2.05}
 GOAL_PER_MILLION = 2.50
 # Turns of the two tables (10,000 and 100,000 events stored) in the flat-throughput measurement.
 STORED_ROUNDS = 5
@@ -359,6 +378,19 @@ TODAY: dict[int, dict[str, float]] = {
     250: {"writes": 96.0, "units": 6.01},
     500: {"writes": 87.0, "units": 5.85},
 }
+
+
+@contextmanager
+def _own_delta_items() -> Iterator[None]:
+    """Every batch writes its own counter delta item, as before counter windows (for the side-by-side row)."""
+    from guildlog.services import counter_windows
+
+    saved = counter_windows.RIDE_MAX_ROWS
+    counter_windows.RIDE_MAX_ROWS = 0
+    try:
+        yield
+    finally:
+        counter_windows.RIDE_MAX_ROWS = saved
 
 
 def one_event_batches() -> tuple[list[list[dict[str, Any]]], list[Counter[str]]]:
@@ -457,6 +489,12 @@ def _money(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "—"
 
 
+def window_messages(per_day: int, batch_size: int) -> int:
+    """Hand-off messages in one of ArchiveFunction's 5-minute windows at this server's rate: the batches
+    whose counter deltas it writes as one window (services/counter_windows.py)."""
+    return max(1, round(per_day / 86_400 * ARCHIVE_WINDOW_S / batch_size))
+
+
 def batch_size_for(per_day: int) -> int:
     return max(1, min(500, round(per_day / 86_400)))
 
@@ -498,12 +536,12 @@ def cost_per_million(
     with `hold`, ArchiveFunction's invocations, PUTs and SQS requests as the simulated day measured them."""
     million = 1e6
     archive = archive_per_event(m, per_day) if hold is None else held_per_event(m, hold, per_day)
-    ddb = million * (m["units"] * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
+    ddb = million * ((m["units"] + m["window_units"]) * PRICE["ddb_write"] + m["read_units"] * PRICE["ddb_read"])
     s3 = million * ((m["puts"] + archive["puts"]) * PRICE["s3_put"] + m["s3_bytes"] / 1e9 * PRICE["s3_gb_month"])
     sqs = million * (m["send_requests"] + archive["sqs"]) * PRICE["sqs_request"]
     calls_per_event = (m["writes"] + m["read_calls"]) / 1000
     seconds = million * (own_seconds_per_event + calls_per_event * AWS_CALL_SECONDS)
-    archive_seconds = million * (m["archive_cpu_per_event"] + archive["puts"] * AWS_CALL_SECONDS)
+    archive_seconds = million * (m["archive_cpu_per_event"] + (archive["puts"] + m["window_calls"]) * AWS_CALL_SECONDS)
     requests = million * (m["batches"] + archive["invocations"])
     lam = (
         seconds * INGEST_MEMORY_GB * PRICE["lambda_gb_s"]
@@ -555,12 +593,19 @@ def report() -> None:
     print("DynamoDB write units per event (1 per KB started, per item and per GSI entry) beside the floor of the")
     print("documented access patterns (1 per item and per GSI entry); 'at 2acfbcf': the same measure before")
     print("(counters in transactions at 2×, GSI3 on every event):")
-    print(f"{'batch size':>10} {'units':>7} {'counters':>9} {'floor':>7} {'ratio':>6} {'at 2acfbcf':>11}")
+    print(
+        f"(ingest's own writes; 'windows': what ArchiveFunction adds for batches under {RIDE_MAX_ROWS} events,"
+        " their counter deltas as one item per window, every message in one window here)"
+    )
+    print(
+        f"{'batch size':>10} {'units':>7} {'counters':>9} {'windows':>8} {'floor':>7} {'ratio':>6} {'at 2acfbcf':>11}"
+    )
     for size, r in results.items():
         before = TODAY.get(size, {}).get("units")
         print(
-            f"{size:>10} {r['units']:>7.2f} {r['counter_units']:>9.2f} {r['floor_units']:>7.2f}"
-            f" {r['units'] / r['floor_units']:>5.2f}× {before if before is not None else '—':>11}"
+            f"{size:>10} {r['units']:>7.2f} {r['counter_units']:>9.2f} {r['window_units']:>8.3f}"
+            f" {r['floor_units']:>7.2f} {r['units'] / r['floor_units']:>5.2f}×"
+            f" {before if before is not None else '—':>11}"
         )
     own = throughput(20_000, under_moto=False)
     print(f"Ingest throughput in process, in-memory stores (guildlog's own work): {own:,.0f} events/s (20,000 events)")
@@ -570,7 +615,8 @@ def report() -> None:
         f" Lambda arm64 at {INGEST_MEMORY_GB:g} GB with {AWS_CALL_SECONDS * 1000:.0f} ms per AWS call for"
         f" IngestFunction and ArchiveFunction, IngestFunction's function URL (no request charge), Athena running"
         f" the {queries} named queries once a day; Glue: none), each server one guild, beside this model at"
-        " a8b23e3 (HTTP API, 1 s flush, every archive window written) and before archive batching (f81d2ac):"
+        " e1edb2c (a delta item per batch), a8b23e3 (HTTP API, 1 s flush, every archive window written) and before"
+        " archive batching (f81d2ac):"
     )
     print(
         f"The small server's relay sends {quiet:.1f} events a request at the default linger"
@@ -588,27 +634,51 @@ def report() -> None:
             " events written"
         )
     small_batches = (("quiet", quiet_size), ("one", 1), ("chat", chat_size))
-    one = {name: write_calls(batch, guilds=1) for name, batch in small_batches}
-    one.update({name: write_calls(batch_size_for(n), guilds=1) for name, n in SERVERS.items() if name != "small"})
+    one = {
+        name: write_calls(batch, guilds=1, window_messages=window_messages(small, batch))
+        for name, batch in small_batches
+    }
+    one.update(
+        {
+            name: write_calls(batch_size_for(n), guilds=1, window_messages=window_messages(n, batch_size_for(n)))
+            for name, n in SERVERS.items()
+            if name != "small"
+        }
+    )
+    with _own_delta_items():
+        one["own"] = write_calls(quiet_size, guilds=1, window_messages=window_messages(small, quiet_size))
     print(
         f"{'server':>22} {'events/day':>11} {'batch':>6} {'DynamoDB':>9} {'S3':>7} {'SQS':>7} {'Lambda':>7}"
-        f" {'Athena':>7} {'total':>7} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
+        f" {'Athena':>7} {'total':>7} {'e1edb2c':>8} {'a8b23e3':>8} {'f81d2ac':>8}   goal ≤ ${GOAL_PER_MILLION:.2f}"
     )
+    quiet_hold = holds[(quiet_size, HOLD_MINUTES)]
     rows = [
-        ("small", small, one["quiet"], holds[(quiet_size, HOLD_MINUTES)], PREVIOUS["small"], BEFORE_BATCHING["small"]),
-        ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], None, None),
-        ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], None, None),
-        ("small, chat mix", small, one["chat"], holds[(chat_size, HOLD_MINUTES)], None, None),
-        ("busy", SERVERS["busy"], one["busy"], None, PREVIOUS["busy"], BEFORE_BATCHING["busy"]),
-        ("largest", SERVERS["largest"], one["largest"], None, PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
+        ("small", small, one["quiet"], quiet_hold, (LAST["small"], PREVIOUS["small"], BEFORE_BATCHING["small"])),
+        ("small, own delta items", small, one["own"], quiet_hold, (None, None, None)),
+        ("small, no linger", small, one["one"], holds[(1, HOLD_MINUTES)], (None, None, None)),
+        ("small, no hold", small, one["quiet"], holds[(quiet_size, 0)], (None, None, None)),
+        ("small, chat mix", small, one["chat"], holds[(chat_size, HOLD_MINUTES)], (None, None, None)),
+        ("busy", SERVERS["busy"], one["busy"], None, (LAST["busy"], PREVIOUS["busy"], BEFORE_BATCHING["busy"])),
+        (
+            "largest",
+            SERVERS["largest"],
+            one["largest"],
+            None,
+            (LAST["largest"], PREVIOUS["largest"], BEFORE_BATCHING["largest"]),
+        ),
     ]
-    for name, per_day, m, hold, previous, before in rows:
+    for name, per_day, m, hold, earlier in rows:
         now = cost_per_million(m, 1 / own, per_day, queries, hold)
         print(
             f"{name:>22} {per_day:>11,} {m['batch_size']:>6} {now['dynamodb']:>9.3f} {now['s3']:>7.3f}"
             f" {now['sqs']:>7.3f} {now['lambda']:>7.3f} {now['athena']:>7.3f} {sum(now.values()):>7.2f}"
-            f" {_money(previous):>8} {_money(before):>8}"
+            + "".join(f" {_money(value):>8}" for value in earlier)
         )
+    print(
+        f"small, own delta items: the same batches with every batch writing its own counter delta item, as at"
+        f" e1edb2c (services/counter_windows.py: batches under {RIDE_MAX_ROWS} events now hand theirs to"
+        " ArchiveFunction, which writes one item per 5-minute window)."
+    )
     print(
         f"small, chat mix: the relay sends {chat:.1f} events a request with bench/relay.py's CHAT_MIX (10 % of"
         " events posted by the log, against 20 % in bench/synthetic.py), priced with this benchmark's items."

@@ -15,7 +15,7 @@ from guildlog.handlers import archive as archive_handler
 from guildlog.handlers import ingest as ingest_handler
 from guildlog.services.compaction import Compactor
 from tests.integration.conftest import LambdaContext, load_function
-from tests.integration.test_ingest_handler import BASE, MESSAGE_ID, envelope, message_create, snowflake_at
+from tests.integration.test_ingest_handler import BASE, GUILD, MESSAGE_ID, envelope, message_create, snowflake_at
 from tests.integration.test_ingest_handler import ingest as ingest  # noqa: F401 - the fixture, by name
 
 pytestmark = pytest.mark.integration
@@ -165,3 +165,40 @@ def test_archive_function_writes_an_erased_members_queued_lines_redacted_when_th
     assert answer == {"batchItemFailures": []}
     texts = [gzip.decompress(blob).decode("utf-8") for blob in archive_objects(aws).values()]
     assert len(texts) == 3 and not any("a secret of ada's" in text for text in texts)
+
+
+def test_counters_written_by_archive_function_match_ingests_own_when_batches_are_retried_replayed_and_redelivered(
+    ingest: Any, queue: str, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guildlog.adapters.hot_reader import HotReader
+    from guildlog.services.commands.stats import day_counters
+    from guildlog_tools.local.template import load_template, table_definition
+
+    archive_app = load_function("archive")
+    a, b, c = (message_create(text, snowflake_at(BASE, n + 1), minutes=n) for n, text in enumerate("abc"))
+    first, second = envelope([a, b], "b-1", 1), envelope([c], "b-2", 3)
+    replay = envelope([b, c], "replay", 2)  # Discord replays after a RESUME: the same events, another batch
+    deliveries = [second, first, replay, first]  # out of order, and the first batch retried
+
+    def day() -> dict[str, int]:
+        return dict(day_counters(HotReader(aws["table"], aws["dynamodb"]), GUILD, BASE.date().isoformat()))
+
+    for body in deliveries:
+        assert ingest(body)[0] == 200
+    records = received(queue)
+    archive_app.lambda_handler({"Records": records[:1]}, LambdaContext())
+    archive_app.lambda_handler({"Records": records}, LambdaContext())  # the first one again, with the rest
+    queued = day()
+    sort_keys = {i["SK"]["S"] for i in aws["dynamodb"].scan(TableName=aws["table"])["Items"]}
+
+    aws["dynamodb"].delete_table(TableName=aws["table"])
+    aws["dynamodb"].create_table(**{**table_definition(load_template()), "TableName": aws["table"]})
+    monkeypatch.delenv("GUILDLOG_ARCHIVE_QUEUE_URL")
+    ingest_handler.default_ingestor.cache_clear()
+    for body in deliveries:
+        assert ingest(body)[0] == 200
+
+    assert queued == day() and queued["messages"] == 3
+    # Every batch was small: its counters rode its message, except the retry that found its rows stored.
+    assert {k for k in sort_keys if k.startswith("B#")} == {"B#b-1"}
+    assert any(k.startswith("W#") for k in sort_keys)

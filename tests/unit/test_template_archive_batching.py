@@ -82,13 +82,18 @@ def test_template_lets_archive_function_use_only_its_own_queue(template: dict[st
     assert set(granted(template, "ArchiveFunction", "sqs:SendMessage")) == {"ArchiveQueue.Arn"}
 
 
-def test_template_lets_archive_function_read_only_the_tombstone_partitions(template: dict[str, Any]) -> None:
+def test_template_lets_archive_function_read_only_tombstones_and_write_only_day_counters(
+    template: dict[str, Any],
+) -> None:
     statements = statements_of(template, "ArchiveFunction")
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
 
-    [reads] = dynamodb
+    [reads, writes] = dynamodb
     assert as_list(reads["Action"]) == ["dynamodb:Query"]
     assert reads["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["G#*#ERASE"]}}
+    # The counter windows of small batches (services/counter_windows.py), and nothing else of the table.
+    assert as_list(writes["Action"]) == ["dynamodb:BatchWriteItem"]
+    assert writes["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["G#*#D#*"]}}
 
 
 def test_template_holds_a_quiet_stacks_archive_lines_an_hour_by_default(template: dict[str, Any]) -> None:

@@ -30,8 +30,15 @@ def default_writer() -> ArchiveWriter:
         from guildlog.adapters.archive_queue import ArchiveQueue
 
         hold = Hold(settings.archive_hold_minutes * 60.0, ArchiveQueue(settings.archive_queue_url).send)
+    from guildlog.adapters.dynamodb_store import DynamoStore
+
     return ArchiveWriter(
-        S3Archive(settings.bucket_name), on_error=on_error, hold=hold, tombstones=_tombstones(settings.table_name)
+        S3Archive(settings.bucket_name),
+        on_error=on_error,
+        hold=hold,
+        tombstones=_tombstones(settings.table_name),
+        # Small batches' counter deltas ride their hand-off (services/counter_windows.py).
+        counters=DynamoStore(settings.table_name).put_items,
     )
 
 

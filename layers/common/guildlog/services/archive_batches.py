@@ -19,6 +19,10 @@ queues them again as that one message (its `held_since` keeps the oldest line's 
 writing them; the next window takes it along with what arrived since. A busy stack's window fills a
 message at once and is written as before. A hand-off that SQS refuses is written instead.
 
+**A small batch's counter deltas ride along** (services/counter_windows.py): ArchiveFunction writes the
+deltas of every message of its window to the hot table first, one item per guild and day, then holds or
+writes the lines; a held message carries none. A window whose counters cannot be written comes again whole.
+
 **Erased members stay erased**: lines are written through the guilds' tombstones (the rule ingest
 applies, services/erasure/tombstones.py), so a line queued before a member's erasure and written after
 the erasure job (a held one, or a batch that failed and came round again) holds nothing of theirs.
@@ -43,6 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from guildlog.errors import GuildlogError, MalformedRequestError
 from guildlog.models.envelope import BATCH_ID_PATTERN
 from guildlog.models.row import EventRow
+from guildlog.services.counter_windows import CounterDelta, window_items
 from guildlog.services.csv_render import render_csv
 from guildlog.services.erasure.rewriter import MemberEdits
 from guildlog.services.partition import object_key
@@ -82,6 +87,9 @@ class ArchiveMessage(BaseModel):
     gz: str
     # Lines ArchiveFunction held (see `Hold`): the unix time the oldest of them was first queued.
     held_since: int | None = Field(default=None, ge=0)
+    # A small batch's counter deltas (services/counter_windows.py), written by ArchiveFunction; a held
+    # message never carries any (they were written when its batches first arrived).
+    counters: list[CounterDelta] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,18 +97,30 @@ class ArchiveBatch:
     batch_id: str
     days: dict[date, DayLines]
     held_since: int | None = None
+    counters: tuple[CounterDelta, ...] = ()
 
     @property
     def lines(self) -> int:
         return sum(len(d.raw) + len(d.events) + len(d.quarantine) for d in self.days.values())
 
 
-def encode(batch_id: str, days: dict[date, DayLines], held_since: int | None = None) -> str:
-    """The message body of a batch's archive lines (deterministic: the same lines give the same body)."""
+def encode(
+    batch_id: str,
+    days: dict[date, DayLines],
+    held_since: int | None = None,
+    counters: list[CounterDelta] | None = None,
+) -> str:
+    """The message body of a batch's archive lines and, for a small batch, its counter deltas
+    (deterministic: the same lines give the same body)."""
     payload = ArchivePayload(days={d.isoformat(): lines for d, lines in sorted(days.items())})
     packed = gzip.compress(payload.model_dump_json().encode("utf-8"), compresslevel=6, mtime=0)
     message = ArchiveMessage(
-        v=1, kind=KIND, batch_id=batch_id, gz=base64.b64encode(packed).decode("ascii"), held_since=held_since
+        v=1,
+        kind=KIND,
+        batch_id=batch_id,
+        gz=base64.b64encode(packed).decode("ascii"),
+        held_since=held_since,
+        counters=counters or None,
     )
     return message.model_dump_json(exclude_none=True)
 
@@ -114,7 +134,7 @@ def decode(body: str) -> ArchiveBatch:
         days = {date.fromisoformat(day): lines for day, lines in payload.days.items()}
     except (ValidationError, ValueError, OSError, EOFError) as exc:
         raise MalformedRequestError("not an archive hand-off message", reason=type(exc).__name__) from None
-    return ArchiveBatch(message.batch_id, days, message.held_since)
+    return ArchiveBatch(message.batch_id, days, message.held_since, tuple(message.counters or ()))
 
 
 def is_archive_message(body: str) -> bool:
@@ -153,6 +173,8 @@ class Hold:
 _GUILD_IDS = re.compile(r'"guild_id":"?([0-9]{15,21})')
 # Erased members by guild, for the guilds asked (services/erasure/tombstones.py: cached per container).
 Tombstones = Callable[[set[str]], Mapping[str, frozenset[str]]]
+# Writes the window's counter items to the hot table (raises GuildlogError when it cannot).
+CounterSink = Callable[[list[dict[str, Any]]], Any]
 
 
 @dataclass
@@ -184,11 +206,13 @@ class ArchiveWriter:
         *,
         hold: Hold | None = None,
         tombstones: Tombstones | None = None,
+        counters: CounterSink | None = None,
     ) -> None:
         self.archive = archive
         self.on_error = on_error
         self.hold = hold
         self.tombstones = tombstones
+        self.counters = counters
 
     def write(self, records: list[tuple[str, str]], sent_at: Mapping[str, float] | None = None) -> WriteReport:
         """Write (record id, message body) records; the report names the records that must come again.
@@ -199,6 +223,7 @@ class ArchiveWriter:
         """
         report = WriteReport()
         batches: dict[str, tuple[ArchiveBatch, list[str]]] = {}
+        deltas: list[tuple[str, CounterDelta]] = []
         for record_id, body in records:
             try:
                 batch = decode(body)
@@ -207,12 +232,17 @@ class ArchiveWriter:
                 if self.on_error is not None:
                     self.on_error(record_id, exc)
                 continue
+            deltas += [(batch.batch_id, delta) for delta in batch.counters]
             # A batch queued twice (ingest retried) is written once; both records are done with it.
             if batch.batch_id in batches:
                 batches[batch.batch_id][1].append(record_id)
             else:
                 batches[batch.batch_id] = (batch, [record_id])
         report.batches = len(batches)
+        if deltas and not self._write_counters(deltas):
+            # Nothing of the window is done: every record comes again, counters and lines alike.
+            report.failed = [record_id for record_id, _ in records]
+            return report
         if batches and self._held(batches, sent_at or {}):
             report.held = len(batches)
             report.failed = list(report.malformed)  # in the records' order, as they were met
@@ -250,6 +280,21 @@ class ArchiveWriter:
                     failed.update(batches[batch.batch_id][1])
         report.failed = [record_id for record_id, _ in records if record_id in failed]
         return report
+
+    def _write_counters(self, deltas: list[tuple[str, CounterDelta]]) -> bool:
+        """The window's counter deltas, one item per guild and day (services/counter_windows.py); False
+        when they could not be written (the records come again)."""
+        if self.counters is None:
+            if self.on_error is not None:
+                self.on_error("counters", GuildlogError("counter deltas queued but no table to write them to"))
+            return False
+        try:
+            self.counters(window_items(deltas))
+        except GuildlogError as exc:
+            if self.on_error is not None:
+                self.on_error("counters", exc)
+            return False
+        return True
 
     def _held(self, batches: dict[str, tuple[ArchiveBatch, list[str]]], sent_at: Mapping[str, float]) -> bool:
         """Queue the window's lines again as one message when the hold allows it; True when they were."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from guildlog.models.config import GuildConfig
 from guildlog.models.row import EventRow
-from guildlog.services import keys
+from guildlog.services import counter_windows, keys
 from guildlog.services.audit_log import MEMBER_MODERATION_ACTIONS
 from guildlog.services.feed_shards import ShardPlan
 
@@ -287,12 +287,10 @@ def is_hot(row: EventRow, config: GuildConfig | None) -> bool:
     return not (row.channel_id and row.channel_id in config.ignored_channels)
 
 
-def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Item]:
-    """This batch's contribution to the daily counters: per guild and day one delta item
-    `G#<guild>#D#<day>` / `B#<batch>` with the numbers to add (`k#<category>`, `messages`, `c#<channel>`,
-    `u#<user>`, `joins`, `leaves`, `bans`, `unbans`, `mod_actions`, `a#<action>`, `m#<moderator>`,
-    `commands`, `cmd#<name>`). The same rows give the same items, so a retried batch rewrites them
-    unchanged; `fold` sums a day's items."""
+def counter_deltas(rows: list[EventRow], ttl_by_row: dict[str, int]) -> dict[str, tuple[int, dict[str, int]]]:
+    """These rows' contribution to the daily counters, per guild-day key `G#<guild>#D#<day>`: its expiry
+    and the numbers to add (`k#<category>`, `messages`, `c#<channel>`, `u#<user>`, `joins`, `leaves`,
+    `bans`, `unbans`, `mod_actions`, `a#<action>`, `m#<moderator>`, `commands`, `cmd#<name>`)."""
     counts: dict[str, dict[str, int]] = {}
     ttls: dict[str, int] = {}
 
@@ -335,13 +333,25 @@ def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int
             command = json.loads(row.details).get("command")
             if isinstance(command, str):
                 bump(pk, f"cmd#{command[:100]}", ttl)
+    return {pk: (ttls[pk], counts[pk]) for pk in sorted(counts)}
+
+
+def counter_items(batch_id: str, rows: list[EventRow], ttl_by_row: dict[str, int]) -> list[Item]:
+    """This batch's contribution to the daily counters as items of its own: per guild and day one
+    delta item `G#<guild>#D#<day>` / `B#<batch>` with `counter_deltas`' numbers. The same rows give
+    the same items, so a retried batch rewrites them unchanged; `fold` sums a day's items."""
+    return delta_items(batch_id, counter_deltas(rows, ttl_by_row))
+
+
+def delta_items(batch_id: str, deltas: dict[str, tuple[int, dict[str, int]]]) -> list[Item]:
+    """`counter_deltas`' numbers as the batch's own items (continued in parts past MAX_DELTA_ATTRIBUTES names)."""
     items: list[Item] = []
-    for pk in sorted(counts):
-        names = sorted(counts[pk])
+    for pk, (ttl, counts) in deltas.items():
+        names = sorted(counts)
         for part, start in enumerate(range(0, len(names), MAX_DELTA_ATTRIBUTES)):
-            chunk = {name: counts[pk][name] for name in names[start : start + MAX_DELTA_ATTRIBUTES]}
+            chunk = {name: counts[name] for name in names[start : start + MAX_DELTA_ATTRIBUTES]}
             sk = keys.delta_sk(batch_id, part)
-            items.append({"PK": pk, "SK": sk, "kind": "counter_delta", **chunk, "expires_at": ttls[pk]})
+            items.append({"PK": pk, "SK": sk, "kind": "counter_delta", **chunk, "expires_at": ttl})
     return items
 
 
@@ -366,22 +376,47 @@ def shard_items(rows: list[EventRow]) -> list[Item]:
 
 
 def fold(items: list[Item]) -> dict[str, int]:
-    """The counters these items add up to: every number but the keys and the expiry, summed by name.
+    """The counters these items add up to: every number but the keys and the expiry, summed by name,
+    taking one delta per batch (services/counter_windows.py: a batch's own item and the windows
+    ArchiveFunction wrote may both hold it; of two that differ, the one counting fewer events).
 
     A stack's older items are folded in too: a day's `TOTAL` (the same names) and its `U#<user>`
     items (`messages`, counted here as `u#<user>`).
     """
     total: dict[str, int] = {}
+    by_batch: dict[str, list[dict[str, int]]] = {}
+    own: dict[str, dict[str, int]] = {}
+
+    def add(numbers: dict[str, int]) -> None:
+        for name, value in numbers.items():
+            total[name] = total.get(name, 0) + value
+
     for item in items:
         sk = str(item.get("SK", ""))
         if sk.startswith(keys.LEGACY_MEMBER_PREFIX):
             name = "u#" + sk[len(keys.LEGACY_MEMBER_PREFIX) :]
             total[name] = total.get(name, 0) + int(item.get("messages", 0))
             continue
-        for name, value in item.items():
-            if name in _NOT_COUNTED or isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            total[name] = total.get(name, 0) + int(value)
+        if counter_windows.is_window(item):
+            for window_batch, counts in counter_windows.window_entries(item).items():
+                by_batch.setdefault(window_batch, []).append(counts)
+            continue
+        numbers = {
+            name: int(value)
+            for name, value in item.items()
+            if name not in _NOT_COUNTED and not isinstance(value, bool) and isinstance(value, int | float)
+        }
+        own_batch = counter_windows.delta_batch(sk)
+        if own_batch is None:
+            add(numbers)
+            continue
+        parts = own.setdefault(own_batch, {})  # a delta's continuation parts hold other names
+        for name, value in numbers.items():
+            parts[name] = parts.get(name, 0) + value
+    for own_batch, counts in own.items():
+        by_batch.setdefault(own_batch, []).append(counts)
+    for candidates in by_batch.values():
+        add(min(candidates, key=counter_windows.events_counted))
     return total
 
 

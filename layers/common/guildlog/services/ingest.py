@@ -20,7 +20,8 @@ from guildlog.errors import NormalizationError
 from guildlog.models.config import GuildConfig
 from guildlog.models.envelope import Envelope, QuarantineLine, RawArchiveLine
 from guildlog.models.row import EventRow
-from guildlog.services import feed_shards, hot_items, keys, privacy
+from guildlog.services import counter_windows, feed_shards, hot_items, keys, privacy
+from guildlog.services.counter_windows import CounterDelta
 from guildlog.services.csv_render import render_csv
 from guildlog.services.directory import Directory, Resolution
 from guildlog.services.erasure.tombstones import TombstoneFilter
@@ -264,8 +265,12 @@ class Ingestor:
             rows_by_day[partition_day(row.occurred_at)].append(row)
         written: list[int] = []
 
-        def archive(queued_before: bool) -> None:
-            written.append(self._write_archive(batch_id, raw_by_day, rows_by_day, quarantine_by_day, queued_before))
+        def archive(queued_before: bool, counters: list[CounterDelta] | None = None) -> bool:
+            objects, carried = self._write_archive(
+                batch_id, raw_by_day, rows_by_day, quarantine_by_day, queued_before, counters
+            )
+            written.append(objects)
+            return carried
 
         stored_before = self._write_hot(batch_id, rows, resolution, archive)
         objects = written[0]
@@ -359,25 +364,28 @@ class Ingestor:
         rows_by_day: dict[date, list[EventRow]],
         quarantine_by_day: dict[date, list[str]],
         queued_before: bool = False,
-    ) -> int:
+        counters: list[CounterDelta] | None = None,
+    ) -> tuple[int, bool]:
         """Queue the batch's archive lines for ArchiveFunction (0 objects written here), or, when the
         message would be too large or the queue refuses, write the batch's own objects (their count).
+        With `counters`, the message carries them too; the second value says whether it did.
 
         `queued_before`: an earlier attempt of this batch already stored hot rows, which it does only
         after its hand-off: that message holds the whole batch, and a second would be a second copy."""
         if self.archive_queue is not None and queued_before:
-            return 0
+            return 0, False
         if self.archive_queue is not None:
             from guildlog.errors import StorageError
             from guildlog.services import archive_batches
 
-            body = archive_batches.encode(
-                batch_id, archive_batches.batch_lines(raw_by_day, rows_by_day, quarantine_by_day)
-            )
+            days = archive_batches.batch_lines(raw_by_day, rows_by_day, quarantine_by_day)
+            body = archive_batches.encode(batch_id, days, counters=counters)
+            if counters and len(body.encode("utf-8")) > archive_batches.MAX_MESSAGE_BYTES:
+                counters, body = None, archive_batches.encode(batch_id, days)
             if len(body.encode("utf-8")) <= archive_batches.MAX_MESSAGE_BYTES:
                 try:
                     self.archive_queue.send(body)
-                    return 0
+                    return 0, bool(counters)
                 except StorageError:
                     pass  # S3 directly: the batch is archived either way before ingest answers
         objects = 0
@@ -391,7 +399,7 @@ class Ingestor:
         for day, lines in sorted(quarantine_by_day.items()):
             self.archive.put(object_key("quarantine", day, batch_id), _jsonl(lines))
             objects += 1
-        return objects
+        return objects, False
 
     def _hand_over(self, rows: list[EventRow]) -> None:
         """Queue the rows the guilds' log channels want, in order (the moderation log; NotifyFunction posts them).
@@ -468,12 +476,14 @@ class Ingestor:
         batch_id: str,
         rows: list[EventRow],
         resolution: Resolution | None = None,
-        archive: Callable[[bool], None] | None = None,
+        archive: Callable[[bool, list[CounterDelta] | None], bool] | None = None,
     ) -> int:
         """Write the hot items; returns how many rows were already stored (duplicates).
 
-        `archive(queued_before)` runs before the first feed item is written, told whether an earlier
-        attempt of this batch stored any of its rows (the duplicate check's own read says so)."""
+        `archive(queued_before, counters)` runs before the first feed item is written, told whether an
+        earlier attempt of this batch stored any of its rows (the duplicate check's own read says so),
+        and given a small batch's counter deltas to carry (services/counter_windows.py); it answers
+        whether its hand-off carries them, and when it does no delta item of the batch's own is written."""
         now = int(self.clock().timestamp())
         configs = self._configs({r.guild_id for r in rows})
         if resolution is not None and self.directory is not None:
@@ -493,7 +503,7 @@ class Ingestor:
             hot_rows.append(row)
         if not hot_rows:
             if archive is not None:
-                archive(False)
+                archive(False, None)
             return 0
         plan_texts = self._plan_texts({r.guild_id for r in hot_rows if r.guild_id})
         plans = {g: feed_shards.ShardPlan.parse(text) for g, text in plan_texts.items()}
@@ -506,8 +516,11 @@ class Ingestor:
         # attempt that failed part-way. The same rows every time, so a retry rewrites the same items,
         # counter deltas included, and an event replayed in another batch is counted once.
         mine = [r for r in hot_rows if stored.get(key(r), batch_id) == batch_id]
+        deltas = hot_items.counter_deltas(mine, ttl_by_row)
+        carried = False
         if archive is not None:
-            archive(any(stored_by == batch_id for stored_by in stored.values()))
+            queued_before = any(stored_by == batch_id for stored_by in stored.values())
+            carried = archive(queued_before, None if queued_before else counter_windows.riding(deltas, len(mine)))
         items: list[hot_items.Item] = []
         for row in mine:
             ttl = ttl_by_row[row.event_id]
@@ -515,7 +528,8 @@ class Ingestor:
             items.append(hot_items.feed_item(row, ttl, plan))
             items.extend(hot_items.message_items(row, ttl, plan))
             items.extend(hot_items.relay_items(row))
-        items.extend(hot_items.counter_items(batch_id, mine, ttl_by_row))
+        if not carried:
+            items.extend(hot_items.delta_items(batch_id, deltas))
         seen = [i for i in hot_items.shard_items(mine) if (i["PK"], i["SK"]) not in self._shards_seen]
         items.extend(seen)
         if resolution is not None and resolution.leave_corrections:

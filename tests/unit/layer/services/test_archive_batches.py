@@ -73,7 +73,7 @@ def test_archive_writer_writes_the_objects_ingest_would_have_written_when_a_batc
     run(ingestor, two_day_batch())
     written = FakeArchive()
 
-    report = ArchiveWriter(written).write(queue.records())
+    report = ArchiveWriter(written, counters=ingestor.store.put_items).write(queue.records())
 
     plain, expected = direct()
     run(plain, two_day_batch())
@@ -97,7 +97,7 @@ def test_archive_writer_writes_one_object_per_dataset_and_day_when_many_batches_
         run(ingestor, body(message(10 + n, "2026-03-08T00:00:01.000Z", message_id=10 + n), batch_id=f"s1-0-{n}-{n}"))
     written = FakeArchive()
 
-    report = ArchiveWriter(written).write(queue.records())
+    report = ArchiveWriter(written, counters=ingestor.store.put_items).write(queue.records())
 
     assert (report.batches, report.objects, report.failed) == (5, 3, [])
     assert len(written.lines("raw/")) == 5
@@ -114,11 +114,13 @@ def test_archive_writer_rewrites_the_same_objects_when_its_batch_of_messages_is_
     for n in range(3):
         run(ingestor, two_day_batch(batch_id=f"s1-0-{n}", first_seq=10 * n + 1))
     written = FakeArchive()
-    ArchiveWriter(written).write(queue.records())
+    ArchiveWriter(written, counters=ingestor.store.put_items).write(queue.records())
     first = dict(written.objects)
 
     # Lambda delivers the same messages again, in another order and under other receipt ids.
-    report = ArchiveWriter(written).write([(f"again-{i}", text) for i, text in reversed(queue.records())])
+    report = ArchiveWriter(written, counters=ingestor.store.put_items).write(
+        [(f"again-{i}", text) for i, text in reversed(queue.records())]
+    )
 
     assert report.failed == []
     assert written.objects == first
@@ -130,7 +132,7 @@ def test_archive_writer_writes_a_batch_once_when_ingest_queued_it_twice() -> Non
     queue.bodies.append(queue.bodies[0])  # the relay's retry, queued again by another container
     written = FakeArchive()
 
-    report = ArchiveWriter(written).write(queue.records())
+    report = ArchiveWriter(written, counters=ingestor.store.put_items).write(queue.records())
 
     assert (report.batches, report.failed) == (1, [])
     ids = [line["event_id"] for line in written.lines("raw/")]
@@ -190,7 +192,7 @@ def test_archive_writer_reports_only_the_records_of_a_refused_object_when_a_put_
     run(ingestor, body(message(2, "2026-03-08T12:00:00.000Z"), batch_id="day-8"))
     written = FailingArchive("events_csv/year=2026/month=03/day=08/")
 
-    report = ArchiveWriter(written).write(queue.records())
+    report = ArchiveWriter(written, counters=ingestor.store.put_items).write(queue.records())
 
     assert report.failed == ["m1"]
     assert any(key.startswith("raw/year=2026/month=03/day=07/day-7") for key in written.objects)
@@ -202,7 +204,9 @@ def test_archive_writer_reports_a_record_failed_when_its_body_is_not_an_archive_
     records = [*queue.records(), ("bad", '{"v":1,"kind":"archive_batch","batch_id":"b","gz":"not base64!"}')]
     errors: list[str] = []
 
-    report = ArchiveWriter(FakeArchive(), on_error=lambda where, exc: errors.append(where)).write(records)
+    report = ArchiveWriter(
+        FakeArchive(), on_error=lambda where, exc: errors.append(where), counters=ingestor.store.put_items
+    ).write(records)
 
     assert (report.failed, report.malformed, errors) == (["bad"], ["bad"], ["bad"])
     assert report.batches == 1

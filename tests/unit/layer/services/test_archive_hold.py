@@ -7,7 +7,7 @@ import random
 
 from guildlog.services.archive_batches import MAX_MESSAGE_BYTES, ArchiveWriter, Hold, decode
 from tests.unit.layer.services.test_archive_batches import FakeQueue, queued
-from tests.unit.layer.services.test_ingest import GUILD, USER, FakeArchive, body, message, run
+from tests.unit.layer.services.test_ingest import GUILD, USER, FakeArchive, FakeStore, body, message, run
 
 HOLD_S = 3600.0
 T0 = 1_780_000_000.0
@@ -32,7 +32,7 @@ def handed_off(*contents: str, first_seq: int = 1) -> list[str]:
 
 def holding(clock: Clock, requeue: FakeQueue | None = None) -> tuple[ArchiveWriter, FakeArchive, FakeQueue]:
     archive, queue = FakeArchive(), requeue or FakeQueue()
-    return ArchiveWriter(archive, hold=Hold(HOLD_S, queue.send, clock)), archive, queue
+    return ArchiveWriter(archive, hold=Hold(HOLD_S, queue.send, clock), counters=FakeStore().put_items), archive, queue
 
 
 def records(bodies: list[str], prefix: str = "m") -> list[tuple[str, str]]:
@@ -121,7 +121,9 @@ def test_archive_hold_reports_a_malformed_record_and_holds_the_rest_when_they_sh
 def test_archive_writer_writes_every_window_when_the_hold_is_zero() -> None:
     archive, queue = FakeArchive(), FakeQueue()
 
-    ArchiveWriter(archive, hold=Hold(0, queue.send, Clock())).write(records(handed_off("one")), {"m0": T0})
+    ArchiveWriter(archive, hold=Hold(0, queue.send, Clock()), counters=FakeStore().put_items).write(
+        records(handed_off("one")), {"m0": T0}
+    )
 
     assert contents(archive) == ["one"] and queue.bodies == []
 
@@ -139,7 +141,9 @@ def test_archive_writer_redacts_an_erased_members_lines_when_they_were_queued_be
     run(ingestor, body(message(9, "2026-03-07T12:00:00+00:00", content="elsewhere", guild_id=other_guild)))
     archive = FakeArchive()
 
-    report = ArchiveWriter(archive, tombstones=tombstones).write(records([*mine, *queue.bodies]))
+    report = ArchiveWriter(archive, tombstones=tombstones, counters=FakeStore().put_items).write(
+        records([*mine, *queue.bodies])
+    )
 
     assert "my secret" not in "".join(archive.objects.values())  # raw, events and the CSV made from them
     rows = {row["guild_id"]: row for row in archive.lines("events/")}

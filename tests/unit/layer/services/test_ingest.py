@@ -70,7 +70,7 @@ class FakeStore:
         """Each guild-day's counters, folded from its delta items as `/stats` reads them."""
         by_day: dict[str, list[Item]] = {}
         for (pk, _), item in self.items.items():
-            if item.get("kind") == "counter_delta":
+            if item.get("kind") in ("counter_delta", "counter_window"):
                 by_day.setdefault(pk, []).append(item)
         return {pk: fold(items) for pk, items in sorted(by_day.items())}
 
