@@ -317,6 +317,7 @@ class LiveRelay:
                 queue_depth=s.queue.qsize(),
                 checkpoint_seq=s.checkpointer.state.seq,
                 limiter_waits=s.limiter.waits,
+                held_events=len(s.pipeline.core.batcher),
             )
             for s in self.shards
         ]

@@ -53,6 +53,7 @@ class ShardView:
     queue_depth: int
     checkpoint_seq: int
     limiter_waits: int
+    held_events: int = 0  # in the batch being filled: waiting for --flush-ms or --linger-ms
 
 
 _METRICS: dict[str, tuple[str, str]] = {
@@ -74,6 +75,7 @@ _METRICS: dict[str, tuple[str, str]] = {
     "guildlog_relay_seq": ("gauge", "Last sequence number received"),
     "guildlog_relay_checkpoint_seq": ("gauge", "Sequence number acknowledged by the webhook and checkpointed"),
     "guildlog_relay_queue_depth": ("gauge", "Events waiting between the gateway reader and the pipeline"),
+    "guildlog_relay_held_events": ("gauge", "Events in the batch being filled, waiting for its flush or linger"),
     "guildlog_relay_spool_batches": ("gauge", "Batches on disk waiting for the webhook"),
     "guildlog_relay_batches_total": ("counter", "Batches sealed and spooled"),
     "guildlog_relay_batches_acknowledged_total": ("counter", "Batches the webhook acknowledged"),
@@ -119,6 +121,7 @@ def _samples(view: ShardView) -> Iterable[tuple[str, dict[str, str], float]]:
     yield "guildlog_relay_seq", shard, s.seq
     yield "guildlog_relay_checkpoint_seq", shard, view.checkpoint_seq
     yield "guildlog_relay_queue_depth", shard, view.queue_depth
+    yield "guildlog_relay_held_events", shard, view.held_events
     yield "guildlog_relay_spool_batches", shard, view.spool_batches
     yield "guildlog_relay_batches_total", shard, p.batches
     yield "guildlog_relay_batches_acknowledged_total", shard, p.acknowledged

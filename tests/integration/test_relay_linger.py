@@ -1,5 +1,5 @@
 """`guildlog relay` holding routine events, as a process against the fake Discord and the local stack:
-a message's delete sends its create along at once, a heartbeat sends what is held, and SIGTERM's
+a message's delete sends its create along at once, a heartbeat waits with what is held, and SIGTERM's
 drain sends what is held before the relay exits."""
 
 from __future__ import annotations
@@ -114,17 +114,22 @@ def test_relay_command_sends_a_held_create_with_its_delete_in_one_batch_when_the
     assert batches_of(stored["lines"]) == [[1], [2, 3]]  # READY's, then the create and the delete together
 
 
-def test_relay_command_sends_held_events_when_a_heartbeat_is_due(
+def test_relay_command_holds_its_heartbeats_with_the_held_events_and_sends_them_in_one_batch(
     stack: LocalStack, tmp_path: Path, key_file: Path
 ) -> None:
     with relay_process(stack, tmp_path, key_file, "--linger-ms", LONG_LINGER_MS, "--status-interval", "1") as run:
         send(run.fake, ("MESSAGE_CREATE", message(1)), ("MESSAGE_CREATE", message(2)))
-        wait(lambda: checkpoint(run.state).get("seq") == 3, run.relay)
+        wait(lambda: metric(run.port, "guildlog_relay_held_events", shard="0") >= 4, run.relay)  # and 2 heartbeats
+        held = checkpoint(run.state).get("seq")
         run.stop()
 
+    assert held == 1  # the heartbeats sent nothing: they wait with the messages
+    assert checkpoint(run.state)["seq"] == 3
     stored = check_invariant(stack, run.discord)
     assert {seq for (_, seq) in stored["gateway"]} == {1, 2, 3}
-    assert any(line["event"]["t"] == "GUILDLOG_HEARTBEAT" for line in stored["lines"])
+    [messages_batch] = {line["batch_id"] for line in stored["lines"] if line["event"].get("seq") in (2, 3)}
+    beats = [line for line in stored["lines"] if line["event"]["t"] == "GUILDLOG_HEARTBEAT"]
+    assert sum(line["batch_id"] == messages_batch for line in beats) >= 2
 
 
 def test_relay_command_sends_what_it_holds_when_stopped_with_sigterm_at_the_default_linger(

@@ -30,6 +30,7 @@ NAMES_BEFORE = {
     "guildlog_relay_seq": ("gauge", ("shard",)),
     "guildlog_relay_checkpoint_seq": ("gauge", ("shard",)),
     "guildlog_relay_queue_depth": ("gauge", ("shard",)),
+    "guildlog_relay_held_events": ("gauge", ("shard",)),
     "guildlog_relay_spool_batches": ("gauge", ("shard",)),
     "guildlog_relay_batches_total": ("counter", ("shard",)),
     "guildlog_relay_batches_acknowledged_total": ("counter", ("shard",)),
@@ -59,6 +60,7 @@ def _views() -> list[ShardView]:
             queue_depth=0,
             checkpoint_seq=9,
             limiter_waits=0,
+            held_events=i * 7,
         )
         for i, s in enumerate(stats)
     ]
@@ -103,6 +105,7 @@ def test_metrics_exposition_gives_each_shards_values_when_two_shards_report() ->
     assert samples[("guildlog_relay_shard_connected", (("shard", "1"),))] == 1
     assert samples[("guildlog_relay_shard_connected", (("shard", "0"),))] == 0
     assert samples[("guildlog_relay_spool_batches", (("shard", "1"),))] == 4
+    assert samples[("guildlog_relay_held_events", (("shard", "1"),))] == 7
     assert samples[("guildlog_relay_up", ())] == 1
 
 
