@@ -107,3 +107,15 @@ def test_ingest_stores_the_events_and_the_heartbeat_of_a_batch_the_lingering_rel
     ]
     points = heartbeat_points(capsys.readouterr().out)
     assert sum(p["RelayHeartbeats"] for p in points) == 2 and {p["shard"] for p in points} == {"0"}
+
+
+def test_ingest_keeps_a_heartbeat_as_its_relay_contact_alone_when_the_batch_is_sent_twice(aws, ingest):  # noqa: F811
+    first = run(ingest, heartbeat_batch(0))
+    again = run(ingest, heartbeat_batch(0))
+
+    assert (first.accepted, again.accepted) == (1, 1)  # a contact is rewritten in place: no duplicate check
+    items = table_dump(aws)
+    contacts = [i for i in items if i["PK"]["S"] == keys.relay_pk(0) and i["kind"]["S"] == "relay_contact"]
+    assert len(contacts) == 1 and contacts[0]["action"]["S"] == "heartbeat"
+    # No feed item under `G#-` (no command or page reads it); the archive keeps the heartbeat's line.
+    assert not [i for i in items if i["PK"]["S"].startswith(keys.guild_pk(None))]

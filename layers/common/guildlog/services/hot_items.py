@@ -258,6 +258,13 @@ def message_items(row: EventRow, ttl: int, plan: ShardPlan | None = None) -> lis
     return []
 
 
+def contact_only(row: EventRow) -> bool:
+    """Whether the row's one hot item is its relay contact: the relay's own events and Discord's session
+    events (READY, RESUMED) carry no guild, so a feed item would sit under `G#-`, where no command and no
+    page reads; `/logs status` reads the contacts, and the archive keeps every event whole."""
+    return row.category == "relay" and not row.guild_id and row.shard_id is not None
+
+
 def relay_items(row: EventRow) -> list[Item]:
     """A shard's contacts, newest first by Query: what `/logs status` reads."""
     if row.category != "relay" or row.shard_id is None:

@@ -511,11 +511,14 @@ class Ingestor:
         def key(row: EventRow) -> tuple[str, str]:
             return hot_items.feed_key(row, plans.get(row.guild_id or ""))
 
-        stored = self.store.stored_batches([key(r) for r in hot_rows])
+        # A relay contact is keyed by its event: rewriting it is harmless, so it needs no duplicate check.
+        contacts = [r for r in hot_rows if hot_items.contact_only(r)]
+        fed = [r for r in hot_rows if not hot_items.contact_only(r)]
+        stored = self.store.stored_batches([key(r) for r in fed])
         # This batch writes the rows no other batch has stored: the new ones, and its own from an
         # attempt that failed part-way. The same rows every time, so a retry rewrites the same items,
         # counter deltas included, and an event replayed in another batch is counted once.
-        mine = [r for r in hot_rows if stored.get(key(r), batch_id) == batch_id]
+        mine = [r for r in fed if stored.get(key(r), batch_id) == batch_id]
         deltas = hot_items.counter_deltas(mine, ttl_by_row)
         carried = False
         if archive is not None:
@@ -528,9 +531,11 @@ class Ingestor:
             items.append(hot_items.feed_item(row, ttl, plan))
             items.extend(hot_items.message_items(row, ttl, plan))
             items.extend(hot_items.relay_items(row))
+        for row in contacts:
+            items.extend(hot_items.relay_items(row))
         if not carried:
             items.extend(hot_items.delta_items(batch_id, deltas))
-        seen = [i for i in hot_items.shard_items(mine) if (i["PK"], i["SK"]) not in self._shards_seen]
+        seen = [i for i in hot_items.shard_items(mine + contacts) if (i["PK"], i["SK"]) not in self._shards_seen]
         items.extend(seen)
         if resolution is not None and resolution.leave_corrections:
             items.extend(self._leave_corrections(batch_id, resolution.leave_corrections, mine, configs))
@@ -539,7 +544,7 @@ class Ingestor:
             self._shards_seen.clear()
         self._shards_seen.update((str(i["PK"]), str(i["SK"])) for i in seen)
         self._raise_shards(hot_rows, plan_texts, plans)
-        return sum(1 for r in hot_rows if key(r) in stored)
+        return sum(1 for r in fed if key(r) in stored)
 
     def _leave_corrections(
         self,
