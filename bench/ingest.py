@@ -361,6 +361,8 @@ PREVIOUS = {"small": 5.24, "busy": 2.36, "largest": 2.05}
 # 3 events a request): the same benchmark.
 LAST = {"small": 2.72, "busy": 2.19, "largest": 2.05}
 GOAL_PER_MILLION = 2.50
+# At e1edb2c a heartbeat wrote a feed item under `G#-` (with its GSI3 entry) besides its relay contact.
+HEARTBEAT_UNITS_BEFORE = 3.0
 # Turns of the two tables (10,000 and 100,000 events stored) in the flat-throughput measurement.
 STORED_ROUNDS = 5
 # Servers by events per day, each one guild; the relay flushes a batch at 500 events or 1 s after an event
@@ -483,6 +485,57 @@ def quiet_batch_size(linger_ms: int, mix_name: str = "bench/synthetic.py") -> fl
     mix = quiet_server_mixes()[mix_name]
     measured = quiet_server_requests(mix, linger_ms)
     return 1000 / (measured["requests"] - measured["heartbeats"])
+
+
+def heartbeat_fixed() -> dict[str, float]:
+    """The relay's heartbeat, a fixed cost per shard (one a minute, whatever the server's traffic): its
+    write units under moto (ingest of 100 heartbeats, four to a batch as they ride with a quiet server's
+    events), and how many go out alone a day, with the linger (riding along) and without it, from the
+    relay's batcher on the synthetic clock (bench/relay.py)."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from moto import mock_aws
+
+    from bench.relay import HEARTBEAT_S, QUIET_EVENTS, quiet_server_mixes, quiet_server_requests
+    from guildlog.adapters.dynamodb_store import DynamoStore
+    from guildlog.adapters.s3_archive import S3Archive
+    from guildlog.services.ingest import Ingestor
+    from guildlog_relay.batcher import DEFAULT_LINGER_MS
+    from guildlog_relay.status import StatusEvents
+
+    beats = StatusEvents((0, 1))
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    facts = {"connected": True, "session_id": "bench", "latency_ms": 41.5, "spool": 0}
+    events = [
+        json.loads(beats.heartbeat(start + timedelta(minutes=n), {**facts, "seq": n, "checkpoint_seq": n}).to_json())
+        for n in range(100)
+    ]
+    with mock_aws():
+        ddb, s3, counter = _stack()
+        ingestor = Ingestor(S3Archive("bench-archive", s3), DynamoStore("bench", ddb))
+        for envelope, raw in _envelopes(events, 4, "hb"):
+            ingestor.ingest(envelope, raw)
+        items = [i for i in counter.written if i.get("kind") != "shard_seen"]
+    mix = quiet_server_mixes()["bench/synthetic.py"]
+    per_day = 86_400 / HEARTBEAT_S
+    alone = {
+        name: quiet_server_requests(mix, linger)["heartbeats"] * QUIET_EVENTS / 1000
+        for name, linger in (("linger", DEFAULT_LINGER_MS), ("none", 0))
+    }
+    return {
+        "per_day": per_day,
+        "units": sum(_write_units(i) * (1 + _gsi_entries(i)) for i in items) / len(events),
+        "alone_per_day": alone["linger"],
+        "alone_per_day_without_linger": alone["none"],
+    }
+
+
+def heartbeat_month_usd(units: float, alone_per_day: float, per_day: float) -> float:
+    """A shard's heartbeats for 30 days: their write units, and for each that goes out alone a Lambda
+    request, its three AWS calls' time and its SQS hand-off."""
+    request = PRICE["lambda_request"] + 3 * AWS_CALL_SECONDS * INGEST_MEMORY_GB * PRICE["lambda_gb_s"]
+    return 30 * (per_day * units * PRICE["ddb_write"] + alone_per_day * (request + PRICE["sqs_request"]))
 
 
 def _money(value: float | None) -> str:
@@ -706,6 +759,16 @@ def report() -> None:
     print(
         f"Not per event (fixed, like the alarms): ArchiveQueue's pollers while idle, about"
         f" {IDLE_POLL_REQUESTS_PER_MONTH:,} requests a month = ${idle:.2f}/month (AWS free tier: 1 M requests a month)."
+    )
+    beat = heartbeat_fixed()
+    month = heartbeat_month_usd(beat["units"], beat["alone_per_day"], beat["per_day"])
+    before = heartbeat_month_usd(HEARTBEAT_UNITS_BEFORE, beat["per_day"], beat["per_day"])
+    print(
+        f"Not per event (fixed): the relay's heartbeat, {beat['per_day']:,.0f} a day per shard of"
+        f" {beat['units']:.2f} write units each (its relay contact), {beat['alone_per_day']:.0f} a day going"
+        f" alone at a small server (the rest ride with held events; {beat['alone_per_day_without_linger']:,.0f}"
+        f" without the linger) = ${month:.3f}/month per shard (at e1edb2c: {HEARTBEAT_UNITS_BEFORE:.2f} units,"
+        f" every heartbeat its own request, ${before:.3f}/month)."
     )
     stored = throughput_with_stored([10_000, 100_000], rounds=STORED_ROUNDS)
     print(
